@@ -1,0 +1,148 @@
+"""The agents a server hosts, and loading them from `package.module:attr` or an agents directory."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from google.adk.agents.base_agent import BaseAgent
+from google.adk.workflow import BaseNode
+
+from adkstream.errors import AgentLoadError, NotFoundError
+
+
+@dataclass(frozen=True)
+class HostedAgent:
+    """One agent (or workflow) the server can run.
+
+    Attributes:
+        name: the agent's public name, also the ADK `app_name` of its sessions.
+        root: the ADK agent or workflow node run for it.
+        output_keys: agent name -> `output_key`, for every agent in the tree.
+    """
+
+    name: str
+    root: BaseNode
+    description: str = ""
+    output_keys: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, root: BaseNode, *, name: str | None = None) -> HostedAgent:
+        keys = {node.name: key for node in _walk(root) if (key := _output_key(node))}
+        return cls(
+            name=name or root.name,
+            root=root,
+            description=root.description,
+            output_keys=keys,
+        )
+
+
+def _output_key(node: BaseNode) -> str | None:
+    key = getattr(node, "output_key", None)
+    return key if isinstance(key, str) and key else None
+
+
+def _walk(node: BaseNode) -> Iterator[BaseNode]:
+    yield node
+    for child in node._iter_static_children():
+        yield from _walk(child)
+
+
+class AgentRegistry:
+    """Agents by name, in the order added; the first is the default."""
+
+    def __init__(self, agents: list[HostedAgent] | None = None) -> None:
+        self._agents: dict[str, HostedAgent] = {}
+        for agent in agents or []:
+            self.add(agent)
+
+    def add(self, agent: HostedAgent) -> None:
+        if agent.name in self._agents:
+            raise AgentLoadError(f"two agents are named {agent.name!r}")
+        self._agents[agent.name] = agent
+
+    def get(self, name: str | None) -> HostedAgent:
+        """The named agent, or the default for None; NotFoundError naming the field."""
+        if name is None:
+            return self.default
+        try:
+            return self._agents[name]
+        except KeyError:
+            raise NotFoundError(
+                f"no agent named {name!r}; known: {', '.join(self._agents)}",
+                code="unknown_agent",
+                field="agent",
+            ) from None
+
+    @property
+    def default(self) -> HostedAgent:
+        return next(iter(self._agents.values()))
+
+    def __iter__(self) -> Iterator[HostedAgent]:
+        return iter(self._agents.values())
+
+    def __len__(self) -> int:
+        return len(self._agents)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._agents
+
+
+def load_agent_ref(ref: str) -> HostedAgent:
+    """Loads `package.module:attr` (an agent, a workflow, or a zero-argument factory)."""
+    module_name, sep, attr = ref.partition(":")
+    if not sep or not module_name or not attr:
+        raise AgentLoadError(f"agent reference {ref!r} is not of the form package.module:attr")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise AgentLoadError(f"cannot import {module_name!r} for agent {ref!r}: {exc}") from exc
+    try:
+        value = getattr(module, attr)
+    except AttributeError:
+        raise AgentLoadError(f"module {module_name!r} has no attribute {attr!r}") from None
+    return HostedAgent.of(_as_node(value, ref))
+
+
+def load_agents_dir(directory: Path) -> list[HostedAgent]:
+    """Loads every ADK-style agent package in `directory` (`<name>/agent.py` with `root_agent`)."""
+    if not directory.is_dir():
+        raise AgentLoadError(f"agents directory {str(directory)!r} does not exist")
+    agents = []
+    for package in sorted(p for p in directory.iterdir() if (p / "agent.py").is_file()):
+        agents.append(HostedAgent.of(_load_package_root(package), name=package.name))
+    if not agents:
+        raise AgentLoadError(f"no <name>/agent.py with a root_agent under {str(directory)!r}")
+    return agents
+
+
+def _load_package_root(package: Path) -> BaseNode:
+    if str(package.parent) not in sys.path:
+        sys.path.insert(0, str(package.parent))
+    try:
+        module = importlib.import_module(f"{package.name}.agent")
+    except Exception as exc:
+        raise AgentLoadError(f"cannot import agent package {package.name!r}: {exc}") from exc
+    value = getattr(module, "root_agent", None)
+    if value is None:
+        raise AgentLoadError(f"{package.name}/agent.py defines no root_agent")
+    return _as_node(value, f"{package.name}.agent:root_agent")
+
+
+def _as_node(value: object, ref: str) -> BaseNode:
+    if callable(value) and not isinstance(value, BaseNode):
+        value = value()
+    if not isinstance(value, BaseNode):
+        raise AgentLoadError(f"{ref} is a {type(value).__name__}, not an ADK agent or workflow")
+    return value
+
+
+def runner_kwargs(agent: HostedAgent) -> dict[str, object]:
+    """How to hand the root to `Runner`: ADK takes agents as `agent=`, workflows as `node=`."""
+    if isinstance(agent.root, BaseAgent):
+        return {"agent": agent.root}
+    return {"node": agent.root}

@@ -1,0 +1,107 @@
+"""Coalescing of message deltas: a pure core, fed events and the time (server-side throttling).
+
+Deltas of one message that arrive within `window_s` of the last delta sent are merged.
+The first delta of a message, and any delta after a quiet window, goes out at once: no
+added time to first token. A pending merge goes out when its window expires (the caller
+asks `deadline` and calls `flush`), when a non-delta event or another message's delta
+arrives, or at the end of the run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from adkstream.events import MessageDelta, StreamEvent
+
+
+class Coalescer:
+    """Merges the deltas of a message within a window.
+
+    Args:
+        window_s: the window in seconds; 0 sends every delta as it comes.
+    """
+
+    def __init__(self, window_s: float) -> None:
+        self.window_s = window_s
+        self.deltas_in = 0
+        self.deltas_out = 0
+        self._pending: MessageDelta | None = None
+        self._pending_text: list[str] = []
+        self._last_sent: dict[str, float] = {}
+
+    @property
+    def deadline(self) -> float | None:
+        """When the pending merge must go out, or None when nothing is pending."""
+        if self._pending is None:
+            return None
+        return self._last_sent[self._pending.message_id] + self.window_s
+
+    def push(self, event: StreamEvent, now: float) -> list[StreamEvent]:
+        """Takes one event; returns the events to send now, in order."""
+        if not isinstance(event, MessageDelta):
+            out = self.flush(now)
+            out.append(event)
+            return out
+        self.deltas_in += 1
+        pending = self._pending
+        if pending is not None:
+            if pending.message_id == event.message_id:
+                self._pending_text.append(event.text)
+                return []
+            out = self.flush(now)
+        else:
+            out = []
+        last = self._last_sent.get(event.message_id)
+        if self.window_s <= 0 or last is None or now - last >= self.window_s:
+            self._last_sent[event.message_id] = now
+            self.deltas_out += 1
+            out.append(event)
+        else:
+            self._pending = event
+            self._pending_text = [event.text]
+        return out
+
+    def flush(self, now: float) -> list[StreamEvent]:
+        """Sends what is pending (at its deadline, or before another event)."""
+        pending = self._pending
+        if pending is None:
+            return []
+        self._pending = None
+        self._last_sent[pending.message_id] = now
+        self.deltas_out += 1
+        text = "".join(self._pending_text)
+        self._pending_text = []
+        if text == pending.text:
+            return [pending]
+        return [pending.model_copy(update={"text": text, "ts": now})]
+
+
+def merge_adjacent_deltas(events: Iterable[StreamEvent]) -> list[StreamEvent]:
+    """Merges runs of adjacent deltas of one message into one, carrying the last seq.
+
+    Used when a subscriber reads a backlog: the frame it gets for a merged run has the
+    id of the last event merged, so a resume from that id misses nothing.
+    """
+    out: list[StreamEvent] = []
+    run: list[MessageDelta] = []
+
+    def close_run() -> None:
+        if len(run) == 1:
+            out.append(run[0])
+        elif run:
+            last = run[-1]
+            text = "".join(d.text for d in run)
+            out.append(last.model_copy(update={"text": text}))
+        run.clear()
+
+    for event in events:
+        if isinstance(event, MessageDelta) and (not run or run[-1].message_id == event.message_id):
+            run.append(event)
+            continue
+        close_run()
+        if isinstance(event, MessageDelta):
+            run.append(event)
+        else:
+            out.append(event)
+    close_run()
+    return out

@@ -1,0 +1,44 @@
+"""The one seam where errors from ADK and google-genai become stable `run.failed` codes.
+
+The message sent to clients is ours, never the exception's text (ADK sends `str(exc)`
+to its clients; it can hold request details and internals). The log gets the traceback.
+"""
+
+from __future__ import annotations
+
+from google.genai import errors as genai_errors
+
+from adkstream.events import ErrorInfo
+
+RATE_LIMITED = ErrorInfo(
+    code="rate_limited", message="The model is rate limited; try again in a moment."
+)
+MODEL_ERROR = ErrorInfo(code="model_error", message="The model failed to answer.")
+MODEL_AUTH = ErrorInfo(
+    code="model_auth_error", message="The server's model credentials were refused."
+)
+TIMEOUT = ErrorInfo(code="timeout", message="The run took longer than the server allows.")
+INTERRUPTED = ErrorInfo(
+    code="interrupted", message="The server stopped while the run was in progress."
+)
+INTERNAL = ErrorInfo(code="internal_error", message="The run failed on the server.")
+
+
+def classify(exc: BaseException) -> ErrorInfo:
+    """The stable error for an exception raised by a run."""
+    if isinstance(exc, genai_errors.APIError):
+        if exc.code == 429:
+            return RATE_LIMITED
+        if exc.code in (401, 403):
+            return MODEL_AUTH
+        return MODEL_ERROR
+    if isinstance(exc, TimeoutError):
+        return TIMEOUT
+    return INTERNAL
+
+
+def classify_error_code(error_code: str) -> ErrorInfo:
+    """The stable error for an ADK event's `error_code` when the run ends without raising."""
+    if error_code in ("RESOURCE_EXHAUSTED", "429"):
+        return RATE_LIMITED
+    return MODEL_ERROR

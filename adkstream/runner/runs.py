@@ -1,0 +1,340 @@
+"""The run lifecycle: start an ADK run as a task, write its events to the log, end it once.
+
+A run is one task (`Run.task`) that drives `Runner.run_async` through a second task (the
+pump, so that the coalescing window can expire while ADK is silent). Whatever happens,
+the run's `finally` sets ADK's abort signal before tearing the pump down (ADK then
+persists its `INVOCATION_ABORTED` marker), closes the ADK generator (`aclosing`), and
+writes exactly one terminal event. HTTP responses are subscribers of the log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import aclosing
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from google.adk.agents.run_config import RunConfig, StreamingMode
+from google.adk.runners import Runner
+from google.adk.sessions.base_session_service import BaseSessionService
+from google.adk.telemetry.context import TelemetryConfig
+from google.genai import types
+
+from adkstream.agents.registry import AgentRegistry, HostedAgent, runner_kwargs
+from adkstream.errors import ConflictError, UnavailableError
+from adkstream.events import (
+    RunCancelled,
+    RunCompleted,
+    RunFailed,
+    RunStarted,
+    StreamEvent,
+    TerminalEvent,
+)
+from adkstream.runner import failures
+from adkstream.runner.coalesce import Coalescer
+from adkstream.runner.log import EventLog, RunRecord
+from adkstream.runner.translate import Translator
+
+logger = logging.getLogger("adkstream.run")
+
+DisconnectPolicy = Literal["cancel", "continue"]
+ABORT_GRACE_S = 2.0
+"""How long ADK gets to stop by itself once the abort signal is set."""
+
+
+@dataclass
+class _End:
+    error: BaseException | None = None
+
+
+@dataclass
+class Run:
+    """A run in progress in this process."""
+
+    record: RunRecord
+    on_disconnect: DisconnectPolicy
+    abort_signal: asyncio.Event = field(default_factory=asyncio.Event)
+    cancel_reason: str | None = None
+    subscribers: int = 0
+    task: asyncio.Task[None] | None = None
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+    _detach_timer: asyncio.TimerHandle | None = None
+
+    @property
+    def run_id(self) -> str:
+        return self.record.run_id
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """What to run: the agent, the session and the new message."""
+
+    agent: HostedAgent
+    user_id: str
+    session_id: str
+    message: types.Content
+    state_delta: dict[str, Any] | None = None
+    coalesce_ms: int = 30
+    on_disconnect: DisconnectPolicy = "cancel"
+
+
+# One RunConfig for every run: ADK builds a fresh TelemetryConfig per chunk when
+# `telemetry` is None, which costs 20-25% of the runner's CPU (issue 9's profile).
+_RUN_CONFIG = RunConfig(streaming_mode=StreamingMode.SSE, telemetry=TelemetryConfig())
+
+
+class RunManager:
+    """Starts, cancels and tracks the runs of this process.
+
+    Args:
+        agents: the hosted agents.
+        session_service: ADK's session service (sessions and state).
+        log: where run events and run records go.
+        max_runs: concurrent runs in this process; over it `start` raises UnavailableError.
+        detach_grace_s: how long an `on_disconnect="continue"` run may go on unwatched.
+        clock: wall clock for event timestamps.
+    """
+
+    def __init__(
+        self,
+        *,
+        agents: AgentRegistry,
+        session_service: BaseSessionService,
+        log: EventLog,
+        max_runs: int = 1000,
+        detach_grace_s: float = 300.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.agents = agents
+        self.session_service = session_service
+        self.log = log
+        self.max_runs = max_runs
+        self.detach_grace_s = detach_grace_s
+        self.clock = clock
+        self.active: dict[str, Run] = {}
+        self._runners = {
+            agent.name: Runner(
+                app_name=agent.name,
+                session_service=session_service,
+                **runner_kwargs(agent),  # type: ignore[arg-type]
+            )
+            for agent in agents
+        }
+
+    async def start(self, request: RunRequest) -> Run:
+        """Creates the run record, writes `run.started` and starts the run's task."""
+        if len(self.active) >= self.max_runs:
+            raise UnavailableError("the server is at its run limit", code="server_busy")
+        run_id = uuid.uuid4().hex
+        record = RunRecord(
+            run_id=run_id,
+            session_id=request.session_id,
+            user_id=request.user_id,
+            agent=request.agent.name,
+            created_at=self.clock(),
+        )
+        run = Run(record=record, on_disconnect=request.on_disconnect)
+        await self.log.create_run(record)
+        self.log.append(
+            run_id,
+            [
+                RunStarted(
+                    run_id=run_id,
+                    ts=record.created_at,
+                    session_id=request.session_id,
+                    user_id=request.user_id,
+                    app=request.agent.name,
+                    agent=request.agent.root.name,
+                )
+            ],
+        )
+        self.active[run_id] = run
+        run.task = asyncio.get_running_loop().create_task(
+            self._drive(run, request), name=f"adkstream-run-{run_id}"
+        )
+        return run
+
+    def cancel(self, run_id: str, reason: str) -> Run:
+        """Asks a run of this process to stop; it ends with `run.cancelled`."""
+        run = self.active.get(run_id)
+        if run is None:
+            raise ConflictError("the run has already ended", code="run_finished")
+        if run.cancel_reason is None:
+            run.cancel_reason = reason
+            run.abort_signal.set()
+        return run
+
+    @contextlib.asynccontextmanager
+    async def watching(self, run_id: str) -> AsyncIterator[None]:
+        """Counts a subscriber of a run of this process while the block runs.
+
+        When the last subscriber leaves: a `cancel` run is cancelled; a `continue` run
+        is cancelled after `detach_grace_s` unless a subscriber comes back.
+        """
+        run = self.active.get(run_id)
+        if run is None:
+            yield
+            return
+        run.subscribers += 1
+        if run._detach_timer is not None:
+            run._detach_timer.cancel()
+            run._detach_timer = None
+        try:
+            yield
+        finally:
+            run.subscribers -= 1
+            if run.subscribers == 0 and not run.done.is_set():
+                self._on_unwatched(run)
+
+    def _on_unwatched(self, run: Run) -> None:
+        if run.on_disconnect == "cancel":
+            self.cancel(run.run_id, "client disconnected")
+            return
+        run._detach_timer = asyncio.get_running_loop().call_later(
+            self.detach_grace_s,
+            self._cancel_if_active,
+            run.run_id,
+            "no subscriber within detach_grace_s",
+        )
+
+    def _cancel_if_active(self, run_id: str, reason: str) -> None:
+        if run_id in self.active:
+            self.cancel(run_id, reason)
+
+    async def shutdown(self) -> None:
+        """Ends every run of this process with `run.failed` code `interrupted`."""
+        runs = list(self.active.values())
+        for run in runs:
+            if run.task is not None:
+                run.task.cancel()
+        for run in runs:
+            await run.done.wait()
+
+    async def _drive(self, run: Run, request: RunRequest) -> None:
+        translator = Translator(
+            run_id=run.run_id, output_keys=request.agent.output_keys, clock=self.clock
+        )
+        coalescer = Coalescer(request.coalesce_ms / 1000)
+        queue: asyncio.Queue[list[StreamEvent] | _End] = asyncio.Queue()
+        pump = asyncio.get_running_loop().create_task(
+            self._pump(run, request, translator, queue), name=f"adkstream-pump-{run.run_id}"
+        )
+        terminal: TerminalEvent | None = None
+        try:
+            end = await self._relay(run, queue, coalescer)
+            terminal = self._terminal(run, translator, end)
+        except asyncio.CancelledError:
+            terminal = RunFailed(run_id=run.run_id, ts=self.clock(), error=failures.INTERRUPTED)
+            raise
+        except Exception as exc:
+            logger.exception("run %s failed in the driver", run.run_id)
+            terminal = RunFailed(run_id=run.run_id, ts=self.clock(), error=failures.classify(exc))
+        finally:
+            await self._stop_pump(run, pump)
+            self.log.append(run.run_id, coalescer.flush(asyncio.get_running_loop().time()))
+            if terminal is None:
+                terminal = RunFailed(run_id=run.run_id, ts=self.clock(), error=failures.INTERNAL)
+            self.log.append(run.run_id, [terminal])
+            self.active.pop(run.run_id, None)
+            if run._detach_timer is not None:
+                run._detach_timer.cancel()
+            run.done.set()
+            with contextlib.suppress(Exception):
+                await self.log.release(run.run_id)
+
+    async def _relay(
+        self,
+        run: Run,
+        queue: asyncio.Queue[list[StreamEvent] | _End],
+        coalescer: Coalescer,
+    ) -> _End:
+        """Moves translated events from the pump to the log through the coalescer."""
+        loop = asyncio.get_running_loop()
+        log, run_id = self.log, run.run_id
+        while True:
+            deadline = coalescer.deadline
+            if deadline is None:
+                item = await queue.get()
+            else:
+                try:
+                    async with asyncio.timeout_at(deadline):
+                        item = await queue.get()
+                except TimeoutError:
+                    log.append(run_id, coalescer.flush(loop.time()))
+                    continue
+            if isinstance(item, _End):
+                return item
+            if run.cancel_reason is not None:
+                continue  # cancelled: what ADK still says is not the run's any more
+            now = loop.time()
+            for event in item:
+                ready = coalescer.push(event, now)
+                if ready:
+                    log.append(run_id, ready)
+
+    async def _pump(
+        self,
+        run: Run,
+        request: RunRequest,
+        translator: Translator,
+        queue: asyncio.Queue[list[StreamEvent] | _End],
+    ) -> None:
+        runner = self._runners[request.agent.name]
+        try:
+            async with aclosing(
+                runner.run_async(
+                    user_id=request.user_id,
+                    session_id=request.session_id,
+                    new_message=request.message,
+                    state_delta=request.state_delta,
+                    run_config=_RUN_CONFIG,
+                    abort_signal=run.abort_signal,
+                )
+            ) as events:
+                async for adk_event in events:
+                    translated = translator.translate(adk_event)
+                    if translated:
+                        queue.put_nowait(translated)
+        except Exception as exc:
+            queue.put_nowait(_End(exc))
+        else:
+            queue.put_nowait(_End())
+
+    async def _stop_pump(self, run: Run, pump: asyncio.Task[None]) -> None:
+        """Abort first (ADK persists its marker), then cancel what did not stop in time."""
+        run.abort_signal.set()
+        if not pump.done():
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                async with asyncio.timeout(ABORT_GRACE_S):
+                    await asyncio.shield(pump)
+        if not pump.done():
+            logger.warning("run %s: ADK did not stop within %ss", run.run_id, ABORT_GRACE_S)
+            pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pump
+
+    def _terminal(self, run: Run, translator: Translator, end: _End) -> TerminalEvent:
+        now = self.clock()
+        if run.cancel_reason is not None:
+            return RunCancelled(run_id=run.run_id, ts=now, reason=run.cancel_reason)
+        if end.error is not None:
+            logger.error(
+                "run %s failed", run.run_id, exc_info=(type(end.error), end.error, end.error.__traceback__)
+            )
+            return RunFailed(run_id=run.run_id, ts=now, error=failures.classify(end.error))
+        if translator.error_code is not None:
+            return RunFailed(
+                run_id=run.run_id, ts=now, error=failures.classify_error_code(translator.error_code)
+            )
+        return RunCompleted(
+            run_id=run.run_id,
+            ts=now,
+            usage=translator.usage,
+            final_text=translator.final_text,
+        )
+

@@ -1,0 +1,234 @@
+"""ADK Events -> stream events: a pure class, fed one ADK `Event` at a time.
+
+What it does about ADK 2.x (see shared/ADK_NOTES.md):
+- Partial events carry only the new text: each becomes a `message.delta`. The
+  aggregated `partial=False` event that follows repeats the whole text: it becomes a
+  `message.completed`, never more delta text (only a missing tail, if the model's
+  aggregate has text the partials did not, is sent as one last delta so that the
+  deltas always concatenate to the completed text).
+- Partial events and their aggregate share one `event.id`: it is the message id.
+- Partial events share a mutable `EventActions` with the final event, and progressive
+  streaming previews function calls in partials: actions and tool calls are read from
+  non-partial events only. Nothing of the ADK event is kept after `translate` returns.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from google.adk.events.event import Event
+from google.genai.types import Part
+
+from adkstream.events import (
+    AgentCompleted,
+    AgentStarted,
+    AgentTransfer,
+    MessageCompleted,
+    MessageDelta,
+    StateDelta,
+    StreamEvent,
+    ToolCall,
+    ToolResult,
+    Usage,
+)
+
+_USER_AUTHOR = "user"
+
+
+def json_safe(value: Any) -> Any:
+    """A JSON-serialisable copy of `value` (state and tool results may hold anything)."""
+    try:
+        return json.loads(json.dumps(value, default=_fallback))
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def _fallback(value: Any) -> Any:
+    dump = getattr(value, "model_dump", None)
+    if callable(dump):
+        return dump(mode="json")
+    return repr(value)
+
+
+@dataclass
+class _Message:
+    text: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Translator:
+    """Turns the ADK events of one run into stream events (with `seq=0`, numbered later).
+
+    Args:
+        run_id: the run the events belong to.
+        output_keys: agent name -> its `output_key`, to say where a final text was stored.
+        clock: the time source for `ts` (unix seconds).
+    """
+
+    run_id: str
+    output_keys: Mapping[str, str]
+    clock: Callable[[], float]
+    usage: Usage = field(default_factory=Usage)
+    final_text: str = ""
+    error_code: str | None = None
+    _messages: dict[str, _Message] = field(default_factory=dict)
+    _agents: set[tuple[str, str | None]] = field(default_factory=set)
+
+    def translate(self, event: Event) -> list[StreamEvent]:
+        author = event.author
+        if author == _USER_AUTHOR:
+            return []
+        now = self.clock()
+        out: list[StreamEvent] = []
+        agent_key = (author, event.branch)
+        if agent_key not in self._agents:
+            self._agents.add(agent_key)
+            out.append(AgentStarted(run_id=self.run_id, ts=now, author=author, branch=event.branch))
+        if event.error_code:
+            self.error_code = event.error_code
+        if event.partial:
+            self._partial(event, now, out)
+        else:
+            self._final(event, now, out)
+        return out
+
+    def _partial(self, event: Event, now: float, out: list[StreamEvent]) -> None:
+        text = _text_of(event)
+        if not text:
+            return
+        self._messages.setdefault(event.id, _Message()).text.append(text)
+        out.append(
+            MessageDelta(
+                run_id=self.run_id,
+                ts=now,
+                author=event.author,
+                branch=event.branch,
+                message_id=event.id,
+                text=text,
+            )
+        )
+
+    def _final(self, event: Event, now: float, out: list[StreamEvent]) -> None:
+        author, branch = event.author, event.branch
+        actions = event.actions
+        if actions.transfer_to_agent:
+            out.append(
+                AgentTransfer(
+                    run_id=self.run_id,
+                    ts=now,
+                    from_agent=author,
+                    to_agent=actions.transfer_to_agent,
+                )
+            )
+        text = _text_of(event)
+        streamed = self._messages.pop(event.id, None)
+        if text:
+            self._complete_message(event, text, streamed, now, out)
+        for part in _parts_of(event):
+            if part.function_call is not None:
+                call = part.function_call
+                out.append(
+                    ToolCall(
+                        run_id=self.run_id,
+                        ts=now,
+                        author=author,
+                        branch=branch,
+                        call_id=call.id or "",
+                        name=call.name or "",
+                        args=json_safe(dict(call.args or {})),
+                    )
+                )
+            if part.function_response is not None:
+                response = part.function_response
+                out.append(
+                    ToolResult(
+                        run_id=self.run_id,
+                        ts=now,
+                        author=author,
+                        branch=branch,
+                        call_id=response.id or "",
+                        name=response.name or "",
+                        result=json_safe(response.response),
+                    )
+                )
+        if actions.state_delta:
+            out.append(
+                StateDelta(
+                    run_id=self.run_id,
+                    ts=now,
+                    author=author,
+                    branch=branch,
+                    delta=json_safe(dict(actions.state_delta)),
+                )
+            )
+        if event.usage_metadata is not None:
+            meta = event.usage_metadata
+            self.usage = self.usage + Usage(
+                prompt_tokens=meta.prompt_token_count or 0,
+                completion_tokens=meta.candidates_token_count or 0,
+                total_tokens=meta.total_token_count or 0,
+            )
+        if event.is_final_response() and not event.error_code:
+            out.append(
+                AgentCompleted(
+                    run_id=self.run_id,
+                    ts=now,
+                    author=author,
+                    branch=branch,
+                    output=json_safe(event.output),
+                )
+            )
+
+    def _complete_message(
+        self,
+        event: Event,
+        text: str,
+        streamed: _Message | None,
+        now: float,
+        out: list[StreamEvent],
+    ) -> None:
+        sent = "".join(streamed.text) if streamed else ""
+        if text.startswith(sent):
+            tail = text[len(sent) :]
+        else:
+            # The aggregate disagrees with what was streamed (a model that rewrote its
+            # answer): the deltas already sent are the record, so they stand as the text.
+            tail, text = "", sent
+        if tail:
+            out.append(
+                MessageDelta(
+                    run_id=self.run_id,
+                    ts=now,
+                    author=event.author,
+                    branch=event.branch,
+                    message_id=event.id,
+                    text=tail,
+                )
+            )
+        key = self.output_keys.get(event.author)
+        stored = key if key is not None and key in event.actions.state_delta else None
+        out.append(
+            MessageCompleted(
+                run_id=self.run_id,
+                ts=now,
+                author=event.author,
+                branch=event.branch,
+                message_id=event.id,
+                text=text,
+                output_key=stored,
+            )
+        )
+        self.final_text = text
+
+
+def _parts_of(event: Event) -> list[Part]:
+    content = event.content
+    return content.parts or [] if content is not None else []
+
+
+def _text_of(event: Event) -> str:
+    """The visible text of an event: text parts, thoughts left out."""
+    return "".join(p.text for p in _parts_of(event) if p.text and not p.thought)
