@@ -27,6 +27,7 @@ class Coalescer:
         self.deltas_out = 0
         self._pending: MessageDelta | None = None
         self._pending_text: list[str] = []
+        self._pending_ts = 0.0
         self._last_sent: dict[str, float] = {}
 
     @property
@@ -47,6 +48,7 @@ class Coalescer:
         if pending is not None:
             if pending.message_id == event.message_id:
                 self._pending_text.append(event.text)
+                self._pending_ts = event.ts
                 return []
             out = self.flush(now)
         else:
@@ -59,10 +61,15 @@ class Coalescer:
         else:
             self._pending = event
             self._pending_text = [event.text]
+            self._pending_ts = event.ts
         return out
 
     def flush(self, now: float) -> list[StreamEvent]:
-        """Sends what is pending (at its deadline, or before another event)."""
+        """Sends what is pending (at its deadline, or before another event).
+
+        `now` is the coalescer's clock; the merged delta keeps the wall-clock `ts` of
+        its last piece.
+        """
         pending = self._pending
         if pending is None:
             return []
@@ -73,7 +80,7 @@ class Coalescer:
         self._pending_text = []
         if text == pending.text:
             return [pending]
-        return [pending.model_copy(update={"text": text, "ts": now})]
+        return [pending.model_copy(update={"text": text, "ts": self._pending_ts})]
 
 
 def merge_adjacent_deltas(events: Iterable[StreamEvent]) -> list[StreamEvent]:

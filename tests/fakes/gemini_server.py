@@ -552,7 +552,9 @@ class FakeGemini:
                 if gone.done():
                     self.disconnected.set()
                     return
-                await send({"type": "http.response.body", "body": _sse_event(payload), "more_body": True})
+                await send(
+                    {"type": "http.response.body", "body": _sse_event(payload), "more_body": True}
+                )
         finally:
             await _cancel(gone)
         if isinstance(reply, HangReply) and await self._hang(receive):

@@ -1,0 +1,67 @@
+"""The Starlette application: routes, error handlers, and the host's lifespan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+
+from adkstream.agents import AgentRegistry, builtin_agents
+from adkstream.api.errors import EXCEPTION_HANDLERS
+from adkstream.api.routes import meta, runs, sessions
+from adkstream.runner.host import Host
+from adkstream.runner.log import EventLog
+from adkstream.settings import Settings
+
+logger = logging.getLogger("adkstream.api")
+
+
+def create_app(
+    settings: Settings | None = None,
+    agents: AgentRegistry | None = None,
+    *,
+    log: EventLog | None = None,
+) -> Starlette:
+    """The adkstream app; storage opens at start-up and closes at shutdown.
+
+    Args:
+        settings: the settings (default: from the environment).
+        agents: the agents to host (default: the built-in ones).
+        log: an event log to use instead of the one the settings choose.
+    """
+    settings = settings or Settings()
+    agents = agents or builtin_agents(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        host = await Host.open(settings, agents, log=log)
+        app.state.host = host
+        try:
+            yield
+        finally:
+            await host.close()
+
+    middleware = []
+    if settings.cors_origins:
+        origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=origins,
+                allow_methods=["GET", "POST", "DELETE"],
+                allow_headers=["Authorization", "Content-Type", "Last-Event-ID", "X-API-Key"],
+                expose_headers=["X-Run-Id", "X-Session-Id", "Content-Location", "Location"],
+            )
+        )
+    handlers: dict[Any, Any] = dict(EXCEPTION_HANDLERS)
+    return Starlette(
+        routes=[*meta.routes, *sessions.routes, *runs.routes],
+        middleware=middleware,
+        exception_handlers=handlers,
+        lifespan=lifespan,
+    )

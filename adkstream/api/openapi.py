@@ -1,0 +1,141 @@
+"""`/openapi.json`: the HTTP API described from the same pydantic models the routes use."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from pydantic import BaseModel, TypeAdapter
+from pydantic.json_schema import models_json_schema
+
+from adkstream import __version__
+from adkstream.api.bodies import (
+    AgentList,
+    ErrorBody,
+    RunAccepted,
+    RunBody,
+    RunResult,
+    RunView,
+    SessionBody,
+)
+from adkstream.events import StreamEvent
+from adkstream.runner.sessions import SessionView
+
+_REF = "#/components/schemas/{model}"
+
+
+def _ref(model: type[BaseModel] | str) -> dict[str, str]:
+    name = model if isinstance(model, str) else model.__name__
+    return {"$ref": _REF.format(model=name)}
+
+
+def _json(model: type[BaseModel] | str) -> dict[str, Any]:
+    return {"application/json": {"schema": _ref(model)}}
+
+
+_ERROR = {"description": "Error", "content": _json(ErrorBody)}
+_STREAM = {
+    "text/event-stream": {
+        "schema": {"type": "string", "description": "SSE frames: id, event, data (a StreamEvent)"}
+    },
+    "application/x-ndjson": {
+        "schema": {"type": "string", "description": "One StreamEvent JSON object per line"}
+    },
+}
+_RUN_ID = {"name": "run_id", "in": "path", "required": True, "schema": {"type": "string"}}
+_SESSION_ID = {"name": "session_id", "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+def _op(
+    summary: str,
+    responses: dict[str, Any],
+    *,
+    body: type[BaseModel] | None = None,
+    body_required: bool = True,
+    params: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    op: dict[str, Any] = {"summary": summary, "responses": responses | {"default": _ERROR}}
+    if body is not None:
+        op["requestBody"] = {"required": body_required, "content": _json(body)}
+    if params:
+        op["parameters"] = params
+    return op
+
+
+@cache
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI 3.1 document of the v1 API."""
+    _, defs = models_json_schema(
+        [
+            (m, "validation" if m in (RunBody, SessionBody) else "serialization")
+            for m in (RunBody, SessionBody, RunAccepted, RunResult, RunView, AgentList, ErrorBody, SessionView)
+        ],
+        ref_template=_REF,
+    )
+    schemas = dict(defs.get("$defs", {}))
+    event_schema = TypeAdapter(StreamEvent).json_schema(ref_template=_REF)
+    schemas.update(event_schema.pop("$defs", {}))
+    schemas["StreamEvent"] = event_schema
+    after = {"name": "after", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 0}}
+    last_event_id = {
+        "name": "Last-Event-ID",
+        "in": "header",
+        "required": False,
+        "schema": {"type": "string", "pattern": "^[0-9]+$"},
+    }
+    paths: dict[str, Any] = {
+        "/healthz": {"get": _op("Liveness", {"200": {"description": "ok"}})},
+        "/v1/agents": {"get": _op("The hosted agents", {"200": {"description": "agents", "content": _json(AgentList)}})},
+        "/v1/sessions": {
+            "post": _op(
+                "Create a session",
+                {"201": {"description": "created", "content": _json(SessionView)}},
+                body=SessionBody,
+                body_required=False,
+            ),
+            "get": _op("The caller's sessions", {"200": {"description": "sessions"}}),
+        },
+        "/v1/sessions/{session_id}": {
+            "get": _op(
+                "A session with its state and messages",
+                {"200": {"description": "session", "content": _json(SessionView)}},
+                params=[_SESSION_ID],
+            ),
+            "delete": _op("Delete a session", {"204": {"description": "deleted"}}, params=[_SESSION_ID]),
+        },
+        "/v1/sessions/{session_id}/runs": {
+            "get": _op("The runs of a session", {"200": {"description": "runs"}}, params=[_SESSION_ID]),
+        },
+        "/v1/runs": {
+            "post": _op(
+                "Start a run and stream it (SSE, NDJSON) or wait for its result (JSON)",
+                {
+                    "200": {"description": "the run", "content": _STREAM | _json(RunResult)},
+                    "202": {"description": "background run started", "content": _json(RunAccepted)},
+                },
+                body=RunBody,
+            )
+        },
+        "/v1/runs/{run_id}": {
+            "get": _op("A run's status and result", {"200": {"description": "run", "content": _json(RunView)}}, params=[_RUN_ID]),
+        },
+        "/v1/runs/{run_id}/events": {
+            "get": _op(
+                "Replay a run's events after an id, then follow it",
+                {
+                    "200": {"description": "events", "content": _STREAM},
+                    "204": {"description": "the run ended and nothing follows that id"},
+                },
+                params=[_RUN_ID, after, last_event_id],
+            )
+        },
+        "/v1/runs/{run_id}/cancel": {
+            "post": _op("Cancel a run", {"202": {"description": "cancelling"}}, params=[_RUN_ID]),
+        },
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "adkstream", "version": __version__},
+        "paths": paths,
+        "components": {"schemas": schemas},
+    }

@@ -1,0 +1,143 @@
+"""Runs: start one (`POST /v1/runs`), read it, follow its events, cancel it."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from adkstream.api.bodies import RunAccepted, RunBody, RunView
+from adkstream.api.inputs import (
+    StreamFormat,
+    current_user,
+    host_of,
+    negotiate,
+    read_model,
+)
+from adkstream.api.streams import run_headers, stream_response
+from adkstream.errors import ConflictError, NotFoundError, RequestError
+from adkstream.runner.host import Host
+from adkstream.runner.log import RunRecord
+from adkstream.runner.runs import RunRequest
+
+_EVENT_FORMATS = (StreamFormat.SSE, StreamFormat.NDJSON)
+
+
+async def start_run(request: Request) -> Response:
+    host = host_of(request)
+    user = current_user(request)
+    fmt = negotiate(request)
+    body = await read_model(request, RunBody)
+    if body.session_id is None:
+        agent = host.agents.get(body.agent)
+        session = await host.sessions.create(agent=agent, user_id=user)
+        session_id = session.id
+    else:
+        session_id = body.session_id
+        found = await host.sessions.agent_of(user, session_id)
+        if found is None:
+            raise NotFoundError(
+                f"no session {session_id!r}", code="session_not_found", field="session_id"
+            )
+        if body.agent is not None and body.agent != found.name:
+            host.agents.get(body.agent)  # an unknown agent is 404 before a mismatch
+            raise ConflictError(
+                f"session {session_id!r} belongs to agent {found.name!r}",
+                code="agent_mismatch",
+                field="agent",
+            )
+        agent = found
+    coalesce_ms = host.settings.coalesce_ms if body.coalesce_ms is None else body.coalesce_ms
+    run = await host.runs.start(
+        RunRequest(
+            agent=agent,
+            user_id=user,
+            session_id=session_id,
+            message=body.content(),
+            state_delta=body.state_delta,
+            coalesce_ms=coalesce_ms,
+            on_disconnect="continue" if body.background else body.on_disconnect,
+        )
+    )
+    if body.background:
+        accepted = RunAccepted(run_id=run.run_id, session_id=session_id)
+        headers = run_headers(run.record) | {"Location": f"/v1/runs/{run.run_id}/events"}
+        return JSONResponse(accepted.model_dump(), status_code=202, headers=headers)
+    return await stream_response(request, host, run.record, fmt)
+
+
+async def get_run(request: Request) -> Response:
+    host = host_of(request)
+    record = await _owned_run(host, request)
+    return JSONResponse(run_view(record).model_dump(mode="json"), headers=run_headers(record))
+
+
+def run_view(record: RunRecord) -> RunView:
+    return RunView(
+        run_id=record.run_id,
+        session_id=record.session_id,
+        agent=record.agent,
+        status=record.status.value,
+        final_text=record.final_text,
+        usage=record.usage,
+        error=record.error,
+        last_seq=record.last_seq,
+        created_at=record.created_at,
+        ended_at=record.ended_at,
+    )
+
+
+async def run_events(request: Request) -> Response:
+    """Replays the events after Last-Event-ID (or `?after=N`), then follows the run live."""
+    host = host_of(request)
+    fmt = negotiate(request, _EVENT_FORMATS)
+    record = await _owned_run(host, request)
+    after = _resume_point(request)
+    if record.finished and after >= record.last_seq:
+        # 204 is the standard signal that stops an EventSource from reconnecting.
+        return Response(status_code=204, headers=run_headers(record))
+    return await stream_response(request, host, record, fmt, after=after)
+
+
+async def cancel_run(request: Request) -> Response:
+    host = host_of(request)
+    record = await _owned_run(host, request)
+    if record.finished:
+        raise ConflictError(f"run {record.run_id!r} has already ended", code="run_finished")
+    if record.run_id in host.runs.active:
+        host.runs.cancel(record.run_id, "cancelled by request")
+    else:
+        await host.log.request_cancel(record.run_id, "cancelled by request")
+    return JSONResponse(
+        {"run_id": record.run_id, "status": "cancelling"},
+        status_code=202,
+        headers=run_headers(record),
+    )
+
+
+async def _owned_run(host: Host, request: Request) -> RunRecord:
+    run_id = request.path_params["run_id"]
+    record = await host.log.get_run(run_id)
+    if record is None or record.user_id != current_user(request):
+        raise NotFoundError(f"no run {run_id!r}", code="run_not_found")
+    return record
+
+
+def _resume_point(request: Request) -> int:
+    raw = request.headers.get("last-event-id")
+    field = "Last-Event-ID"
+    if raw is None:
+        raw, field = request.query_params.get("after"), "after"
+    if raw is None or raw == "":
+        return 0
+    if not raw.isdigit():
+        raise RequestError(f"{field} must be a non-negative integer", field=field)
+    return int(raw)
+
+
+routes = [
+    Route("/v1/runs", start_run, methods=["POST"]),
+    Route("/v1/runs/{run_id}", get_run, methods=["GET"]),
+    Route("/v1/runs/{run_id}/events", run_events, methods=["GET"]),
+    Route("/v1/runs/{run_id}/cancel", cancel_run, methods=["POST"]),
+]

@@ -1,0 +1,119 @@
+"""A run's events as an HTTP response: SSE, NDJSON, or the JSON result once it ends.
+
+Responses are subscribers of the run's log. While one is open the run counts it as
+watched: when the last watcher of an `on_disconnect="cancel"` run goes away, the run is
+cancelled (see `RunManager.watching`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from sse_starlette import EventSourceResponse, ServerSentEvent
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+
+from adkstream.api.bodies import RunResult
+from adkstream.api.inputs import StreamFormat
+from adkstream.api.sse import event_frame, retry_frame
+from adkstream.runner.host import Host
+from adkstream.runner.log import RunRecord
+
+RETRY_MS = 2000
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+def run_headers(record: RunRecord) -> dict[str, str]:
+    return {
+        "X-Run-Id": record.run_id,
+        "X-Session-Id": record.session_id,
+        "Content-Location": f"/v1/runs/{record.run_id}",
+    }
+
+
+async def stream_response(
+    request: Request,
+    host: Host,
+    record: RunRecord,
+    fmt: StreamFormat,
+    *,
+    after: int = 0,
+    status_code: int = 200,
+) -> Response:
+    """The run's events after `after` in the negotiated format."""
+    headers = run_headers(record)
+    if fmt is StreamFormat.JSON:
+        return await _result_response(request, host, record, headers, status_code)
+    if fmt is StreamFormat.NDJSON:
+        return StreamingResponse(
+            _ndjson(host, record.run_id, after),
+            status_code=status_code,
+            media_type=fmt.value,
+            headers=headers | {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+    return EventSourceResponse(
+        _sse(host, record.run_id, after),
+        status_code=status_code,
+        headers=headers | SSE_HEADERS,
+        ping=host.settings.heartbeat_s,
+        ping_message_factory=_ping,
+        sep="\n",
+    )
+
+
+def _ping() -> ServerSentEvent:
+    return ServerSentEvent(comment="ping")
+
+
+async def _sse(host: Host, run_id: str, after: int) -> AsyncIterator[bytes]:
+    yield retry_frame(RETRY_MS)
+    async with host.runs.watching(run_id):
+        async for event in host.log.follow(run_id, after=after):
+            yield event_frame(event)
+
+
+async def _ndjson(host: Host, run_id: str, after: int) -> AsyncIterator[bytes]:
+    async with host.runs.watching(run_id):
+        async for event in host.log.follow(run_id, after=after):
+            yield event.model_dump_json().encode() + b"\n"
+
+
+async def _result_response(
+    request: Request, host: Host, record: RunRecord, headers: dict[str, str], status_code: int
+) -> Response:
+    """Waits for the run to end; a client that leaves meanwhile counts as gone."""
+    run_id = record.run_id
+    async with host.runs.watching(run_id):
+        ended = asyncio.ensure_future(_until_terminal(host, run_id))
+        gone = asyncio.ensure_future(_until_disconnect(request))
+        try:
+            await asyncio.wait({ended, gone}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (ended, gone):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+    final = await host.log.get_run(run_id) or record
+    result = RunResult(
+        run_id=final.run_id,
+        session_id=final.session_id,
+        status=final.status.value,
+        final_text=final.final_text,
+        usage=final.usage,
+        error=final.error,
+    )
+    return JSONResponse(result.model_dump(mode="json"), status_code=status_code, headers=headers)
+
+
+async def _until_terminal(host: Host, run_id: str) -> None:
+    async for _ in host.log.follow(run_id, after=0):
+        pass
+
+
+async def _until_disconnect(request: Request) -> None:
+    while True:
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            return

@@ -1,0 +1,178 @@
+"""`adkstream serve | run`: host agents over HTTP, or run one prompt in this process."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+from typing import TextIO
+
+from adkstream.errors import AdkStreamError
+from adkstream.events import (
+    AgentStarted,
+    AgentTransfer,
+    MessageCompleted,
+    MessageDelta,
+    RunCancelled,
+    RunCompleted,
+    RunFailed,
+    StreamEvent,
+    ToolCall,
+    ToolResult,
+)
+from adkstream.settings import Settings
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="adkstream", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="serve agents over HTTP (SSE, NDJSON, JSON)")
+    serve.add_argument("agents", nargs="*", metavar="AGENT_REF", help="package.module:attr")
+    serve.add_argument("--agents-dir", type=Path, help="an ADK agents directory (<name>/agent.py)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--data-dir", type=Path, help="embedded storage (ADKSTREAM_DATA_DIR)")
+    serve.add_argument("--database-url", help="ADK sessions in a database (ADKSTREAM_DATABASE_URL)")
+    serve.add_argument("--redis-url", help="run log in Redis (ADKSTREAM_REDIS_URL)")
+    serve.add_argument("--coalesce-ms", type=int, help="coalescing window (ADKSTREAM_COALESCE_MS)")
+    serve.add_argument("--heartbeat-s", type=float, help="SSE ping interval (ADKSTREAM_HEARTBEAT_S)")
+    serve.add_argument("--log-level", default="warning", help="uvicorn's log level")
+
+    run = commands.add_parser("run", help="run one prompt in this process and print the stream")
+    run.add_argument("prompt")
+    run.add_argument("--agent", help="agent name (default: the first)")
+    run.add_argument("--agents-dir", type=Path)
+    run.add_argument("--agent-ref", action="append", default=[], metavar="AGENT_REF")
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides = {
+        name: value
+        for name in ("data_dir", "database_url", "redis_url", "coalesce_ms", "heartbeat_s")
+        if (value := getattr(args, name, None)) is not None
+    }
+    return Settings(**overrides)
+
+
+def _agents(refs: Sequence[str], agents_dir: Path | None, settings: Settings):  # type: ignore[no-untyped-def]
+    from adkstream.agents import AgentRegistry, builtin_agents, load_agent_ref, load_agents_dir
+
+    if not refs and agents_dir is None:
+        return builtin_agents(settings)
+    registry = AgentRegistry([load_agent_ref(ref) for ref in refs])
+    if agents_dir is not None:
+        for agent in load_agents_dir(agents_dir):
+            registry.add(agent)
+    return registry
+
+
+def serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    from adkstream.agents import describe_model
+    from adkstream.api import create_app
+
+    settings = _settings(args)
+    agents = _agents(args.agents, args.agents_dir, settings)
+    app = create_app(settings, agents)
+    model = next(
+        (describe_model(m) for a in agents if (m := getattr(a.root, "model", None)) is not None and not isinstance(m, str)),
+        "from the agents",
+    )
+    storage = (
+        f"sessions {'PostgreSQL' if settings.database_url else 'SQLite'}, "
+        f"log {'Redis' if settings.redis_url else 'SQLite'}"
+        + ("" if settings.database_url and settings.redis_url else f" in {settings.data_dir}/")
+    )
+    print(
+        f"adkstream on http://{args.host}:{args.port} · agents: {', '.join(a.name for a in agents)}"
+        f" · model: {model} · storage: {storage}",
+        flush=True,
+    )
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    agents = _agents(args.agent_ref, args.agents_dir, settings)
+    return asyncio.run(_run_in_process(agents, args.agent, args.prompt))
+
+
+async def _run_in_process(agents, agent_name: str | None, prompt: str) -> int:  # type: ignore[no-untyped-def]
+    from google.adk.sessions import InMemorySessionService
+    from google.genai import types
+
+    from adkstream.runner import MemoryLog, RunManager, RunRequest, SessionStore
+
+    service = InMemorySessionService()  # type: ignore[no-untyped-call]
+    log = MemoryLog()
+    manager = RunManager(agents=agents, session_service=service, log=log)
+    agent = agents.get(agent_name)
+    session = await SessionStore(service, agents).create(agent=agent, user_id="local")
+    message = types.Content(role="user", parts=[types.Part(text=prompt)])
+    run = await manager.start(
+        RunRequest(agent=agent, user_id="local", session_id=session.id, message=message)
+    )
+    try:
+        return await print_stream(log.follow(run.run_id, merge=False))
+    finally:
+        await manager.shutdown()
+
+
+async def print_stream(events: AsyncIterator[StreamEvent], out: TextIO = sys.stdout) -> int:
+    """Prints a run as it streams: agent names, text, tool calls; returns an exit code."""
+    author: str | None = None
+    code = 0
+    async for event in events:
+        if isinstance(event, AgentStarted | MessageDelta) and event.author != author:
+            author = event.author
+            out.write(f"\n[{author}] ")
+        if isinstance(event, MessageDelta):
+            out.write(event.text)
+        elif isinstance(event, MessageCompleted):
+            out.write("\n")
+            author = None
+        elif isinstance(event, ToolCall):
+            out.write(f"\n  -> {event.name}({_args(event.args)})")
+        elif isinstance(event, ToolResult):
+            out.write(f"\n  <- {event.name}: {event.result}\n")
+            author = None
+        elif isinstance(event, AgentTransfer):
+            out.write(f"\n  => transfer {event.from_agent} -> {event.to_agent}\n")
+        elif isinstance(event, RunCompleted):
+            usage = event.usage
+            out.write(f"\n(done: {usage.total_tokens} tokens)\n")
+        elif isinstance(event, RunFailed):
+            out.write(f"\n(failed: {event.error.code}: {event.error.message})\n")
+            code = 1
+        elif isinstance(event, RunCancelled):
+            out.write(f"\n(cancelled: {event.reason})\n")
+            code = 130
+        out.flush()
+    return code
+
+
+def _args(args: dict[str, object]) -> str:
+    return ", ".join(f"{k}={v!r}" for k, v in args.items())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "serve":
+            serve(args)
+            return 0
+        return run(args)
+    except AdkStreamError as exc:
+        print(f"adkstream: {exc.message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,58 @@
+"""A real uvicorn server for an ASGI app on 127.0.0.1:0, in the test's event loop.
+
+httpx's ASGITransport buffers whole bodies and never returns on an endless SSE route, so
+streaming tests talk to a real server over loopback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import uvicorn
+
+
+class _Server(uvicorn.Server):
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.ready = asyncio.Event()
+
+    async def startup(self, sockets: Any = None) -> None:
+        await super().startup(sockets)
+        self.ready.set()
+
+    def install_signal_handlers(self) -> None:  # the test runner owns the signals
+        return None
+
+
+@contextlib.asynccontextmanager
+async def serve_app(app: Any, *, timeout: float = 20.0) -> AsyncIterator[str]:
+    """Serves `app` (with its lifespan) and yields its base URL; stops it afterwards."""
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=0,
+        lifespan="on",
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=5,
+    )
+    server = _Server(config)
+    task = asyncio.create_task(server.serve(), name="test-uvicorn")
+    ready = asyncio.create_task(server.ready.wait())
+    await asyncio.wait({task, ready}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    if not ready.done():
+        ready.cancel()
+        task.cancel()
+        with contextlib.suppress(BaseException):
+            await task
+        raise RuntimeError("the test server did not start")
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        async with asyncio.timeout(timeout):
+            await task
