@@ -27,9 +27,15 @@ class InvalidBody(RequestError):
     status = 422
 
     def __init__(self, error: ValidationError) -> None:
-        first = error.errors(include_url=False)[0]
-        field = ".".join(str(p) for p in first["loc"] if not _is_union_tag(p)) or None
-        super().__init__(f"{field or 'body'}: {first['msg']}", field=field)
+        # With a union (`message: str | MessageParts`) pydantic reports one error per
+        # member: the one reaching deepest names the field best.
+        found = [
+            ([str(p) for p in e["loc"] if not _is_union_tag(p)], e["msg"])
+            for e in error.errors(include_url=False)
+        ]
+        path, message = max(found, key=lambda item: len(item[0]))
+        field = ".".join(path) or None
+        super().__init__(f"{field or 'body'}: {message}", field=field)
 
 
 def _is_union_tag(loc: int | str) -> bool:

@@ -4,23 +4,29 @@ Runs written by this process keep a hot copy of their events in memory: the writ
 `append` is synchronous (no I/O on the per-event path) and wakes this process's
 subscribers at once. A durable backend (SQLite, Redis) gets the same events from a
 background flusher that writes whatever has queued up in one batch, so a slow disk or
-network adds no latency to the stream and one write covers many events under load.
+network adds no latency to the stream and one write covers many events under load; a
+failed write is retried (backends make the retry idempotent) instead of being dropped.
 Runs of other processes (another replica, or before a restart) are read from storage.
+
+The log also carries what crosses processes besides events: ending the runs a dead
+process left `running` (`recover_interrupted`) and cancel requests for a run that
+another replica drives (`request_cancel` / `on_cancel_request`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Callable, Sequence
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
 from adkstream.events import (
+    TERMINAL_TYPES,
     ErrorInfo,
     RunCancelled,
     RunCompleted,
@@ -29,9 +35,19 @@ from adkstream.events import (
     Usage,
     is_terminal,
 )
+from adkstream.runner import failures
 from adkstream.runner.coalesce import merge_adjacent_deltas
 
+logger = logging.getLogger("adkstream.log")
+
 READ_BATCH = 500
+CLOSE_FLUSH_S = 10.0
+"""How long `close` waits for pending events to reach storage."""
+RETRY_MAX_S = 5.0
+"""The longest pause between two attempts to store a batch that failed."""
+
+CancelCallback = Callable[[str, str], None]
+"""Called with (run_id, reason) when someone asks for a run to be cancelled."""
 
 
 class RunStatus(StrEnum):
@@ -79,17 +95,67 @@ class RunRecord(BaseModel):
         return self.model_copy(update=update)
 
 
-@dataclass
-class _HotRun:
-    record: RunRecord
-    events: list[StreamEvent] = field(default_factory=list)
-    changed: asyncio.Event = field(default_factory=asyncio.Event)
-    unflushed: list[StreamEvent] = field(default_factory=list)
-    stored: asyncio.Event = field(default_factory=asyncio.Event)
+def interruption(record: RunRecord, *, last_seq: int) -> tuple[RunFailed, RunRecord]:
+    """The terminal event that ends a run a dead process left running, and its new record.
 
-    def notify(self) -> None:
+    Args:
+        record: the run's stored record.
+        last_seq: the seq of the run's last stored event.
+
+    Returns:
+        `run.failed` (code `interrupted`) numbered `last_seq + 1`, and the record after it.
+    """
+    event = RunFailed(
+        run_id=record.run_id, seq=last_seq + 1, ts=time.time(), error=failures.INTERRUPTED
+    )
+    return event, record.after_event(event)
+
+
+class _HotRun:
+    """A run written by this process: its events and how far storage has them."""
+
+    __slots__ = (
+        "_record",
+        "changed",
+        "events",
+        "first_seq",
+        "last_seq",
+        "run_id",
+        "stored",
+        "stored_seq",
+        "unflushed",
+    )
+
+    def __init__(self, record: RunRecord) -> None:
+        self.run_id = record.run_id
+        self._record = record
+        self.first_seq = self.last_seq = self.stored_seq = record.last_seq
+        self.events: list[StreamEvent] = []
+        self.unflushed: list[StreamEvent] = []
+        self.changed = asyncio.Event()
+        self.stored = asyncio.Event()
+
+    @property
+    def record(self) -> RunRecord:
+        # last_seq is folded in on demand: `append` copies the record only at the end.
+        record = self._record
+        if record.last_seq != self.last_seq:
+            record = self._record = record.model_copy(update={"last_seq": self.last_seq})
+        return record
+
+    def add(self, numbered: list[StreamEvent]) -> None:
+        self.events.extend(numbered)
+        self.last_seq = numbered[-1].seq
+        for event in numbered:
+            if event.type in TERMINAL_TYPES:
+                self._record = self._record.after_event(event)
         changed, self.changed = self.changed, asyncio.Event()
         changed.set()
+
+    def mark_stored(self, seq: int) -> None:
+        self.stored_seq = seq
+        stored, self.stored = self.stored, asyncio.Event()
+        stored.set()
 
 
 class EventLog(ABC):
@@ -100,41 +166,41 @@ class EventLog(ABC):
         self._dirty: dict[str, _HotRun] = {}
         self._wakeup = asyncio.Event()
         self._flusher: asyncio.Task[None] | None = None
+        self._cancel_callbacks: list[CancelCallback] = []
 
     # --- writer side (the process that drives the run) ---
 
     async def create_run(self, record: RunRecord) -> None:
         """Registers a new run (status running, no events yet)."""
+        # Hot before stored: a concurrent `recover_interrupted` in this process must
+        # never take a run it is creating for one a dead process left.
         self._hot[record.run_id] = _HotRun(record)
-        await self._store_run(record)
+        try:
+            await self._store_run(record)
+        except BaseException:
+            del self._hot[record.run_id]
+            raise
 
     def append(self, run_id: str, events: Sequence[StreamEvent]) -> list[StreamEvent]:
         """Numbers `events` (seq continues the run's) and adds them; returns them numbered."""
         hot = self._hot[run_id]
-        seq = hot.record.last_seq
+        seq = hot.last_seq
         numbered: list[StreamEvent] = []
         for event in events:
             seq += 1
             numbered.append(event.model_copy(update={"seq": seq}))
-        if not numbered:
-            return numbered
-        hot.events.extend(numbered)
-        record = hot.record
-        for event in numbered:
-            record = record.after_event(event)
-        hot.record = record
-        hot.unflushed.extend(numbered)
-        hot.stored.clear()
-        self._dirty[run_id] = hot
-        self._wakeup.set()
-        self._ensure_flusher()
-        hot.notify()
+        if numbered:
+            hot.add(numbered)
+            self._schedule_store(hot, numbered)
         return numbered
 
     async def flushed(self, run_id: str) -> None:
         """Waits until every event appended to `run_id` so far is in durable storage."""
         hot = self._hot.get(run_id)
-        if hot is not None and hot.unflushed:
+        if hot is None:
+            return
+        target = hot.last_seq
+        while hot.stored_seq < target:
             await hot.stored.wait()
 
     async def release(self, run_id: str) -> None:
@@ -142,7 +208,9 @@ class EventLog(ABC):
         await self.flushed(run_id)
         hot = self._hot.pop(run_id, None)
         if hot is not None:
-            hot.notify()
+            # Wakes this process's followers, which go on reading from storage.
+            changed, hot.changed = hot.changed, asyncio.Event()
+            changed.set()
 
     # --- reader side (any process) ---
 
@@ -156,14 +224,18 @@ class EventLog(ABC):
         """Events with seq > `after`, at most `limit`, in order."""
         hot = self._hot.get(run_id)
         if hot is not None:
-            return hot.events[after : after + limit]
+            start = max(after - hot.first_seq, 0)
+            return hot.events[start : start + limit]
         return await self._load_events(run_id, after=after, limit=limit)
 
-    async def wait(self, run_id: str, *, after: int, timeout: float) -> None:
+    # `timeout` is a parameter, not an outer `asyncio.timeout`, because a backend turns
+    # it into a server-side wait (Redis XREAD BLOCK): cancelling one mid-call costs
+    # the connection.
+    async def wait(self, run_id: str, *, after: int, timeout: float) -> None:  # noqa: ASYNC109
         """Returns when the run may have an event after `after`, or after `timeout`."""
         hot = self._hot.get(run_id)
         if hot is not None:
-            if hot.record.last_seq > after:
+            if hot.last_seq > after:
                 return
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(timeout):
@@ -198,10 +270,47 @@ class EventLog(ABC):
     async def list_runs(self, session_id: str) -> list[RunRecord]:
         """The runs of a session, oldest first."""
 
+    async def recover_interrupted(self) -> list[str]:
+        """Ends the runs a dead process left `running` with `run.failed` (`interrupted`).
+
+        Call it at startup. Which runs count as left depends on the backend (SQLite:
+        every running run not driven by this process; Redis: those whose owner's
+        lease has lapsed). Nothing outlives a process here, so the base ends none.
+
+        Returns:
+            The ids of the runs it ended.
+        """
+        return []
+
+    # --- cancel requests (the run may be driven by another process) ---
+
+    def on_cancel_request(self, callback: CancelCallback) -> None:
+        """Registers `callback(run_id, reason)` for every cancel request of any run.
+
+        A callback gets requests for runs other processes drive too: it ignores those.
+        What it raises is logged and does not stop the next callback or request.
+        """
+        self._cancel_callbacks.append(callback)
+
+    async def request_cancel(self, run_id: str, reason: str) -> None:
+        """Asks whichever process drives `run_id` to cancel it; here, this process."""
+        self._deliver_cancel(run_id, reason)
+
+    def _deliver_cancel(self, run_id: str, reason: str) -> None:
+        for callback in self._cancel_callbacks:
+            try:
+                callback(run_id, reason)
+            except Exception:
+                logger.exception("cancel callback failed for run %s", run_id)
+
     async def close(self) -> None:
-        """Flushes what is pending and stops the background writer."""
-        for run_id in list(self._dirty):
-            await self.flushed(run_id)
+        """Flushes what is pending (for up to CLOSE_FLUSH_S) and stops the writer."""
+        try:
+            async with asyncio.timeout(CLOSE_FLUSH_S):
+                for hot in list(self._dirty.values()):
+                    await self.flushed(hot.run_id)
+        except TimeoutError:
+            logger.error("event log closed with events of %d runs not stored", len(self._dirty))
         if self._flusher is not None:
             self._flusher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -217,7 +326,11 @@ class EventLog(ABC):
     async def _store_events(
         self, batches: Sequence[tuple[RunRecord, Sequence[StreamEvent]]]
     ) -> None:
-        """Writes each run's new events and its updated record, in one go if it can."""
+        """Writes each run's new events and its updated record, in one go if it can.
+
+        A batch that raised is passed again (with any events appended since), so
+        writing events that are already stored must be harmless.
+        """
 
     @abstractmethod
     async def _load_run(self, run_id: str) -> RunRecord | None: ...
@@ -225,7 +338,7 @@ class EventLog(ABC):
     @abstractmethod
     async def _load_events(self, run_id: str, *, after: int, limit: int) -> list[StreamEvent]: ...
 
-    async def _wait_stored(self, run_id: str, *, after: int, timeout: float) -> None:
+    async def _wait_stored(self, run_id: str, *, after: int, timeout: float) -> None:  # noqa: ASYNC109
         """Waits for another process's run; the default polls storage."""
         deadline = time.monotonic() + timeout
         interval = 0.05
@@ -236,27 +349,45 @@ class EventLog(ABC):
             await asyncio.sleep(min(interval, max(deadline - time.monotonic(), 0)))
             interval = min(interval * 2, 0.5)
 
-    def _ensure_flusher(self) -> None:
+    def _schedule_store(self, hot: _HotRun, numbered: list[StreamEvent]) -> None:
+        """Queues a run's new events for the flusher (memory-only logs store at once)."""
+        hot.unflushed.extend(numbered)
+        self._dirty[hot.run_id] = hot
+        self._wakeup.set()
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.get_running_loop().create_task(
                 self._flush_forever(), name="adkstream-log-flusher"
             )
 
     async def _flush_forever(self) -> None:
+        backoff = 0.0
         while True:
             await self._wakeup.wait()
             self._wakeup.clear()
             dirty, self._dirty = self._dirty, {}
-            batches = []
+            taken: list[tuple[_HotRun, RunRecord, list[StreamEvent]]] = []
             for hot in dirty.values():
-                events, hot.unflushed = hot.unflushed, []
-                batches.append((hot, events))
+                if hot.unflushed:
+                    taken.append((hot, hot.record, hot.unflushed))
+                    hot.unflushed = []
+            if not taken:
+                continue
             try:
-                await self._store_events([(hot.record, events) for hot, events in batches])
-            finally:
-                for hot, _ in batches:
-                    if not hot.unflushed:
-                        hot.stored.set()
+                await self._store_events([(record, events) for _, record, events in taken])
+            except Exception:
+                backoff = min(max(backoff * 2, 0.1), RETRY_MAX_S)
+                logger.exception(
+                    "storing the events of %d runs failed; retrying in %.1fs", len(taken), backoff
+                )
+                for hot, _, events in taken:
+                    hot.unflushed[:0] = events
+                    self._dirty[hot.run_id] = hot
+                await asyncio.sleep(backoff)
+                self._wakeup.set()
+                continue
+            backoff = 0.0
+            for hot, _, events in taken:
+                hot.mark_stored(events[-1].seq)
 
 
 class MemoryLog(EventLog):
@@ -267,19 +398,19 @@ class MemoryLog(EventLog):
         self._runs: dict[str, RunRecord] = {}
         self._events: dict[str, list[StreamEvent]] = {}
 
-    def append(self, run_id: str, events: Sequence[StreamEvent]) -> list[StreamEvent]:
-        numbered = super().append(run_id, events)
-        # Memory is the storage: nothing to flush.
-        hot = self._hot[run_id]
-        self._events.setdefault(run_id, []).extend(hot.unflushed)
-        self._runs[run_id] = hot.record
-        hot.unflushed = []
-        hot.stored.set()
-        self._dirty.pop(run_id, None)
-        return numbered
+    async def create_run(self, record: RunRecord) -> None:
+        await super().create_run(record)
+        # Storage shares the hot list: appending stores, with no second copy.
+        self._events[record.run_id] = self._hot[record.run_id].events
 
-    def _ensure_flusher(self) -> None:
-        return None
+    def _schedule_store(self, hot: _HotRun, numbered: list[StreamEvent]) -> None:
+        hot.stored_seq = hot.last_seq  # nobody waits: `flushed` sees it stored already
+
+    async def release(self, run_id: str) -> None:
+        hot = self._hot.get(run_id)
+        if hot is not None:
+            self._runs[run_id] = hot.record
+        await super().release(run_id)
 
     async def list_runs(self, session_id: str) -> list[RunRecord]:
         live = {run_id: hot.record for run_id, hot in self._hot.items()}

@@ -354,7 +354,16 @@ class _Server(uvicorn.Server):
 
 @dataclass
 class FakeGemini:
-    """A scripted Gemini API server; use as ``async with FakeGemini() as server: ...``."""
+    """A scripted Gemini API server; use as ``async with FakeGemini() as server: ...``.
+
+    Attributes:
+        url: ``http://127.0.0.1:PORT``, set once started; pass it as ``base_url``.
+        requests: every request JSON body (camelCase, as sent), in arrival order.
+        calls: the same calls with path, query and headers (see `RecordedCall`).
+        hanging: set once a `HangReply` has sent its chunks.
+        disconnected: set when a client went away from a stream the server had not finished
+            (a `HangReply`, or a paced `TextReply` cut short).
+    """
 
     url: str = field(default="", init=False)
     requests: list[dict[str, Any]] = field(default_factory=list, init=False)

@@ -1,0 +1,64 @@
+"""The Python client of adkstream's HTTP API v1: `AsyncClient` (asyncio) and `Client` (blocking).
+
+    async with AsyncClient("http://127.0.0.1:8000") as client:
+        async with client.stream("hello") as events:
+            async for event in events:
+                if event.type == "message.delta":
+                    print(event.text, end="")
+
+Streams are typed events (`adkstream.events`), resumed with Last-Event-ID when the
+connection drops. Importing this package never imports ADK or Starlette.
+"""
+
+from __future__ import annotations
+
+from adkstream.client.async_client import DEFAULT_TIMEOUT, AsyncClient, Message, OnDisconnect
+from adkstream.client.backoff import Backoff, RetryPolicy
+from adkstream.client.errors import (
+    APIError,
+    AuthenticationError,
+    BadRequest,
+    Conflict,
+    ConnectionLost,
+    NotAcceptable,
+    NotFound,
+    ProtocolError,
+    RateLimited,
+    ServerError,
+    ServiceUnavailable,
+)
+from adkstream.client.models import RunInfo, RunResult, Session, SessionMessage
+from adkstream.client.stream import EventStream
+from adkstream.client.sync_client import Client, SyncEventStream
+from adkstream.errors import AdkStreamError
+from adkstream.events import StreamEvent, is_terminal
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "APIError",
+    "AdkStreamError",
+    "AsyncClient",
+    "AuthenticationError",
+    "Backoff",
+    "BadRequest",
+    "Client",
+    "Conflict",
+    "ConnectionLost",
+    "EventStream",
+    "Message",
+    "NotAcceptable",
+    "NotFound",
+    "OnDisconnect",
+    "ProtocolError",
+    "RateLimited",
+    "RetryPolicy",
+    "RunInfo",
+    "RunResult",
+    "ServerError",
+    "ServiceUnavailable",
+    "Session",
+    "SessionMessage",
+    "StreamEvent",
+    "SyncEventStream",
+    "is_terminal",
+]

@@ -1,0 +1,348 @@
+"""`AsyncClient`: the HTTP API v1 from asyncio code (sessions, runs, streams of typed events).
+
+httpx errors are translated here and in `stream.py`, nowhere else: an error answer
+becomes an `APIError` subclass, a transport failure a `ConnectionLost` once the
+attempts allowed are spent. Only requests that are safe to repeat are repeated: a GET
+after any transport error, any request after a connect error (it never left).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any, Literal, TypeAlias, TypeVar
+from urllib.parse import quote
+
+import anyio
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from adkstream import __version__
+from adkstream.client.backoff import RetryPolicy
+from adkstream.client.errors import ConnectionLost, ProtocolError, error_from_response
+from adkstream.client.models import RunInfo, RunResult, Session
+from adkstream.client.stream import EventStream
+from adkstream.errors import AdkStreamError
+
+__all__ = ["DEFAULT_TIMEOUT", "AsyncClient", "Message", "OnDisconnect"]
+
+logger = logging.getLogger("adkstream.client")
+
+DEFAULT_TIMEOUT = httpx.Timeout(10.0, read=60.0)
+"""Reads wait 60 s: four missed heartbeats (`: ping` every 15 s) mean a dead connection."""
+ABANDON_CANCEL_S = 5.0
+"""How long closing a stream early may spend asking the server to cancel its run."""
+
+Message: TypeAlias = str | Mapping[str, Any]
+"""A user message: text, or genai Content parts as `{"parts": [{"text": ...}, ...]}`."""
+OnDisconnect: TypeAlias = Literal["cancel", "continue"]
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+_NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout)
+
+
+class AsyncClient:
+    """A client of an adkstream server.
+
+    Args:
+        base_url: the server, e.g. `http://127.0.0.1:8000`.
+        api_key: sent as `X-API-Key`.
+        token: sent as `Authorization: Bearer <token>` (an API key or a JWT).
+        timeout: httpx timeouts (seconds, or an `httpx.Timeout`); the read timeout
+            must exceed the server's heartbeat interval.
+        max_reconnects: consecutive reconnect attempts after a connection drops (the
+            count resets whenever an event arrives); also bounds the repeats of a
+            request whose connection failed.
+        backoff_base_s: the first attempt's back-off bound; it doubles per attempt.
+        backoff_max_s: the largest back-off bound.
+        transport: an httpx transport to send requests through (tests, proxies).
+        rng: the random source of the back-off jitter.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        api_key: str | None = None,
+        token: str | None = None,
+        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
+        max_reconnects: int = 5,
+        backoff_base_s: float = 0.2,
+        backoff_max_s: float = 5.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._policy = RetryPolicy(max_reconnects, backoff_base_s, backoff_max_s)
+        self._rng = rng
+        self._http = httpx.AsyncClient(
+            base_url=base_url,
+            headers=_auth_headers(api_key, token) | {"User-Agent": f"adkstream/{__version__}"},
+            timeout=timeout,
+            transport=transport,
+        )
+
+    async def aclose(self) -> None:
+        """Closes the connection pool."""
+        await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    # --- sessions ---
+
+    async def create_session(
+        self,
+        agent: str | None = None,
+        state: Mapping[str, Any] | None = None,
+        session_id: str | None = None,
+    ) -> Session:
+        """Creates a session of `agent` (default: the server's default agent).
+
+        Raises:
+            Conflict: `session_id` is taken.
+            NotFound: no such agent.
+        """
+        body = _without_none({"agent": agent, "state": state, "session_id": session_id})
+        response = await self._send("POST", "/v1/sessions", json=body)
+        return _parse(Session, response)
+
+    async def get_session(self, session_id: str) -> Session:
+        """The session with its state and messages.
+
+        Raises:
+            NotFound: no such session (or not the caller's).
+        """
+        response = await self._send("GET", f"/v1/sessions/{_segment(session_id)}")
+        return _parse(Session, response)
+
+    async def list_sessions(self) -> list[Session]:
+        """The caller's sessions, without their messages."""
+        response = await self._send("GET", "/v1/sessions")
+        data = _json(response)
+        sessions = data.get("sessions") if isinstance(data, dict) else None
+        if not isinstance(sessions, list):
+            raise ProtocolError("GET /v1/sessions: no `sessions` list")
+        try:
+            return [Session.model_validate(s) for s in sessions]
+        except ValidationError as exc:
+            raise ProtocolError("GET /v1/sessions: an invalid session") from exc
+
+    async def delete_session(self, session_id: str) -> None:
+        """Deletes the session.
+
+        Raises:
+            NotFound: no such session (or not the caller's).
+        """
+        await self._send("DELETE", f"/v1/sessions/{_segment(session_id)}")
+
+    # --- runs ---
+
+    def stream(
+        self,
+        message: Message,
+        *,
+        agent: str | None = None,
+        session_id: str | None = None,
+        state_delta: Mapping[str, Any] | None = None,
+        coalesce_ms: int | None = None,
+        on_disconnect: OnDisconnect = "continue",
+        cancel_on_close: bool = True,
+    ) -> EventStream:
+        """Starts a run and streams its events, reconnecting when the connection drops.
+
+        The default `on_disconnect="continue"` is what makes reconnecting useful: with
+        `cancel` (the server's default for a plain POST) the server cancels the run
+        the moment the connection drops, and a reconnect finds only `run.cancelled`.
+        With `continue` the server keeps the run for its `detach_grace_s`, so the
+        reconnect resumes the same run. In exchange, a stream closed before the run
+        ends (`break`, `aclose`, a cancelled task) cancels the run itself when
+        `cancel_on_close` is set, so that nothing is left running unwatched.
+
+        Args:
+            message: the user's message.
+            agent: the agent; default: the session's, or the server's default agent.
+            session_id: continue this session; None starts a new one.
+            state_delta: state changes applied with the message.
+            coalesce_ms: the server's coalescing window for this run (0: every delta).
+            on_disconnect: what the server does when the connection drops.
+            cancel_on_close: cancel the run when the stream is closed before its end.
+
+        Returns:
+            The run's events, once each, in seq order, ending with the terminal event;
+            the request is sent when iteration starts. Iterating raises the errors of
+            `adkstream.client.errors`: `ConnectionLost` when the reconnects run out.
+        """
+        body = _run_body(message, agent, session_id, state_delta, coalesce_ms, on_disconnect)
+        return EventStream(
+            self._http,
+            policy=self._policy,
+            start_body=body,
+            on_abandon=self._cancel_abandoned if cancel_on_close else None,
+            rng=self._rng,
+        )
+
+    def events(self, run_id: str, *, after: int = 0) -> EventStream:
+        """Follows a run's events after seq `after` (replay, then live), reconnecting.
+
+        Closing it never cancels the run.
+
+        Returns:
+            The events with seq > `after`, once each, in order, ending with the
+            terminal event (at once if the run ended with nothing after `after`).
+        """
+        return EventStream(
+            self._http, policy=self._policy, run_id=run_id, after=after, rng=self._rng
+        )
+
+    async def run(
+        self,
+        message: Message,
+        *,
+        agent: str | None = None,
+        session_id: str | None = None,
+        state_delta: Mapping[str, Any] | None = None,
+        on_disconnect: OnDisconnect | None = None,
+        max_wait_s: float | None = None,
+    ) -> RunResult:
+        """Runs the agent and waits for its result (`Accept: application/json`).
+
+        Not resumable: the answer names the run only once it has ended. A run that
+        failed or was cancelled is a result (`status`, `error`), not an exception.
+
+        Args:
+            max_wait_s: how long to wait for the answer (an httpx read timeout); None
+                waits as long as the run runs. The other arguments are `stream`'s.
+
+        Raises:
+            ConnectionLost: the connection failed before the answer.
+        """
+        body = _run_body(message, agent, session_id, state_delta, None, on_disconnect)
+        limits = self._http.timeout
+        wait = httpx.Timeout(
+            connect=limits.connect, read=max_wait_s, write=limits.write, pool=limits.pool
+        )
+        response = await self._send("POST", "/v1/runs", json=body, timeouts=wait)
+        return _parse(RunResult, response)
+
+    async def get_run(self, run_id: str) -> RunInfo:
+        """The run's status, final text, usage and error, running or not.
+
+        Raises:
+            NotFound: no such run (or not the caller's).
+        """
+        response = await self._send("GET", f"/v1/runs/{_segment(run_id)}")
+        return _parse(RunInfo, response)
+
+    async def cancel(self, run_id: str) -> None:
+        """Asks the server to cancel a run; its stream then ends with `run.cancelled`.
+
+        Raises:
+            Conflict: the run has already ended.
+            NotFound: no such run (or not the caller's).
+        """
+        await self._send("POST", f"/v1/runs/{_segment(run_id)}/cancel")
+
+    # --- plumbing ---
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        timeouts: httpx.Timeout | None = None,
+    ) -> httpx.Response:
+        """Sends a request, repeating it after transport failures where that is safe."""
+        backoff = self._policy.start(self._rng)
+        extra: dict[str, Any] = {} if timeouts is None else {"timeout": timeouts}
+        while True:
+            try:
+                response = await self._http.request(
+                    method, path, json=json, headers={"Accept": "application/json"}, **extra
+                )
+            except httpx.TransportError as exc:
+                safe = method == "GET" or isinstance(exc, _NEVER_SENT)
+                delay = backoff.next_delay() if safe else None
+                if delay is None:
+                    raise ConnectionLost(f"{method} {path}: {type(exc).__name__}") from exc
+                await asyncio.sleep(delay)
+                continue
+            if response.status_code >= 400:
+                raise error_from_response(response.status_code, response.content, response.headers)
+            return response
+
+    async def _cancel_abandoned(self, run_id: str) -> None:
+        """Best effort, bounded and shielded: the caller is leaving (or being cancelled)."""
+        if self._http.is_closed:
+            return
+        with anyio.move_on_after(ABANDON_CANCEL_S, shield=True) as scope:
+            try:
+                await self.cancel(run_id)
+            except AdkStreamError as exc:  # ended meanwhile (409), or unreachable
+                logger.debug("run %s: cancel on close: %s", run_id, exc.code)
+        if scope.cancelled_caught:
+            logger.warning("run %s: cancel on close timed out after %ss", run_id, ABANDON_CANCEL_S)
+
+
+def _auth_headers(api_key: str | None, token: str | None) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    if api_key is not None:
+        headers["X-API-Key"] = api_key
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    return headers
+
+
+def _run_body(
+    message: Message,
+    agent: str | None,
+    session_id: str | None,
+    state_delta: Mapping[str, Any] | None,
+    coalesce_ms: int | None,
+    on_disconnect: OnDisconnect | None,
+) -> dict[str, Any]:
+    return _without_none(
+        {
+            "message": message if isinstance(message, str) else dict(message),
+            "agent": agent,
+            "session_id": session_id,
+            "state_delta": None if state_delta is None else dict(state_delta),
+            "coalesce_ms": coalesce_ms,
+            "on_disconnect": on_disconnect,
+        }
+    )
+
+
+def _without_none(body: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in body.items() if value is not None}
+
+
+def _segment(value: str) -> str:
+    """An id as one path segment: a `/` or `?` in it cannot reach another route."""
+    return quote(value, safe="")
+
+
+def _json(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError as exc:
+        raise ProtocolError(f"{response.request.url.path}: the answer is not JSON") from exc
+
+
+def _parse(model: type[ModelT], response: httpx.Response) -> ModelT:
+    try:
+        return model.model_validate_json(response.content)
+    except ValidationError as exc:
+        path = response.request.url.path
+        raise ProtocolError(f"{path}: the answer is not a {model.__name__}") from exc

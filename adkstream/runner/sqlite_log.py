@@ -1,0 +1,183 @@
+"""The embedded run log: one SQLite file that outlives a restart.
+
+Design decisions:
+- WAL with `synchronous=NORMAL`: a commit survives a crash of the process (not
+  necessarily a power cut), and readers never block the writer.
+- One writer connection; each flush of the background flusher is one transaction
+  (every run's new events, then their records), so a record never runs ahead of its
+  events. A second, read-only connection serves replays, which never queue behind a
+  write.
+- A finished record is final: a late or repeated write never turns it back to running,
+  and events already stored are skipped (`INSERT OR IGNORE`), so the flusher may retry.
+- One process owns the file: `recover_interrupted` ends every running run this process
+  does not drive. Another process may open the same file to read (`adkstream replay`);
+  it follows a live run by polling (the base class's `_wait_stored`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+
+import aiosqlite
+
+from adkstream.events import StreamEvent, parse_event
+from adkstream.runner.log import EventLog, RunRecord, interruption
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY,
+    session_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    record TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS runs_by_session ON runs (session_id, created_at);
+CREATE INDEX IF NOT EXISTS runs_running ON runs (status) WHERE status = 'running';
+CREATE TABLE IF NOT EXISTS events (
+    run_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    type TEXT NOT NULL,
+    json TEXT NOT NULL,
+    PRIMARY KEY (run_id, seq)
+) WITHOUT ROWID;
+"""
+
+_INSERT_EVENT = "INSERT OR IGNORE INTO events (run_id, seq, type, json) VALUES (?, ?, ?, ?)"
+_UPSERT_RUN = """
+INSERT INTO runs (run_id, session_id, status, created_at, record) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (run_id) DO UPDATE SET status = excluded.status, record = excluded.record
+WHERE runs.status = 'running'
+"""
+_BUSY_TIMEOUT_MS = 5000
+
+
+def _run_row(record: RunRecord) -> tuple[str, str, str, float, str]:
+    return (
+        record.run_id,
+        record.session_id,
+        record.status.value,
+        record.created_at,
+        record.model_dump_json(),
+    )
+
+
+def _event_row(event: StreamEvent) -> tuple[str, int, str, str]:
+    return (event.run_id, event.seq, event.type, event.model_dump_json())
+
+
+class SqliteLog(EventLog):
+    """The run log in one SQLite file; open it with `await SqliteLog.open(path)`."""
+
+    def __init__(self, writer: aiosqlite.Connection, reader: aiosqlite.Connection) -> None:
+        super().__init__()
+        self._writer = writer
+        self._reader = reader
+        self._write_lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: Path) -> SqliteLog:
+        """Opens (creating if needed) the log file at `path`; its directory must exist.
+
+        Raises:
+            sqlite3.Error: the file cannot be opened or is not a database.
+        """
+        writer = await aiosqlite.connect(path, isolation_level=None)
+        try:
+            await writer.execute("PRAGMA journal_mode = WAL")
+            await writer.execute("PRAGMA synchronous = NORMAL")
+            await writer.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+            await writer.executescript(_SCHEMA)
+            reader = await aiosqlite.connect(path, isolation_level=None)
+        except BaseException:
+            await writer.close()
+            raise
+        try:
+            await reader.execute("PRAGMA query_only = ON")
+            await reader.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+        except BaseException:
+            await reader.close()
+            await writer.close()
+            raise
+        return cls(writer, reader)
+
+    async def close(self) -> None:
+        """Flushes pending events, then closes both connections."""
+        try:
+            await super().close()
+        finally:
+            await self._reader.close()
+            await self._writer.close()
+
+    async def list_runs(self, session_id: str) -> list[RunRecord]:
+        rows = await self._reader.execute_fetchall(
+            "SELECT record FROM runs WHERE session_id = ? ORDER BY created_at", (session_id,)
+        )
+        records = []
+        for (raw,) in rows:
+            record = RunRecord.model_validate_json(raw)
+            hot = self._hot.get(record.run_id)
+            records.append(record if hot is None else hot.record)
+        return records
+
+    async def recover_interrupted(self) -> list[str]:
+        """Ends every run left `running` that this process does not drive."""
+        rows = await self._reader.execute_fetchall(
+            "SELECT record FROM runs WHERE status = 'running'"
+        )
+        left = [RunRecord.model_validate_json(raw) for (raw,) in rows]
+        left = [record for record in left if record.run_id not in self._hot]
+        if not left:
+            return []
+        async with self._transaction() as db:
+            for record in left:
+                async with db.execute(
+                    "SELECT MAX(seq) FROM events WHERE run_id = ?", (record.run_id,)
+                ) as cursor:
+                    row = await cursor.fetchone()
+                last_seq = row[0] if row is not None and row[0] is not None else 0
+                event, ended = interruption(record, last_seq=last_seq)
+                await db.execute(_INSERT_EVENT, _event_row(event))
+                await db.execute(_UPSERT_RUN, _run_row(ended))
+        return [record.run_id for record in left]
+
+    @contextlib.asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """`BEGIN IMMEDIATE` … `COMMIT` on the writer, one at a time; rolled back on error."""
+        async with self._write_lock:
+            await self._writer.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._writer
+            except BaseException:
+                await self._writer.execute("ROLLBACK")
+                raise
+            await self._writer.execute("COMMIT")
+
+    async def _store_run(self, record: RunRecord) -> None:
+        async with self._transaction() as db:
+            await db.execute(_UPSERT_RUN, _run_row(record))
+
+    async def _store_events(
+        self, batches: Sequence[tuple[RunRecord, Sequence[StreamEvent]]]
+    ) -> None:
+        async with self._transaction() as db:
+            await db.executemany(
+                _INSERT_EVENT, [_event_row(event) for _, events in batches for event in events]
+            )
+            await db.executemany(_UPSERT_RUN, [_run_row(record) for record, _ in batches])
+
+    async def _load_run(self, run_id: str) -> RunRecord | None:
+        async with self._reader.execute(
+            "SELECT record FROM runs WHERE run_id = ?", (run_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return None if row is None else RunRecord.model_validate_json(row[0])
+
+    async def _load_events(self, run_id: str, *, after: int, limit: int) -> list[StreamEvent]:
+        rows = await self._reader.execute_fetchall(
+            "SELECT json FROM events WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+            (run_id, after, limit),
+        )
+        return [parse_event(raw) for (raw,) in rows]

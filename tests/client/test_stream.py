@@ -1,0 +1,146 @@
+"""AsyncClient.stream and events against a real server: typed events, cancel, replay."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from adkstream.client import AsyncClient, Conflict, NotFound
+from adkstream.events import (
+    MessageCompleted,
+    MessageDelta,
+    RunCancelled,
+    RunStarted,
+    StreamEvent,
+)
+from tests.client.conftest import (
+    FAST_BACKOFF,
+    TIMEOUT_S,
+    AppFactory,
+    assert_each_seq_once,
+    completed_text,
+)
+from tests.servers import serve_app
+
+
+async def test_stream_delivers_each_event_in_order_and_text_equals_final(
+    make_app: AppFactory,
+) -> None:
+    app = make_app(offline_tokens_per_s=400, offline_reply_tokens=30)
+    async with asyncio.timeout(TIMEOUT_S), serve_app(app) as url, AsyncClient(url) as client:
+        async with client.stream("hello there", coalesce_ms=0) as stream:
+            events = [event async for event in stream]
+        assert_each_seq_once(events)
+        assert isinstance(events[0], RunStarted)
+        text, final = completed_text(events)
+        assert text == final
+        assert final.startswith("You said: hello there.")
+        assert len(final.split()) == 30
+        completed = [e for e in events if isinstance(e, MessageCompleted)]
+        assert [c.text for c in completed] == [final]
+        assert stream.run_id == events[0].run_id
+        assert stream.session_id == events[0].session_id
+        assert stream.terminal is events[-1]
+        assert stream.last_seq == events[-1].seq
+
+
+async def test_stream_in_an_existing_session_with_state_delta(make_app: AppFactory) -> None:
+    async with asyncio.timeout(TIMEOUT_S), serve_app(make_app()) as url, AsyncClient(url) as client:
+        session = await client.create_session(state={"topic": "tides"})
+        async with client.stream(
+            "again", session_id=session.id, state_delta={"mood": "calm"}
+        ) as stream:
+            events = [event async for event in stream]
+        started = events[0]
+        assert isinstance(started, RunStarted)
+        assert started.session_id == session.id == stream.session_id
+        state = (await client.get_session(session.id)).state
+        assert state["topic"] == "tides"
+        assert state["mood"] == "calm"
+
+
+async def test_cancel_ends_a_slow_run_with_run_cancelled(make_app: AppFactory) -> None:
+    app = make_app(offline_tokens_per_s=20, offline_reply_tokens=60)
+    async with asyncio.timeout(TIMEOUT_S), serve_app(app) as url, AsyncClient(url) as client:
+        events: list[StreamEvent] = []
+        async with client.stream("take your time") as stream:
+            async for event in stream:
+                events.append(event)
+                if isinstance(event, MessageDelta) and len(events) == 3:
+                    await client.cancel(event.run_id)  # after the first delta
+        assert_each_seq_once(events)
+        final = events[-1]
+        assert isinstance(final, RunCancelled)
+        assert final.reason == "cancelled by request"
+        assert stream.run_id is not None
+        info = await client.get_run(stream.run_id)
+        assert info.status == "cancelled"
+        assert info.last_seq == final.seq
+        with pytest.raises(Conflict) as raised:
+            await client.cancel(stream.run_id)
+        assert raised.value.status == 409
+        assert raised.value.code == "run_finished"
+
+
+async def test_stream_closed_early_cancels_its_run(make_app: AppFactory) -> None:
+    app = make_app(offline_tokens_per_s=20, offline_reply_tokens=60)
+    async with asyncio.timeout(TIMEOUT_S), serve_app(app) as url, AsyncClient(url) as client:
+        async with client.stream("stop soon") as stream:
+            async for event in stream:
+                if isinstance(event, MessageDelta):
+                    break
+        assert stream.run_id is not None
+        async with client.events(stream.run_id, after=stream.last_seq) as rest:
+            tail = [event async for event in rest]
+        assert isinstance(tail[-1], RunCancelled)
+        assert tail[-1].reason == "cancelled by request"
+
+
+async def test_stream_closed_early_without_cancel_on_close_keeps_the_run(
+    make_app: AppFactory,
+) -> None:
+    app = make_app(offline_tokens_per_s=200, offline_reply_tokens=40)
+    async with asyncio.timeout(TIMEOUT_S), serve_app(app) as url, AsyncClient(url) as client:
+        async with client.stream("keep going", cancel_on_close=False, coalesce_ms=0) as stream:
+            head = []
+            async for event in stream:
+                head.append(event)
+                if isinstance(event, MessageDelta):
+                    break
+        assert stream.run_id is not None
+        async with client.events(stream.run_id, after=stream.last_seq) as rest:
+            tail = [event async for event in rest]
+        events = head + tail
+        assert_each_seq_once(events)
+        text, final = completed_text(events)
+        assert text == final
+
+
+async def test_events_replays_a_finished_run_and_ends_at_once_after_its_end(
+    make_app: AppFactory,
+) -> None:
+    async with asyncio.timeout(TIMEOUT_S), serve_app(make_app()) as url, AsyncClient(url) as client:
+        async with client.stream("replay me") as stream:
+            live = [event async for event in stream]
+        assert stream.run_id is not None
+        async with client.events(stream.run_id) as replay:
+            replayed = [event async for event in replay]
+        assert_each_seq_once(replayed)
+        assert replayed[-1] == live[-1]
+        async with client.events(stream.run_id, after=live[-1].seq) as after_end:
+            assert [event async for event in after_end] == []
+        assert after_end.ended
+        assert after_end.terminal is None
+
+
+async def test_events_of_an_unknown_run_raises_not_found(make_app: AppFactory) -> None:
+    async with (
+        asyncio.timeout(TIMEOUT_S),
+        serve_app(make_app()) as url,
+        AsyncClient(url, **FAST_BACKOFF) as client,
+    ):
+        with pytest.raises(NotFound) as raised:
+            async with client.events("no-such-run") as stream:
+                [event async for event in stream]
+        assert raised.value.code == "run_not_found"

@@ -1,0 +1,350 @@
+"""Translator: hand-built ADK Events in, stream events out (pure, no Runner)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from google.adk.events.event import Event
+from google.adk.events.event_actions import EventActions
+from google.genai import types
+
+from adkstream.events import (
+    AgentCompleted,
+    AgentStarted,
+    AgentTransfer,
+    MessageCompleted,
+    MessageDelta,
+    StateDelta,
+    StreamEvent,
+    ToolCall,
+    ToolResult,
+    event_json,
+    parse_event,
+)
+from adkstream.runner.translate import Translator, json_safe
+
+NOW = 1_700_000_000.0
+MSG = "msg-1"
+
+
+def _translator(**output_keys: str) -> Translator:
+    return Translator(run_id="run-1", output_keys=output_keys, clock=lambda: NOW)
+
+
+def _text(*texts: str, thought: bool = False) -> types.Content:
+    return types.Content(role="model", parts=[types.Part(text=t, thought=thought) for t in texts])
+
+
+def _event(
+    content: types.Content | None = None,
+    *,
+    author: str = "bot",
+    id: str = MSG,
+    partial: bool | None = None,
+    branch: str | None = None,
+    actions: EventActions | None = None,
+    **extra: Any,
+) -> Event:
+    return Event(
+        id=id,
+        invocation_id="inv-1",
+        author=author,
+        branch=branch,
+        partial=partial,
+        content=content,
+        actions=actions or EventActions(),
+        **extra,
+    )
+
+
+def _feed(translator: Translator, *events: Event) -> list[StreamEvent]:
+    out: list[StreamEvent] = []
+    for event in events:
+        out.extend(translator.translate(event))
+    return out
+
+
+def _types(events: list[StreamEvent]) -> list[str]:
+    return [e.type for e in events]
+
+
+def _streamed(events: list[StreamEvent], message_id: str = MSG) -> str:
+    return "".join(
+        e.text for e in events if isinstance(e, MessageDelta) and e.message_id == message_id
+    )
+
+
+def test_translate_partials_become_deltas_of_the_new_text_only() -> None:
+    translator = _translator()
+    out = _feed(
+        translator,
+        _event(_text("Hel"), partial=True, branch="b"),
+        _event(_text("lo"), partial=True, branch="b"),
+    )
+
+    assert out == [
+        AgentStarted(run_id="run-1", ts=NOW, author="bot", branch="b"),
+        MessageDelta(run_id="run-1", ts=NOW, author="bot", branch="b", message_id=MSG, text="Hel"),
+        MessageDelta(run_id="run-1", ts=NOW, author="bot", branch="b", message_id=MSG, text="lo"),
+    ]
+    assert all(e.seq == 0 for e in out)  # numbered by the log, not here
+
+
+def test_translate_aggregate_completes_without_repeating_text() -> None:
+    translator = _translator(bot="answer")
+    out = _feed(
+        translator,
+        _event(_text("Hel"), partial=True),
+        _event(_text("lo"), partial=True),
+        _event(
+            _text("Hello"),
+            partial=False,
+            actions=EventActions(state_delta={"answer": "Hello"}),
+        ),
+    )
+
+    assert _types(out) == [
+        "agent.started",
+        "message.delta",
+        "message.delta",
+        "message.completed",
+        "state.delta",
+        "agent.completed",
+    ]
+    assert _streamed(out) == "Hello"
+    [completed] = [e for e in out if isinstance(e, MessageCompleted)]
+    assert (completed.message_id, completed.text, completed.output_key) == (MSG, "Hello", "answer")
+    assert translator.final_text == "Hello"
+
+
+def test_translate_aggregate_sends_only_a_missing_tail() -> None:
+    translator = _translator()
+    out = _feed(
+        translator,
+        _event(_text("Hel"), partial=True),
+        _event(_text("Hello world"), partial=False),
+    )
+
+    deltas = [e.text for e in out if isinstance(e, MessageDelta)]
+    assert deltas == ["Hel", "lo world"]
+    assert [e.text for e in out if isinstance(e, MessageCompleted)] == ["Hello world"]
+
+
+def test_translate_unstreamed_final_text_is_one_delta_then_completed() -> None:
+    out = _feed(_translator(), _event(_text("Whole answer"), partial=False))
+
+    assert _types(out) == ["agent.started", "message.delta", "message.completed", "agent.completed"]
+    assert _streamed(out) == "Whole answer"
+
+
+def test_translate_aggregate_disagreeing_with_stream_keeps_the_streamed_text() -> None:
+    translator = _translator(bot="answer")
+    out = _feed(
+        translator,
+        _event(_text("Hello"), partial=True),
+        _event(_text(" there"), partial=True),
+        _event(
+            _text("Goodbye"),
+            partial=False,
+            actions=EventActions(state_delta={"answer": "Goodbye"}),
+        ),
+    )
+
+    [completed] = [e for e in out if isinstance(e, MessageCompleted)]
+    assert completed.text == _streamed(out) == "Hello there"
+    assert [e.text for e in out if isinstance(e, MessageDelta)] == ["Hello", " there"]
+    assert translator.final_text == "Hello there"
+
+
+def test_translate_thoughts_are_ignored() -> None:
+    translator = _translator()
+    out = _feed(
+        translator,
+        _event(_text("pondering...", thought=True), partial=True),
+        _event(_text("Yes"), partial=True),
+        _event(
+            types.Content(
+                role="model",
+                parts=[types.Part(text="pondering...", thought=True), types.Part(text="Yes")],
+            ),
+            partial=False,
+        ),
+    )
+
+    assert "pondering" not in "".join(event_json(e) for e in out)
+    assert _streamed(out) == "Yes"
+    assert [e.text for e in out if isinstance(e, MessageCompleted)] == ["Yes"]
+
+
+def test_translate_function_call_preview_in_partial_is_not_emitted() -> None:
+    call = types.Part(function_call=types.FunctionCall(id="call-1", name="lookup", args={"q": "x"}))
+    preview = _event(types.Content(role="model", parts=[call]), partial=True)
+    final = _event(types.Content(role="model", parts=[call]), partial=False)
+    translator = _translator()
+
+    assert _types(translator.translate(preview)) == ["agent.started"]
+    out = translator.translate(final)
+
+    assert out == [
+        ToolCall(
+            run_id="run-1",
+            ts=NOW,
+            author="bot",
+            call_id="call-1",
+            name="lookup",
+            args={"q": "x"},
+        )
+    ]  # not a final response: no agent.completed either
+
+
+def test_translate_function_response_becomes_tool_result() -> None:
+    response = types.Part(
+        function_response=types.FunctionResponse(
+            id="call-1", name="lookup", response={"hits": [1, 2], "when": {"d": 1}}
+        )
+    )
+    out = _feed(_translator(), _event(types.Content(role="user", parts=[response]), author="bot"))
+
+    assert out[1:] == [
+        ToolResult(
+            run_id="run-1",
+            ts=NOW,
+            author="bot",
+            call_id="call-1",
+            name="lookup",
+            result={"hits": [1, 2], "when": {"d": 1}},
+        )
+    ]
+
+
+def test_translate_state_delta_only_from_non_partial_events() -> None:
+    # ADK shares one mutable EventActions between partials and their final event: a
+    # partial may already show the final state_delta. Only the final event counts.
+    shared = EventActions(state_delta={"answer": "Hi you"})
+    translator = _translator(bot="answer")
+    out = _feed(
+        translator,
+        _event(_text("Hi"), partial=True, actions=shared),
+        _event(_text(" you"), partial=True, actions=shared),
+        _event(_text("Hi you"), partial=False, actions=shared),
+    )
+
+    state = [e for e in out if isinstance(e, StateDelta)]
+    assert state == [StateDelta(run_id="run-1", ts=NOW, author="bot", delta={"answer": "Hi you"})]
+    assert out.index(state[0]) > max(i for i, e in enumerate(out) if isinstance(e, MessageDelta))
+
+
+def test_translate_state_delta_of_a_partial_event_alone_is_ignored() -> None:
+    actions = EventActions(state_delta={"answer": "partial text"})
+    out = _feed(_translator(), _event(_text("partial text"), partial=True, actions=actions))
+
+    assert _types(out) == ["agent.started", "message.delta"]
+
+
+def test_translate_agent_started_once_per_author_and_branch() -> None:
+    out = _feed(
+        _translator(),
+        _event(_text("a"), id="1", partial=True, author="a"),
+        _event(_text("a"), id="1", partial=False, author="a"),
+        _event(_text("b"), id="2", partial=True, author="b", branch="p.b"),
+        _event(_text("c"), id="3", partial=True, author="a", branch="p.a"),
+        _event(_text("d"), id="4", partial=True, author="b", branch="p.b"),
+    )
+
+    started = [(e.author, e.branch) for e in out if isinstance(e, AgentStarted)]
+    assert started == [("a", None), ("b", "p.b"), ("a", "p.a")]
+    for event in out:  # an agent's events come after its agent.started
+        if isinstance(event, MessageDelta):
+            first = next(e for e in out if isinstance(e, AgentStarted) and e.author == event.author)
+            assert out.index(first) < out.index(event)
+
+
+def test_translate_transfer_to_agent() -> None:
+    response = types.Part(
+        function_response=types.FunctionResponse(
+            id="t-1", name="transfer_to_agent", response={"result": None}
+        )
+    )
+    event = _event(
+        types.Content(role="user", parts=[response]),
+        author="router",
+        actions=EventActions(transfer_to_agent="billing"),
+    )
+    out = _feed(_translator(), event)
+
+    transfers = [e for e in out if isinstance(e, AgentTransfer)]
+    assert transfers == [
+        AgentTransfer(run_id="run-1", ts=NOW, from_agent="router", to_agent="billing")
+    ]
+    assert not [e for e in out if isinstance(e, AgentCompleted)]
+
+
+def test_translate_user_events_are_ignored() -> None:
+    translator = _translator()
+
+    assert translator.translate(_event(_text("hi"), author="user", partial=False)) == []
+    assert translator.final_text == ""
+
+
+def test_translate_error_event_records_code_and_completes_no_agent() -> None:
+    translator = _translator()
+    out = _feed(
+        translator,
+        _event(
+            None,
+            partial=False,
+            error_code="RESOURCE_EXHAUSTED",
+            error_message="secret quota text",
+        ),
+    )
+
+    assert _types(out) == ["agent.started"]
+    assert translator.error_code == "RESOURCE_EXHAUSTED"
+    assert "secret" not in "".join(event_json(e) for e in out)
+
+
+def test_translate_usage_sums_over_final_events() -> None:
+    def usage(prompt: int, answer: int) -> types.GenerateContentResponseUsageMetadata:
+        return types.GenerateContentResponseUsageMetadata(
+            prompt_token_count=prompt,
+            candidates_token_count=answer,
+            total_token_count=prompt + answer,
+        )
+
+    translator = _translator()
+    _feed(
+        translator,
+        _event(_text("a"), id="1", partial=True, usage_metadata=usage(100, 100)),
+        _event(_text("a"), id="1", partial=False, usage_metadata=usage(3, 1)),
+        _event(_text("b"), id="2", partial=False, usage_metadata=usage(5, 2)),
+    )
+
+    assert (translator.usage.prompt_tokens, translator.usage.completion_tokens) == (8, 3)
+    assert translator.usage.total_tokens == 11
+
+
+def test_translate_workflow_output_on_agent_completed() -> None:
+    out = _feed(_translator(), _event(None, author="flow", partial=False, output={"a": "x"}))
+
+    assert out == [
+        AgentStarted(run_id="run-1", ts=NOW, author="flow"),
+        AgentCompleted(run_id="run-1", ts=NOW, author="flow", output={"a": "x"}),
+    ]
+
+
+def test_translate_events_survive_their_json() -> None:
+    out = _feed(
+        _translator(bot="answer"),
+        _event(_text("x"), partial=True),
+        _event(_text("x"), partial=False, actions=EventActions(state_delta={"answer": "x"})),
+    )
+
+    assert [parse_event(event_json(e)) for e in out] == out
+
+
+def test_translate_json_safe_copies_what_json_cannot_hold() -> None:
+    content = types.Content(role="model", parts=[types.Part(text="hi")])
+
+    assert json_safe({"a": (1, 2)}) == {"a": [1, 2]}
+    assert json_safe({"c": content})["c"]["parts"][0]["text"] == "hi"
+    assert json_safe({"o": object()})["o"].startswith("<object object")
