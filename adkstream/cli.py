@@ -7,7 +7,7 @@ import asyncio
 import sys
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from adkstream.errors import AdkStreamError
 from adkstream.events import (
@@ -24,6 +24,9 @@ from adkstream.events import (
 )
 from adkstream.settings import Settings
 
+if TYPE_CHECKING:  # ADK takes a second to import: `adkstream --help` stays fast
+    from adkstream.agents.registry import AgentRegistry
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="adkstream", description=__doc__)
@@ -38,7 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--database-url", help="ADK sessions in a database (ADKSTREAM_DATABASE_URL)")
     serve.add_argument("--redis-url", help="run log in Redis (ADKSTREAM_REDIS_URL)")
     serve.add_argument("--coalesce-ms", type=int, help="coalescing window (ADKSTREAM_COALESCE_MS)")
-    serve.add_argument("--heartbeat-s", type=float, help="SSE ping interval (ADKSTREAM_HEARTBEAT_S)")
+    serve.add_argument(
+        "--heartbeat-s", type=float, help="SSE ping interval (ADKSTREAM_HEARTBEAT_S)"
+    )
     serve.add_argument("--log-level", default="warning", help="uvicorn's log level")
 
     run = commands.add_parser("run", help="run one prompt in this process and print the stream")
@@ -58,8 +63,8 @@ def _settings(args: argparse.Namespace) -> Settings:
     return Settings(**overrides)
 
 
-def _agents(refs: Sequence[str], agents_dir: Path | None, settings: Settings):  # type: ignore[no-untyped-def]
-    from adkstream.agents import AgentRegistry, builtin_agents, load_agent_ref, load_agents_dir
+def _agents(refs: Sequence[str], agents_dir: Path | None, settings: Settings) -> AgentRegistry:
+    from adkstream.agents import builtin_agents, load_agent_ref, load_agents_dir
 
     if not refs and agents_dir is None:
         return builtin_agents(settings)
@@ -80,7 +85,11 @@ def serve(args: argparse.Namespace) -> None:
     agents = _agents(args.agents, args.agents_dir, settings)
     app = create_app(settings, agents)
     model = next(
-        (describe_model(m) for a in agents if (m := getattr(a.root, "model", None)) is not None and not isinstance(m, str)),
+        (
+            describe_model(m)
+            for a in agents
+            if (m := getattr(a.root, "model", None)) is not None and not isinstance(m, str)
+        ),
         "from the agents",
     )
     storage = (
@@ -102,13 +111,13 @@ def run(args: argparse.Namespace) -> int:
     return asyncio.run(_run_in_process(agents, args.agent, args.prompt))
 
 
-async def _run_in_process(agents, agent_name: str | None, prompt: str) -> int:  # type: ignore[no-untyped-def]
+async def _run_in_process(agents: AgentRegistry, agent_name: str | None, prompt: str) -> int:
     from google.adk.sessions import InMemorySessionService
     from google.genai import types
 
     from adkstream.runner import MemoryLog, RunManager, RunRequest, SessionStore
 
-    service = InMemorySessionService()  # type: ignore[no-untyped-call]
+    service = InMemorySessionService()
     log = MemoryLog()
     manager = RunManager(agents=agents, session_service=service, log=log)
     agent = agents.get(agent_name)

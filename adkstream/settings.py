@@ -1,4 +1,4 @@
-"""Settings: one pydantic model read from `ADKSTREAM_*` environment variables (and `serve` flags)."""
+"""Settings: one pydantic model read from `ADKSTREAM_*` environment variables and `serve` flags."""
 
 from __future__ import annotations
 

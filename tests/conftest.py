@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -35,12 +35,11 @@ def require_service(name: str, host: str, port: int) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _offline_models(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _offline_models(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests never reach a real model: the built-in agents use the offline model."""
     monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
     monkeypatch.delenv("GOOGLE_GENAI_USE_VERTEXAI", raising=False)
     monkeypatch.delenv("GOOGLE_GEMINI_BASE_URL", raising=False)
-    yield
 
 
 @pytest.fixture

@@ -28,7 +28,7 @@ class _Server(uvicorn.Server):
 
 
 @contextlib.asynccontextmanager
-async def serve_app(app: Any, *, timeout: float = 20.0) -> AsyncIterator[str]:
+async def serve_app(app: Any, *, wait_s: float = 20.0) -> AsyncIterator[str]:
     """Serves `app` (with its lifespan) and yields its base URL; stops it afterwards."""
     config = uvicorn.Config(
         app,
@@ -42,7 +42,7 @@ async def serve_app(app: Any, *, timeout: float = 20.0) -> AsyncIterator[str]:
     server = _Server(config)
     task = asyncio.create_task(server.serve(), name="test-uvicorn")
     ready = asyncio.create_task(server.ready.wait())
-    await asyncio.wait({task, ready}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    await asyncio.wait({task, ready}, timeout=wait_s, return_when=asyncio.FIRST_COMPLETED)
     if not ready.done():
         ready.cancel()
         task.cancel()
@@ -54,5 +54,5 @@ async def serve_app(app: Any, *, timeout: float = 20.0) -> AsyncIterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(wait_s):
             await task

@@ -20,12 +20,59 @@ from google.adk.models.llm_request import LlmRequest
 from google.adk.models.llm_response import LlmResponse
 from google.genai import types
 
-_FILLER = (
-    "adkstream streams each partial answer of an ADK agent to browsers, scripts and "
-    "notebooks as typed events with ids so a dropped client resumes where it left off "
-    "while the final text lands in session state through the agent's output key and "
-    "nothing is left running when the client goes away"
-).split()
+_FILLER = [
+    "adkstream",
+    "streams",
+    "each",
+    "partial",
+    "answer",
+    "of",
+    "an",
+    "ADK",
+    "agent",
+    "to",
+    "browsers,",
+    "scripts",
+    "and",
+    "notebooks",
+    "as",
+    "typed",
+    "events",
+    "with",
+    "ids",
+    "so",
+    "a",
+    "dropped",
+    "client",
+    "resumes",
+    "where",
+    "it",
+    "left",
+    "off",
+    "while",
+    "the",
+    "final",
+    "text",
+    "lands",
+    "in",
+    "session",
+    "state",
+    "through",
+    "the",
+    "agent's",
+    "output",
+    "key",
+    "and",
+    "nothing",
+    "is",
+    "left",
+    "running",
+    "when",
+    "the",
+    "client",
+    "goes",
+    "away",
+]
 
 
 class OfflineModel(BaseLlm):

@@ -88,7 +88,9 @@ class StreamFormat(StrEnum):
     JSON = "application/json"
 
 
-def negotiate(request: Request, offered: tuple[StreamFormat, ...] = tuple(StreamFormat)) -> StreamFormat:
+def negotiate(
+    request: Request, offered: tuple[StreamFormat, ...] = tuple(StreamFormat)
+) -> StreamFormat:
     """The first offered format the Accept header takes (highest q wins); 406 if none.
 
     No Accept header, or `*/*`, means the first offered (SSE for runs).
@@ -112,7 +114,9 @@ def negotiate(request: Request, offered: tuple[StreamFormat, ...] = tuple(Stream
         if q <= 0:
             continue
         for fmt in offered:
-            if media in (fmt.value, "*/*") or (media.endswith("/*") and fmt.value.startswith(media[:-1])):
+            if media in (fmt.value, "*/*") or (
+                media.endswith("/*") and fmt.value.startswith(media[:-1])
+            ):
                 return fmt
     raise UnsupportedMediaError(
         f"cannot answer with {header!r}; offered: {', '.join(f.value for f in offered)}",

@@ -68,7 +68,16 @@ def openapi_document() -> dict[str, Any]:
     _, defs = models_json_schema(
         [
             (m, "validation" if m in (RunBody, SessionBody) else "serialization")
-            for m in (RunBody, SessionBody, RunAccepted, RunResult, RunView, AgentList, ErrorBody, SessionView)
+            for m in (
+                RunBody,
+                SessionBody,
+                RunAccepted,
+                RunResult,
+                RunView,
+                AgentList,
+                ErrorBody,
+                SessionView,
+            )
         ],
         ref_template=_REF,
     )
@@ -76,7 +85,12 @@ def openapi_document() -> dict[str, Any]:
     event_schema = TypeAdapter(StreamEvent).json_schema(ref_template=_REF)
     schemas.update(event_schema.pop("$defs", {}))
     schemas["StreamEvent"] = event_schema
-    after = {"name": "after", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 0}}
+    after = {
+        "name": "after",
+        "in": "query",
+        "required": False,
+        "schema": {"type": "integer", "minimum": 0},
+    }
     last_event_id = {
         "name": "Last-Event-ID",
         "in": "header",
@@ -85,7 +99,11 @@ def openapi_document() -> dict[str, Any]:
     }
     paths: dict[str, Any] = {
         "/healthz": {"get": _op("Liveness", {"200": {"description": "ok"}})},
-        "/v1/agents": {"get": _op("The hosted agents", {"200": {"description": "agents", "content": _json(AgentList)}})},
+        "/v1/agents": {
+            "get": _op(
+                "The hosted agents", {"200": {"description": "agents", "content": _json(AgentList)}}
+            )
+        },
         "/v1/sessions": {
             "post": _op(
                 "Create a session",
@@ -101,10 +119,14 @@ def openapi_document() -> dict[str, Any]:
                 {"200": {"description": "session", "content": _json(SessionView)}},
                 params=[_SESSION_ID],
             ),
-            "delete": _op("Delete a session", {"204": {"description": "deleted"}}, params=[_SESSION_ID]),
+            "delete": _op(
+                "Delete a session", {"204": {"description": "deleted"}}, params=[_SESSION_ID]
+            ),
         },
         "/v1/sessions/{session_id}/runs": {
-            "get": _op("The runs of a session", {"200": {"description": "runs"}}, params=[_SESSION_ID]),
+            "get": _op(
+                "The runs of a session", {"200": {"description": "runs"}}, params=[_SESSION_ID]
+            ),
         },
         "/v1/runs": {
             "post": _op(
@@ -117,7 +139,11 @@ def openapi_document() -> dict[str, Any]:
             )
         },
         "/v1/runs/{run_id}": {
-            "get": _op("A run's status and result", {"200": {"description": "run", "content": _json(RunView)}}, params=[_RUN_ID]),
+            "get": _op(
+                "A run's status and result",
+                {"200": {"description": "run", "content": _json(RunView)}},
+                params=[_RUN_ID],
+            ),
         },
         "/v1/runs/{run_id}/events": {
             "get": _op(

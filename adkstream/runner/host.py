@@ -69,7 +69,9 @@ class Host:
     def storage_description(self) -> str:
         sessions = "PostgreSQL" if self.settings.database_url else "SQLite"
         log = "Redis" if self.settings.redis_url else "SQLite"
-        where = f" under {self.settings.data_dir}/" if not (
-            self.settings.database_url and self.settings.redis_url
-        ) else ""
+        where = (
+            f" under {self.settings.data_dir}/"
+            if not (self.settings.database_url and self.settings.redis_url)
+            else ""
+        )
         return f"sessions: {sessions}, run log: {log}{where}"

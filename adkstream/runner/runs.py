@@ -19,7 +19,7 @@ from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from google.adk.agents.run_config import RunConfig, StreamingMode
+from google.adk.agents.run_config import RunConfig, StreamingMode  # type: ignore[attr-defined]
 from google.adk.runners import Runner
 from google.adk.sessions.base_session_service import BaseSessionService
 from google.adk.telemetry.context import TelemetryConfig
@@ -324,7 +324,9 @@ class RunManager:
             return RunCancelled(run_id=run.run_id, ts=now, reason=run.cancel_reason)
         if end.error is not None:
             logger.error(
-                "run %s failed", run.run_id, exc_info=(type(end.error), end.error, end.error.__traceback__)
+                "run %s failed",
+                run.run_id,
+                exc_info=(type(end.error), end.error, end.error.__traceback__),
             )
             return RunFailed(run_id=run.run_id, ts=now, error=failures.classify(end.error))
         if translator.error_code is not None:
@@ -337,4 +339,3 @@ class RunManager:
             usage=translator.usage,
             final_text=translator.final_text,
         )
-

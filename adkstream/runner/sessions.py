@@ -68,7 +68,9 @@ class SessionStore:
         )
         return _view(agent.name, session, with_messages=True)
 
-    async def get(self, user_id: str, session_id: str, *, with_messages: bool = True) -> SessionView:
+    async def get(
+        self, user_id: str, session_id: str, *, with_messages: bool = True
+    ) -> SessionView:
         found = await self._find(user_id, session_id, with_events=with_messages)
         if found is None:
             raise NotFoundError(f"no session {session_id!r}", code="session_not_found")
@@ -79,7 +81,7 @@ class SessionStore:
         return None if found is None else self.agents.get(found[0])
 
     async def list(self, user_id: str) -> list[SessionView]:
-        views = []
+        views: list[SessionView] = []
         for agent in self.agents:
             response = await self.service.list_sessions(app_name=agent.name, user_id=user_id)
             views.extend(_view(agent.name, s, with_messages=False) for s in response.sessions)
@@ -89,9 +91,7 @@ class SessionStore:
         found = await self._find(user_id, session_id)
         if found is None:
             raise NotFoundError(f"no session {session_id!r}", code="session_not_found")
-        await self.service.delete_session(
-            app_name=found[0], user_id=user_id, session_id=session_id
-        )
+        await self.service.delete_session(app_name=found[0], user_id=user_id, session_id=session_id)
 
     async def _find(
         self, user_id: str, session_id: str, *, with_events: bool = False

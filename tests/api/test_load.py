@@ -27,9 +27,7 @@ async def test_load_embedded_default_completes_200_concurrent_runs(
             httpx.AsyncClient(base_url=api.url, timeout=120, limits=limits) as client,
             asyncio.timeout(180),
         ):
-            finals = await asyncio.gather(
-                *(_stream_one(client, i) for i in range(CONCURRENT_RUNS))
-            )
+            finals = await asyncio.gather(*(_stream_one(client, i) for i in range(CONCURRENT_RUNS)))
     outcomes = Counter(event.type for event in finals)
     errors = [e.error.code for e in finals if isinstance(e, RunFailed)]
     assert outcomes == {"run.completed": CONCURRENT_RUNS}, (outcomes, errors[:5])

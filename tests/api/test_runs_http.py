@@ -167,7 +167,12 @@ BAD_INPUTS = [
         id="body-names-a-user",
     ),
     pytest.param(
-        b'{"message": "x", "agent": "nobody"}', {}, 404, "unknown_agent", "agent", id="unknown-agent"
+        b'{"message": "x", "agent": "nobody"}',
+        {},
+        404,
+        "unknown_agent",
+        "agent",
+        id="unknown-agent",
     ),
     pytest.param(
         b'{"message": "x", "session_id": "missing"}',
@@ -274,9 +279,7 @@ async def test_runs_background_answers_202_and_events_replay(api: Api) -> None:
 async def test_runs_cancel_route_ends_the_run(start_server: ServerFactory) -> None:
     async with start_server(offline_tokens_per_s=20, offline_reply_tokens=400) as api:
         async with asyncio.timeout(30):
-            accepted = await api.client.post(
-                "/v1/runs", json={"message": "bg", "background": True}
-            )
+            accepted = await api.client.post("/v1/runs", json={"message": "bg", "background": True})
             run_id = accepted.json()["run_id"]
             cancel = await api.client.post(f"/v1/runs/{run_id}/cancel")
             assert cancel.status_code == 202

@@ -66,9 +66,11 @@ async def test_cancel_ends_a_slow_run_with_run_cancelled(make_app: AppFactory) -
         events: list[StreamEvent] = []
         async with client.stream("take your time") as stream:
             async for event in stream:
+                if isinstance(event, MessageDelta) and not any(
+                    isinstance(e, MessageDelta) for e in events
+                ):
+                    await client.cancel(event.run_id)
                 events.append(event)
-                if isinstance(event, MessageDelta) and len(events) == 3:
-                    await client.cancel(event.run_id)  # after the first delta
         assert_each_seq_once(events)
         final = events[-1]
         assert isinstance(final, RunCancelled)

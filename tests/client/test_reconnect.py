@@ -1,0 +1,139 @@
+"""Resuming with Last-Event-ID: a server that cuts every stream still delivers each event once."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from typing import Literal
+
+import pytest
+
+from adkstream.client import AsyncClient, ConnectionLost, ServiceUnavailable
+from adkstream.events import MessageDelta, StreamEvent
+from tests.client.conftest import (
+    FAST_BACKOFF,
+    TIMEOUT_S,
+    AppFactory,
+    assert_each_seq_once,
+    completed_text,
+)
+from tests.client.faults import CutStreams, FailFirstResumes
+from tests.servers import serve_app
+
+
+@pytest.mark.parametrize(
+    ("mode", "k"),
+    [
+        pytest.param("end", 1, id="body-ends-after-each-frame"),
+        pytest.param("end", 3, id="body-ends-after-3-frames"),
+        pytest.param("abort", 1, id="connection-drops-in-the-first-frame"),
+        pytest.param("abort", 4, id="connection-drops-in-the-4th-frame"),
+    ],
+)
+async def test_stream_cut_every_k_frames_delivers_each_event_once(
+    make_app: AppFactory, mode: Literal["end", "abort"], k: int
+) -> None:
+    cutter = CutStreams(make_app(offline_tokens_per_s=300, offline_reply_tokens=40), k=k, mode=mode)
+    async with (
+        asyncio.timeout(TIMEOUT_S),
+        serve_app(cutter) as url,
+        AsyncClient(url, **FAST_BACKOFF) as client,
+    ):
+        async with client.stream("cut me often", coalesce_ms=0) as stream:
+            events = [event async for event in stream]
+        assert cutter.cuts >= 2, "the stream was never cut: the test tests nothing"
+        assert cutter.stream_requests == cutter.cuts + 1 or mode == "end"
+        assert_each_seq_once(events)
+        text, final = completed_text(events)
+        assert text == final
+        assert len(final.split()) == 40
+        # The events that are never merged match the log's exactly, seq for seq.
+        assert stream.run_id is not None
+        async with client.events(stream.run_id) as replay:
+            logged = [event async for event in replay]
+        assert _unmerged(events) == _unmerged(logged)
+
+
+def _unmerged(events: list[StreamEvent]) -> list[StreamEvent]:
+    return [e for e in events if not isinstance(e, MessageDelta)]
+
+
+async def test_events_cut_every_frame_delivers_each_event_once(make_app: AppFactory) -> None:
+    cutter = CutStreams(make_app(offline_tokens_per_s=300, offline_reply_tokens=20), k=1, mode="end")
+    async with (
+        asyncio.timeout(TIMEOUT_S),
+        serve_app(cutter) as url,
+        AsyncClient(url, **FAST_BACKOFF) as client,
+    ):
+        async with client.stream("first", coalesce_ms=0) as stream:
+            live = [event async for event in stream]
+        assert stream.run_id is not None
+        cuts_before = cutter.cuts
+        async with client.events(stream.run_id, after=2) as replay:
+            replayed = [event async for event in replay]
+        assert cutter.cuts > cuts_before
+        assert [e.seq for e in replayed] == sorted({e.seq for e in replayed})
+        assert replayed[0].seq > 2
+        assert replayed[-1] == live[-1]
+
+
+async def test_stream_resume_retries_unavailable_answers(make_app: AppFactory) -> None:
+    flaky = FailFirstResumes(
+        make_app(offline_tokens_per_s=300, offline_reply_tokens=20),
+        k=2,
+        n=2,
+        status=503,
+        retry_after="0",
+    )
+    async with (
+        asyncio.timeout(TIMEOUT_S),
+        serve_app(flaky) as url,
+        AsyncClient(url, **FAST_BACKOFF) as client,
+    ):
+        async with client.stream("resume after a 503") as stream:
+            events = [event async for event in stream]
+        assert flaky.failed == 2
+        assert flaky.resumed == 1
+        assert_each_seq_once(events)
+        text, final = completed_text(events)
+        assert text == final
+
+
+async def test_stream_resume_gives_up_after_max_reconnects(make_app: AppFactory) -> None:
+    flaky = FailFirstResumes(
+        make_app(offline_tokens_per_s=300, offline_reply_tokens=20),
+        k=2,
+        n=100,
+        status=503,
+        retry_after="0",
+    )
+    async with (
+        asyncio.timeout(TIMEOUT_S),
+        serve_app(flaky) as url,
+        AsyncClient(url, max_reconnects=3, **FAST_BACKOFF) as client,
+    ):
+        seen: list[StreamEvent] = []
+        with pytest.raises(ServiceUnavailable) as raised:
+            async with client.stream("never resumes") as stream:
+                async for event in stream:
+                    seen.append(event)
+        assert raised.value.retry_after == 0.0
+        assert flaky.failed == 3
+        assert [e.seq for e in seen] == [1, 2]
+
+
+async def test_events_from_an_unreachable_server_raises_connection_lost() -> None:
+    with socket.socket() as sock:  # a port nobody listens on once it is closed
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    async with (
+        asyncio.timeout(TIMEOUT_S),
+        AsyncClient(f"http://127.0.0.1:{port}", max_reconnects=2, **FAST_BACKOFF) as client,
+    ):
+        with pytest.raises(ConnectionLost) as raised:
+            async with client.events("some-run", after=7) as stream:
+                [event async for event in stream]
+        assert raised.value.run_id == "some-run"
+        assert raised.value.last_seq == 7
+        with pytest.raises(ConnectionLost):
+            await client.get_run("some-run")
