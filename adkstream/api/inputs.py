@@ -34,6 +34,7 @@ class InvalidBody(RequestError):
             for e in error.errors(include_url=False)
         ]
         path, message = max(found, key=lambda item: len(item[0]))
+        message = message.removeprefix("Value error, ")
         field = ".".join(path) or None
         super().__init__(f"{field or 'body'}: {message}", field=field)
 

@@ -50,6 +50,7 @@ class Host:
             max_runs=settings.max_runs,
             detach_grace_s=settings.detach_grace_s,
         )
+        log.on_cancel_request(runs.on_cancel_request)
         await log.recover_interrupted()
         return cls(
             settings=settings,

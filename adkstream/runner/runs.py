@@ -169,6 +169,11 @@ class RunManager:
             run.abort_signal.set()
         return run
 
+    def on_cancel_request(self, run_id: str, reason: str) -> None:
+        """A cancel request from the log (any replica): acts on runs of this process only."""
+        if run_id in self.active:
+            self.cancel(run_id, reason)
+
     @contextlib.asynccontextmanager
     async def watching(self, run_id: str) -> AsyncIterator[None]:
         """Counts a subscriber of a run of this process while the block runs.

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from httpx_sse import ServerSentEvent
 
-from adkstream.client import AsyncClient, Conflict, NotFound
+from adkstream.client import AsyncClient, Conflict, NotFound, ProtocolError
+from adkstream.client.stream import decode_frame
 from adkstream.events import (
     MessageCompleted,
     MessageDelta,
@@ -146,3 +148,27 @@ async def test_events_of_an_unknown_run_raises_not_found(make_app: AppFactory) -
             async with client.events("no-such-run") as stream:
                 [event async for event in stream]
         assert raised.value.code == "run_not_found"
+
+
+# --- decode_frame: the pure core -------------------------------------------------------
+
+
+def test_decode_frame_skips_frames_without_data() -> None:
+    assert decode_frame(ServerSentEvent(event="message", data="", retry=2000)) is None
+
+
+def test_decode_frame_reads_a_typed_event() -> None:
+    data = '{"seq":4,"run_id":"r","ts":1.0,"type":"message.delta","author":"a","message_id":"m","text":"hi"}'
+    event = decode_frame(ServerSentEvent(event="message.delta", data=data, id="4"))
+    assert isinstance(event, MessageDelta)
+    assert (event.seq, event.text, event.message_id) == (4, "hi", "m")
+
+
+def test_decode_frame_skips_an_event_type_it_does_not_know() -> None:
+    data = '{"seq":5,"run_id":"r","ts":1.0,"type":"tool.progress","pct":50}'
+    assert decode_frame(ServerSentEvent(event="tool.progress", data=data, id="5")) is None
+
+
+def test_decode_frame_refuses_a_broken_known_event() -> None:
+    with pytest.raises(ProtocolError, match="message.delta"):
+        decode_frame(ServerSentEvent(event="message.delta", data='{"type":"message.delta"}'))

@@ -321,6 +321,7 @@ def test_load_agents_dir_root_agent_factory(agents_dir: tuple[Path, str]) -> Non
         pytest.param("root_agent = 'text'\n", id="not-an-agent"),
         pytest.param("raise RuntimeError('boom')\n", id="import-fails"),
         pytest.param("import adkstream_no_such_module_xyz\n", id="missing-dependency"),
+        pytest.param("def root_agent():\n    raise RuntimeError('boom')\n", id="factory-raises"),
     ],
 )
 def test_load_agents_dir_bad_package(agents_dir: tuple[Path, str], body: str) -> None:

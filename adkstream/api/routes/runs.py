@@ -104,10 +104,9 @@ async def cancel_run(request: Request) -> Response:
     record = await _owned_run(host, request)
     if record.finished:
         raise ConflictError(f"run {record.run_id!r} has already ended", code="run_finished")
-    if record.run_id in host.runs.active:
-        host.runs.cancel(record.run_id, "cancelled by request")
-    else:
-        await host.log.request_cancel(record.run_id, "cancelled by request")
+    # The log delivers the request to whichever process drives the run (this one or
+    # another replica).
+    await host.log.request_cancel(record.run_id, "cancelled by request")
     return JSONResponse(
         {"run_id": record.run_id, "status": "cancelling"},
         status_code=202,

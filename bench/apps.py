@@ -1,0 +1,153 @@
+"""The ASGI apps the benchmark compares, each built for one `ModelSpec`.
+
+- `adkstream`: the product, `adkstream.api.create_app` on its embedded default storage.
+- `raw_adk`: the naive endpoint, a Starlette route that calls `Runner.run_async` itself.
+- `adk_api`: ADK's own api server, `google.adk.cli.fast_api.get_fast_api_app`, in memory.
+- `floor`: a Starlette SSE route that sends as many frames as ADK would, without ADK.
+Every app answers `GET /healthz`, which the runner polls until the server is ready.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import tempfile
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+from google.adk.agents import LlmAgent
+from google.adk.agents.run_config import RunConfig, StreamingMode
+from google.adk.cli.utils.base_agent_loader import BaseAgentLoader
+from google.adk.runners import Runner
+from google.adk.sessions import InMemorySessionService
+from google.genai import types
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+from starlette.types import ASGIApp
+
+from bench.model import CHUNK_TEXT, ModelSpec, build_agent
+
+APP_NAME = "assistant"
+USER_ID = "bench"
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+def adkstream_app(spec: ModelSpec, data_dir: Path) -> ASGIApp:
+    """adkstream with its defaults (SQLite sessions and log under `data_dir`)."""
+    from adkstream.agents import AgentRegistry, HostedAgent
+    from adkstream.api import create_app
+    from adkstream.settings import Settings
+
+    settings = Settings(
+        data_dir=data_dir,
+        offline_tokens_per_s=1000 / spec.interval_ms if spec.interval_ms else 0,
+        offline_reply_tokens=spec.chunks,
+        max_runs=10_000,
+    )
+    if spec.kind == "offline":
+        return create_app(settings)
+    return create_app(settings, AgentRegistry([HostedAgent.of(build_agent(spec))]))
+
+
+class RawAdkEndpoint:
+    """`POST /run {"message"}`: a new in-memory session, one `data:` frame per ADK event."""
+
+    def __init__(self, agent: LlmAgent) -> None:
+        self.sessions = InMemorySessionService()
+        self.runner = Runner(app_name=APP_NAME, agent=agent, session_service=self.sessions)
+        self.run_config = RunConfig(streaming_mode=StreamingMode.SSE)
+
+    async def __call__(self, request: Request) -> Response:
+        body = await request.json()
+        session = await self.sessions.create_session(app_name=APP_NAME, user_id=USER_ID)
+        message = types.Content(role="user", parts=[types.Part(text=body["message"])])
+        return StreamingResponse(
+            self._frames(session.id, message), media_type="text/event-stream", headers=SSE_HEADERS
+        )
+
+    async def _frames(self, session_id: str, message: types.Content) -> AsyncIterator[str]:
+        events = self.runner.run_async(
+            user_id=USER_ID, session_id=session_id, new_message=message, run_config=self.run_config
+        )
+        # Framing written by hand on purpose: this is the naive endpoint being measured.
+        async for event in events:
+            yield f"data: {event.model_dump_json()}\n\n"
+
+
+def raw_adk_app(spec: ModelSpec) -> ASGIApp:
+    endpoint = RawAdkEndpoint(build_agent(spec))
+    return Starlette(
+        routes=[Route("/healthz", healthz), Route("/run", endpoint, methods=["POST"])]
+    )
+
+
+class _Loader(BaseAgentLoader):
+    """Serves the one benchmark agent to ADK's api server (no agents directory to scan)."""
+
+    def __init__(self, agent: LlmAgent) -> None:
+        self.agent = agent
+
+    def load_agent(self, agent_name: str) -> LlmAgent:
+        if agent_name != APP_NAME:
+            raise ValueError(f"no agent {agent_name!r}")
+        return self.agent
+
+    def list_agents(self) -> list[str]:
+        return [APP_NAME]
+
+
+def adk_api_app(spec: ModelSpec) -> ASGIApp:
+    """ADK's api server with in-memory sessions, artifacts and memory (no web UI)."""
+    from google.adk.cli.fast_api import get_fast_api_app
+
+    app = get_fast_api_app(
+        agents_dir=tempfile.mkdtemp(prefix="bench-adk-"),
+        agent_loader=_Loader(build_agent(spec)),
+        session_service_uri="memory://",
+        use_local_storage=False,
+        web=False,
+    )
+    app.add_route("/healthz", healthz)
+    return app
+
+
+class FloorEndpoint:
+    """`POST /run`: as many frames as ADK sends (chunks + the final one), without ADK."""
+
+    def __init__(self, spec: ModelSpec) -> None:
+        self.spec = spec
+
+    async def __call__(self, request: Request) -> Response:
+        await request.body()
+        return StreamingResponse(self._frames(), media_type="text/event-stream", headers=SSE_HEADERS)
+
+    async def _frames(self) -> AsyncIterator[bytes]:
+        delay = self.spec.interval_ms / 1000
+        for seq in range(1, self.spec.chunks + 1):
+            if delay:
+                await asyncio.sleep(delay)
+            data = json.dumps({"type": "message.delta", "seq": seq, "text": CHUNK_TEXT})
+            yield b"data: %s\n\n" % data.encode()
+        final = json.dumps({"type": "message.completed", "text": CHUNK_TEXT * self.spec.chunks})
+        yield b"data: %s\n\n" % final.encode()
+
+
+def floor_app(spec: ModelSpec) -> ASGIApp:
+    endpoint = FloorEndpoint(spec)
+    return Starlette(
+        routes=[Route("/healthz", healthz), Route("/run", endpoint, methods=["POST"])]
+    )
+
+
+BUILDERS: dict[str, Callable[[ModelSpec, Path], ASGIApp]] = {
+    "adkstream": adkstream_app,
+    "raw_adk": lambda spec, _: raw_adk_app(spec),
+    "adk_api": lambda spec, _: adk_api_app(spec),
+    "floor": lambda spec, _: floor_app(spec),
+}

@@ -1,0 +1,76 @@
+"""AsyncClient.run, runs and sessions against a real server, and its typed error answers."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from adkstream.client import AsyncClient, BadRequest, Conflict, NotFound, RunResult
+from adkstream.errors import ConflictError, NotFoundError
+from tests.client.conftest import TIMEOUT_S, AppFactory
+from tests.servers import serve_app
+
+
+async def test_run_returns_the_final_text(make_app: AppFactory) -> None:
+    app = make_app(offline_tokens_per_s=400, offline_reply_tokens=25)
+    async with asyncio.timeout(TIMEOUT_S), serve_app(app) as url, AsyncClient(url) as client:
+        result = await client.run("what is adkstream?")
+        assert isinstance(result, RunResult)
+        assert result.ok
+        assert result.status == "completed"
+        assert result.error is None
+        assert result.final_text is not None
+        assert result.final_text.startswith("You said: what is adkstream?")
+        assert len(result.final_text.split()) == 25
+        assert result.usage is not None
+        assert result.usage.completion_tokens == 25
+        info = await client.get_run(result.run_id)
+        assert info.status == "completed"
+        assert info.final_text == result.final_text
+        assert info.session_id == result.session_id
+        assert info.agent == "assistant"
+        assert info.ended_at is not None
+        session = await client.get_session(result.session_id)
+        assert session.state["last_answer"] == result.final_text
+        assert session.messages is not None
+        assert [m.text for m in session.messages] == ["what is adkstream?", result.final_text]
+
+
+async def test_sessions_create_list_get_delete(make_app: AppFactory) -> None:
+    async with asyncio.timeout(TIMEOUT_S), serve_app(make_app()) as url, AsyncClient(url) as client:
+        created = await client.create_session(state={"n": 1}, session_id="s-1")
+        assert created.id == "s-1"
+        assert created.agent == "assistant"
+        assert created.state == {"n": 1}
+        other = await client.create_session(agent="assistant")
+        listed = await client.list_sessions()
+        assert {s.id for s in listed} == {"s-1", other.id}
+        assert all(s.messages is None for s in listed)
+        result = await client.run("remember", session_id="s-1")
+        assert result.session_id == "s-1"
+        assert (await client.get_session("s-1")).state["n"] == 1
+        await client.delete_session("s-1")
+        with pytest.raises(NotFound) as raised:
+            await client.get_session("s-1")
+        assert isinstance(raised.value, NotFoundError)
+        assert raised.value.status == 404
+
+
+async def test_error_answers_are_typed_with_code_and_field(make_app: AppFactory) -> None:
+    async with asyncio.timeout(TIMEOUT_S), serve_app(make_app()) as url, AsyncClient(url) as client:
+        await client.create_session(session_id="taken")
+        with pytest.raises(Conflict) as conflict:
+            await client.create_session(session_id="taken")
+        assert isinstance(conflict.value, ConflictError)
+        assert conflict.value.status == 409
+        with pytest.raises(NotFound) as missing:
+            await client.run("hi", session_id="nope")
+        assert missing.value.code == "session_not_found"
+        assert missing.value.field == "session_id"
+        with pytest.raises(BadRequest) as invalid:
+            async with client.stream("hi", coalesce_ms=5000) as stream:
+                [event async for event in stream]
+        assert invalid.value.status == 422
+        assert invalid.value.field == "coalesce_ms"
+        assert stream.run_id is None
