@@ -76,10 +76,9 @@ def _agents(refs: Sequence[str], agents_dir: Path | None, settings: Settings) ->
 
 
 def serve(args: argparse.Namespace) -> None:
-    import uvicorn
-
     from adkstream.agents import describe_model
     from adkstream.api import create_app
+    from adkstream.api.server import run_server
 
     settings = _settings(args)
     agents = _agents(args.agents, args.agents_dir, settings)
@@ -102,7 +101,7 @@ def serve(args: argparse.Namespace) -> None:
         f" · model: {model} · storage: {storage}",
         flush=True,
     )
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    run_server(app, host=args.host, port=args.port, log_level=args.log_level)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -10,6 +10,7 @@ import pytest
 from starlette.applications import Starlette
 
 from adkstream.api import create_app
+from adkstream.client import EventStream
 from adkstream.events import MessageDelta, RunCompleted, StreamEvent, is_terminal
 from adkstream.runner import MemoryLog
 from adkstream.settings import Settings
@@ -30,6 +31,12 @@ def make_app(tmp_path: Path) -> AppFactory:
         return create_app(Settings(data_dir=tmp_path, **settings), log=MemoryLog())
 
     return make
+
+
+async def drain(stream: EventStream) -> list[StreamEvent]:
+    """Every event of a stream, which is closed afterwards."""
+    async with stream:
+        return [event async for event in stream]
 
 
 def assert_each_seq_once(events: Sequence[StreamEvent]) -> None:

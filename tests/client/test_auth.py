@@ -11,7 +11,7 @@ import pytest
 
 from adkstream.client import AsyncClient, AuthenticationError
 from adkstream.errors import RequestError
-from tests.client.conftest import FAST_BACKOFF, TIMEOUT_S
+from tests.client.conftest import FAST_BACKOFF, TIMEOUT_S, drain
 from tests.servers import serve_app
 
 Message = dict[str, Any]
@@ -55,19 +55,9 @@ class Refuses:
 Call = Callable[[AsyncClient], Awaitable[object]]
 
 
-async def _consume_stream(client: AsyncClient) -> None:
-    async with client.stream("hello") as stream:
-        [event async for event in stream]
-
-
-async def _consume_events(client: AsyncClient) -> None:
-    async with client.events("some-run", after=3) as stream:
-        [event async for event in stream]
-
-
 CALLS: list[Any] = [
-    pytest.param(_consume_stream, id="stream"),
-    pytest.param(_consume_events, id="events"),
+    pytest.param(lambda c: drain(c.stream("hello")), id="stream"),
+    pytest.param(lambda c: drain(c.events("some-run", after=3)), id="events"),
     pytest.param(lambda c: c.run("hello"), id="run"),
     pytest.param(lambda c: c.get_run("some-run"), id="get_run"),
     pytest.param(lambda c: c.list_sessions(), id="list_sessions"),
@@ -81,10 +71,13 @@ async def test_auth_failure_raises_authentication_error_after_one_request(
     status: int, call: Call
 ) -> None:
     app = Refuses(status)
-    async with asyncio.timeout(TIMEOUT_S), serve_app(app) as url:
-        async with AsyncClient(url, api_key="the-key", token="the-token", **FAST_BACKOFF) as client:
-            with pytest.raises(AuthenticationError) as raised:
-                await call(client)
+    async with (
+        asyncio.timeout(TIMEOUT_S),
+        serve_app(app) as url,
+        AsyncClient(url, api_key="the-key", token="the-token", **FAST_BACKOFF) as client,
+    ):
+        with pytest.raises(AuthenticationError) as raised:
+            await call(client)
     assert len(app.requests) == 1
     error = raised.value
     assert isinstance(error, RequestError)  # the tree's "do not retry as it is"

@@ -8,7 +8,7 @@ import pytest
 
 from adkstream.client import AsyncClient, BadRequest, Conflict, NotFound, RunResult
 from adkstream.errors import ConflictError, NotFoundError
-from tests.client.conftest import TIMEOUT_S, AppFactory
+from tests.client.conftest import TIMEOUT_S, AppFactory, drain
 from tests.servers import serve_app
 
 
@@ -68,9 +68,9 @@ async def test_error_answers_are_typed_with_code_and_field(make_app: AppFactory)
             await client.run("hi", session_id="nope")
         assert missing.value.code == "session_not_found"
         assert missing.value.field == "session_id"
+        stream = client.stream("hi", coalesce_ms=5000)
         with pytest.raises(BadRequest) as invalid:
-            async with client.stream("hi", coalesce_ms=5000) as stream:
-                [event async for event in stream]
+            await drain(stream)
         assert invalid.value.status == 422
         assert invalid.value.field == "coalesce_ms"
         assert stream.run_id is None

@@ -22,6 +22,7 @@ from tests.client.conftest import (
     AppFactory,
     assert_each_seq_once,
     completed_text,
+    drain,
 )
 from tests.servers import serve_app
 
@@ -145,8 +146,7 @@ async def test_events_of_an_unknown_run_raises_not_found(make_app: AppFactory) -
         AsyncClient(url, **FAST_BACKOFF) as client,
     ):
         with pytest.raises(NotFound) as raised:
-            async with client.events("no-such-run") as stream:
-                [event async for event in stream]
+            await drain(client.events("no-such-run"))
         assert raised.value.code == "run_not_found"
 
 
@@ -158,7 +158,10 @@ def test_decode_frame_skips_frames_without_data() -> None:
 
 
 def test_decode_frame_reads_a_typed_event() -> None:
-    data = '{"seq":4,"run_id":"r","ts":1.0,"type":"message.delta","author":"a","message_id":"m","text":"hi"}'
+    data = (
+        '{"seq":4,"run_id":"r","ts":1.0,"type":"message.delta",'
+        '"author":"a","message_id":"m","text":"hi"}'
+    )
     event = decode_frame(ServerSentEvent(event="message.delta", data=data, id="4"))
     assert isinstance(event, MessageDelta)
     assert (event.seq, event.text, event.message_id) == (4, "hi", "m")
@@ -170,5 +173,5 @@ def test_decode_frame_skips_an_event_type_it_does_not_know() -> None:
 
 
 def test_decode_frame_refuses_a_broken_known_event() -> None:
-    with pytest.raises(ProtocolError, match="message.delta"):
+    with pytest.raises(ProtocolError, match=r"message\.delta"):
         decode_frame(ServerSentEvent(event="message.delta", data='{"type":"message.delta"}'))

@@ -65,9 +65,11 @@ async def test_sync_client_cancel(make_app: AppFactory) -> None:
 
 
 def test_sync_client_refuses_calls_from_its_own_loop_thread() -> None:
-    with Client("http://127.0.0.1:9") as client:
-        with pytest.raises(RuntimeError, match="own event loop"):
-            client._loop.call(_call_back_in, client)
+    with (
+        Client("http://127.0.0.1:9") as client,
+        pytest.raises(RuntimeError, match="own event loop"),
+    ):
+        client._loop.call(_call_back_in, client)
 
 
 async def _call_back_in(client: Client) -> None:
