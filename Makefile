@@ -22,6 +22,7 @@ services:
 	bash scripts/services.sh
 
 test: $(STAMP) services
+	bash scripts/browser.sh
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)

@@ -125,6 +125,25 @@ class RunCancelled(_Event):
     reason: str
 
 
+class TurnCompleted(_Attributed):
+    """A model turn of a live run ended (`turn_complete`, or cut short: `interrupted`)."""
+
+    type: Literal["turn.completed"] = "turn.completed"
+    turn: int
+    message_id: str | None = None
+    text: str = ""
+    interrupted: bool = False
+
+
+class MediaDelta(_Attributed):
+    """A chunk of binary model output in a live run (audio), base64 in `data`."""
+
+    type: Literal["media.delta"] = "media.delta"
+    message_id: str
+    mime_type: str
+    data: str
+
+
 StreamEvent: TypeAlias = Annotated[
     RunStarted
     | MessageDelta
@@ -137,7 +156,9 @@ StreamEvent: TypeAlias = Annotated[
     | AgentTransfer
     | RunCompleted
     | RunFailed
-    | RunCancelled,
+    | RunCancelled
+    | TurnCompleted
+    | MediaDelta,
     Field(discriminator="type"),
 ]
 TerminalEvent: TypeAlias = RunCompleted | RunFailed | RunCancelled

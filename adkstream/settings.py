@@ -16,6 +16,7 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".adkstream")
     database_url: str | None = None
     redis_url: str | None = None
+    redis_prefix: str = "adkstream"
     model: str = "gemini-2.5-flash"
     offline_tokens_per_s: float = Field(default=40.0, ge=0)
     offline_reply_tokens: int = Field(default=60, ge=1)
@@ -24,4 +25,24 @@ class Settings(BaseSettings):
     detach_grace_s: float = Field(default=300.0, ge=0)
     max_body_bytes: int = Field(default=1 << 20, ge=1024)
     max_runs: int = Field(default=1000, ge=1)
+    max_runs_per_user: int = Field(default=8, ge=1)
+    max_run_s: float = Field(default=600.0, gt=0)
+    max_message_chars: int = Field(default=32_000, ge=1)
+    rate_limit: str = "60/minute"
     cors_origins: str | None = None
+    api_keys: str | None = None
+    jwt_secret: str | None = None
+    jwt_public_key_file: Path | None = None
+    jwt_audience: str | None = None
+    jwt_issuer: str | None = None
+    authenticator: str | None = None
+    live_idle_s: float = Field(default=300.0, gt=0)
+
+    @property
+    def auth_enabled(self) -> bool:
+        return bool(
+            self.api_keys or self.jwt_secret or self.jwt_public_key_file or self.authenticator
+        )
+
+    def cors_origin_list(self) -> list[str]:
+        return [o.strip() for o in (self.cors_origins or "").split(",") if o.strip()]

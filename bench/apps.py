@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import tempfile
+import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 from google.adk.agents import LlmAgent
-from google.adk.agents.run_config import RunConfig, StreamingMode
+from google.adk.agents.run_config import RunConfig, StreamingMode  # type: ignore[attr-defined]
 from google.adk.cli.utils.base_agent_loader import BaseAgentLoader
 from google.adk.runners import Runner
 from google.adk.sessions import InMemorySessionService
@@ -27,7 +27,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
-from bench.model import CHUNK_TEXT, ModelSpec, build_agent
+from bench.model import CHUNK_TEXT, YIELD_LOG, ModelSpec, build_agent, log_yields
 
 APP_NAME = "assistant"
 USER_ID = "bench"
@@ -48,11 +48,16 @@ def adkstream_app(spec: ModelSpec, data_dir: Path) -> ASGIApp:
         data_dir=data_dir,
         offline_tokens_per_s=1000 / spec.interval_ms if spec.interval_ms else 0,
         offline_reply_tokens=spec.chunks,
+        # Lifted so the load scenarios measure throughput, not admission control; the
+        # limiter and the slot accounting still run on every request.
         max_runs=10_000,
+        max_runs_per_user=10_000,
+        rate_limit="1000000/minute",
     )
     if spec.kind == "offline":
         return create_app(settings)
-    return create_app(settings, AgentRegistry([HostedAgent.of(build_agent(spec))]))
+    agent = build_agent(spec, data_dir / YIELD_LOG)
+    return create_app(settings, AgentRegistry([HostedAgent.of(agent)]))
 
 
 class RawAdkEndpoint:
@@ -63,7 +68,7 @@ class RawAdkEndpoint:
         self.runner = Runner(app_name=APP_NAME, agent=agent, session_service=self.sessions)
         self.run_config = RunConfig(streaming_mode=StreamingMode.SSE)
 
-    async def __call__(self, request: Request) -> Response:
+    async def run(self, request: Request) -> Response:
         body = await request.json()
         session = await self.sessions.create_session(app_name=APP_NAME, user_id=USER_ID)
         message = types.Content(role="user", parts=[types.Part(text=body["message"])])
@@ -80,10 +85,10 @@ class RawAdkEndpoint:
             yield f"data: {event.model_dump_json()}\n\n"
 
 
-def raw_adk_app(spec: ModelSpec) -> ASGIApp:
-    endpoint = RawAdkEndpoint(build_agent(spec))
+def raw_adk_app(spec: ModelSpec, data_dir: Path) -> ASGIApp:
+    endpoint = RawAdkEndpoint(build_agent(spec, data_dir / YIELD_LOG))
     return Starlette(
-        routes=[Route("/healthz", healthz), Route("/run", endpoint, methods=["POST"])]
+        routes=[Route("/healthz", healthz), Route("/run", endpoint.run, methods=["POST"])]
     )
 
 
@@ -102,13 +107,13 @@ class _Loader(BaseAgentLoader):
         return [APP_NAME]
 
 
-def adk_api_app(spec: ModelSpec) -> ASGIApp:
+def adk_api_app(spec: ModelSpec, data_dir: Path) -> ASGIApp:
     """ADK's api server with in-memory sessions, artifacts and memory (no web UI)."""
     from google.adk.cli.fast_api import get_fast_api_app
 
     app = get_fast_api_app(
-        agents_dir=tempfile.mkdtemp(prefix="bench-adk-"),
-        agent_loader=_Loader(build_agent(spec)),
+        agents_dir=str(data_dir),
+        agent_loader=_Loader(build_agent(spec, data_dir / YIELD_LOG)),
         session_service_uri="memory://",
         use_local_storage=False,
         web=False,
@@ -120,34 +125,42 @@ def adk_api_app(spec: ModelSpec) -> ASGIApp:
 class FloorEndpoint:
     """`POST /run`: as many frames as ADK sends (chunks + the final one), without ADK."""
 
-    def __init__(self, spec: ModelSpec) -> None:
+    def __init__(self, spec: ModelSpec, yield_log: Path) -> None:
         self.spec = spec
+        self.yield_log = yield_log if spec.record_yields else None
 
-    async def __call__(self, request: Request) -> Response:
+    async def run(self, request: Request) -> Response:
         await request.body()
-        return StreamingResponse(self._frames(), media_type="text/event-stream", headers=SSE_HEADERS)
+        return StreamingResponse(
+            self._frames(), media_type="text/event-stream", headers=SSE_HEADERS
+        )
 
     async def _frames(self) -> AsyncIterator[bytes]:
         delay = self.spec.interval_ms / 1000
+        times: list[float] = []
         for seq in range(1, self.spec.chunks + 1):
             if delay:
                 await asyncio.sleep(delay)
+            if self.yield_log is not None:
+                times.append(time.time())
             data = json.dumps({"type": "message.delta", "seq": seq, "text": CHUNK_TEXT})
             yield b"data: %s\n\n" % data.encode()
+        if self.yield_log is not None:
+            log_yields(self.yield_log, times)
         final = json.dumps({"type": "message.completed", "text": CHUNK_TEXT * self.spec.chunks})
         yield b"data: %s\n\n" % final.encode()
 
 
-def floor_app(spec: ModelSpec) -> ASGIApp:
-    endpoint = FloorEndpoint(spec)
+def floor_app(spec: ModelSpec, data_dir: Path) -> ASGIApp:
+    endpoint = FloorEndpoint(spec, data_dir / YIELD_LOG)
     return Starlette(
-        routes=[Route("/healthz", healthz), Route("/run", endpoint, methods=["POST"])]
+        routes=[Route("/healthz", healthz), Route("/run", endpoint.run, methods=["POST"])]
     )
 
 
 BUILDERS: dict[str, Callable[[ModelSpec, Path], ASGIApp]] = {
     "adkstream": adkstream_app,
-    "raw_adk": lambda spec, _: raw_adk_app(spec),
-    "adk_api": lambda spec, _: adk_api_app(spec),
-    "floor": lambda spec, _: floor_app(spec),
+    "raw_adk": raw_adk_app,
+    "adk_api": adk_api_app,
+    "floor": floor_app,
 }

@@ -7,8 +7,11 @@ every server with a model that streams 4-character chunks through the real ADK `
 from __future__ import annotations
 
 import asyncio
+import json
+import time
 from collections.abc import AsyncGenerator
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Literal
 
 from google.adk.agents import LlmAgent
@@ -17,9 +20,11 @@ from google.adk.models.llm_request import LlmRequest
 from google.adk.models.llm_response import LlmResponse
 from google.genai import types
 
-from adkstream.agents import OfflineModel, build_assistant
+from adkstream.agents.builtin import build_assistant
+from adkstream.agents.offline import OfflineModel
 
 CHUNK_TEXT = "abc "  # 4 characters; ADK concatenates the chunks into the final text
+YIELD_LOG = "yields.jsonl"  # in the server's data directory
 
 
 @dataclass(frozen=True)
@@ -30,11 +35,13 @@ class ModelSpec:
         kind: `offline` (adkstream's word model) or `chunks` (4-character chunks).
         chunks: model chunks per answer.
         interval_ms: pause before each chunk; 0 streams at full speed.
+        record_yields: the chunk model (and the floor) log when each chunk was yielded.
     """
 
     kind: Literal["offline", "chunks"] = "chunks"
     chunks: int = 2000
     interval_ms: float = 0.0
+    record_yields: bool = False
 
     def args(self) -> list[str]:
         """The `bench.servers` flags that reproduce this spec in another process."""
@@ -45,35 +52,49 @@ class ModelSpec:
             str(self.chunks),
             "--interval-ms",
             str(self.interval_ms),
+            *(["--record-yields"] if self.record_yields else []),
         ]
 
     def describe(self) -> dict[str, object]:
         return asdict(self)
 
 
+def log_yields(path: Path, times: list[float]) -> None:
+    """Appends one answer's chunk times (unix seconds) as a JSON line; read by `bench.lag`."""
+    with path.open("a") as file:
+        file.write(json.dumps(times) + "\n")
+
+
 class ChunkModel(BaseLlm):
     """Streams `chunks` partial responses of 4 characters, then the aggregated final one.
 
     Like `OfflineModel`, it yields the final `partial=False` response itself: only ADK's
-    `Gemini` class aggregates, and without it nothing is persisted.
+    `Gemini` class aggregates, and without it nothing is persisted. With `yield_log` set,
+    it logs the time of each chunk's yield there.
     """
 
     model: str = "bench-chunks"
     chunks: int = 2000
     interval_ms: float = 0.0
+    yield_log: Path | None = None
 
     async def generate_content_async(
         self, llm_request: LlmRequest, stream: bool = False
     ) -> AsyncGenerator[LlmResponse, None]:
         delay = self.interval_ms / 1000
+        times: list[float] = []
         if stream:
             for _ in range(self.chunks):
                 if delay:
                     await asyncio.sleep(delay)
+                if self.yield_log is not None:
+                    times.append(time.time())
                 yield LlmResponse(
                     content=types.Content(role="model", parts=[types.Part(text=CHUNK_TEXT)]),
                     partial=True,
                 )
+        if self.yield_log is not None:
+            log_yields(self.yield_log, times)
         yield LlmResponse(
             content=types.Content(role="model", parts=[types.Part(text=CHUNK_TEXT * self.chunks)]),
             partial=False,
@@ -86,14 +107,15 @@ class ChunkModel(BaseLlm):
         )
 
 
-def build_model(spec: ModelSpec) -> BaseLlm:
-    """The model `spec` names."""
+def build_model(spec: ModelSpec, yield_log: Path | None = None) -> BaseLlm:
+    """The model `spec` names; the chunk model logs its yields to `yield_log` if asked."""
     if spec.kind == "offline":
         tokens_per_s = 1000 / spec.interval_ms if spec.interval_ms else 0.0
         return OfflineModel(tokens_per_s=tokens_per_s, reply_tokens=spec.chunks)
-    return ChunkModel(chunks=spec.chunks, interval_ms=spec.interval_ms)
+    log = yield_log if spec.record_yields else None
+    return ChunkModel(chunks=spec.chunks, interval_ms=spec.interval_ms, yield_log=log)
 
 
-def build_agent(spec: ModelSpec) -> LlmAgent:
+def build_agent(spec: ModelSpec, yield_log: Path | None = None) -> LlmAgent:
     """adkstream's `assistant` agent on the spec's model: every server runs this agent."""
-    return build_assistant(build_model(spec))
+    return build_assistant(build_model(spec, yield_log))

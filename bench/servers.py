@@ -24,13 +24,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--model", choices=["offline", "chunks"], default="chunks")
     parser.add_argument("--chunks", type=int, default=2000)
     parser.add_argument("--interval-ms", type=float, default=0.0)
+    parser.add_argument("--record-yields", action="store_true")
     parser.add_argument("--data-dir", type=Path, default=None)
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    spec = ModelSpec(kind=args.model, chunks=args.chunks, interval_ms=args.interval_ms)
+    spec = ModelSpec(
+        kind=args.model,
+        chunks=args.chunks,
+        interval_ms=args.interval_ms,
+        record_yields=args.record_yields,
+    )
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix=f"bench-{args.kind}-"))
     logging.basicConfig(level=logging.WARNING)
     app = BUILDERS[args.kind](spec, data_dir)

@@ -40,6 +40,9 @@ def _offline_models(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
     monkeypatch.delenv("GOOGLE_GENAI_USE_VERTEXAI", raising=False)
     monkeypatch.delenv("GOOGLE_GEMINI_BASE_URL", raising=False)
+    # Tests fire requests faster than one person: the limit tests set their own values.
+    monkeypatch.setenv("ADKSTREAM_RATE_LIMIT", "100000/minute")
+    monkeypatch.setenv("ADKSTREAM_MAX_RUNS_PER_USER", "10000")
 
 
 @pytest.fixture

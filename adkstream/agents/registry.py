@@ -99,7 +99,7 @@ def load_agent_ref(ref: str) -> HostedAgent:
         raise AgentLoadError(f"agent reference {ref!r} is not of the form package.module:attr")
     try:
         module = importlib.import_module(module_name)
-    except ImportError as exc:
+    except Exception as exc:  # an agent module's own code may raise anything on import
         raise AgentLoadError(f"cannot import {module_name!r} for agent {ref!r}: {exc}") from exc
     try:
         value = getattr(module, attr)
@@ -135,7 +135,10 @@ def _load_package_root(package: Path) -> BaseNode:
 
 def _as_node(value: object, ref: str) -> BaseNode:
     if callable(value) and not isinstance(value, BaseNode):
-        value = value()
+        try:
+            value = value()
+        except Exception as exc:
+            raise AgentLoadError(f"the agent factory {ref} failed: {exc}") from exc
     if not isinstance(value, BaseNode):
         raise AgentLoadError(f"{ref} is a {type(value).__name__}, not an ADK agent or workflow")
     return value

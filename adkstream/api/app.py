@@ -12,8 +12,11 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 
 from adkstream.agents import AgentRegistry, builtin_agents
+from adkstream.api.auth import authenticators
 from adkstream.api.errors import EXCEPTION_HANDLERS
-from adkstream.api.routes import meta, runs, sessions
+from adkstream.api.middleware import GateMiddleware
+from adkstream.api.ratelimit import RequestRate
+from adkstream.api.routes import agui, live, meta, openai, page, runs, sessions, vercel
 from adkstream.runner.host import Host
 from adkstream.runner.log import EventLog
 from adkstream.settings import Settings
@@ -46,21 +49,40 @@ def create_app(
         finally:
             await host.close()
 
-    middleware = []
+    middleware = [
+        Middleware(
+            GateMiddleware,
+            schemes=authenticators(settings),
+            rate=RequestRate(
+                settings.rate_limit, redis_url=settings.redis_url, prefix=settings.redis_prefix
+            ),
+            allowed_origins=settings.cors_origin_list(),
+        )
+    ]
     if settings.cors_origins:
-        origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
-        middleware.append(
+        # Outermost, so that preflights and refusals carry the CORS headers too.
+        middleware.insert(
+            0,
             Middleware(
                 CORSMiddleware,
-                allow_origins=origins,
+                allow_origins=settings.cors_origin_list(),
                 allow_methods=["GET", "POST", "DELETE"],
                 allow_headers=["Authorization", "Content-Type", "Last-Event-ID", "X-API-Key"],
                 expose_headers=["X-Run-Id", "X-Session-Id", "Content-Location", "Location"],
-            )
+            ),
         )
     handlers: dict[Any, Any] = dict(EXCEPTION_HANDLERS)
     return Starlette(
-        routes=[*meta.routes, *sessions.routes, *runs.routes],
+        routes=[
+            *meta.routes,
+            *sessions.routes,
+            *runs.routes,
+            *agui.routes,
+            *vercel.routes,
+            *openai.routes,
+            *page.routes,
+            *live.routes,
+        ],
         middleware=middleware,
         exception_handlers=handlers,
         lifespan=lifespan,

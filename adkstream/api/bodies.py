@@ -65,6 +65,12 @@ class RunBody(_Body):
             raise ValueError("the message is empty")
         return message
 
+    def text_length(self) -> int:
+        """Characters of text in the message (what `max_message_chars` limits)."""
+        if isinstance(self.message, str):
+            return len(self.message)
+        return sum(len(str(p.get("text") or "")) for p in self.message.parts)
+
     def content(self) -> types.Content:
         """The message as the genai Content ADK takes."""
         if isinstance(self.message, str):

@@ -165,9 +165,11 @@ class AsyncClient:
         `cancel` (the server's default for a plain POST) the server cancels the run
         the moment the connection drops, and a reconnect finds only `run.cancelled`.
         With `continue` the server keeps the run for its `detach_grace_s`, so the
-        reconnect resumes the same run. In exchange, a stream closed before the run
-        ends (`break`, `aclose`, a cancelled task) cancels the run itself when
-        `cancel_on_close` is set, so that nothing is left running unwatched.
+        reconnect resumes the same run. In exchange, a stream closed or dropped before
+        the run ends (leaving its `async with`, `aclose()`, a cancelled task, garbage
+        collection) cancels the run itself when `cancel_on_close` is set, so that
+        nothing is left running unwatched. A stream that fails with `ConnectionLost`
+        does not: the run may still be resumed with `events(run_id, after=last_seq)`.
 
         Args:
             message: the user's message.

@@ -85,12 +85,6 @@ class EventStream:
     Use it as `async with client.stream(...) as events: async for event in events`.
     Iteration ends after the terminal event (`run.completed`, `run.failed` or
     `run.cancelled`, also kept as `terminal`).
-
-    Attributes:
-        run_id: the run, once the server has named it.
-        session_id: the run's session, once the server has named it.
-        last_seq: the seq of the last event delivered.
-        terminal: the terminal event, once delivered.
     """
 
     def __init__(
@@ -106,29 +100,43 @@ class EventStream:
     ) -> None:
         if run_id is None and start_body is None:
             raise ValueError("a stream needs a run id or a run to start")
-        self.run_id = run_id
-        self.session_id: str | None = None
-        self.last_seq = after
-        self.terminal: TerminalEvent | None = None
-        self._http = http
-        self._policy = policy
-        self._start_body = start_body
-        self._on_abandon = on_abandon
-        self._rng = rng
+        # The generator holds the follower, never this object: no reference cycle, so
+        # a stream dropped unclosed finalizes its outer generator first, which closes
+        # the inner ones in order (a cycle would finalize all of them at once).
+        self._follower = _Follower(http, policy, run_id, after, start_body, on_abandon, rng)
         self._events: AsyncGenerator[StreamEvent, None] | None = None
-        self._nothing_follows = False
+
+    @property
+    def run_id(self) -> str | None:
+        """The run, once the server has named it."""
+        return self._follower.run_id
+
+    @property
+    def session_id(self) -> str | None:
+        """The run's session, once the server has named it."""
+        return self._follower.session_id
+
+    @property
+    def last_seq(self) -> int:
+        """The seq of the last event delivered (or skipped)."""
+        return self._follower.last_seq
+
+    @property
+    def terminal(self) -> TerminalEvent | None:
+        """The terminal event, once delivered."""
+        return self._follower.terminal
 
     @property
     def ended(self) -> bool:
         """Whether the run's end has been seen (its terminal event, or a 204)."""
-        return self.terminal is not None or self._nothing_follows
+        return self._follower.ended
 
     def __aiter__(self) -> EventStream:
         return self
 
     async def __anext__(self) -> StreamEvent:
         if self._events is None:
-            self._events = self._follow()
+            self._events = self._follower.follow()
         return await self._events.__anext__()
 
     async def aclose(self) -> None:
@@ -147,7 +155,36 @@ class EventStream:
     ) -> None:
         await self.aclose()
 
-    async def _follow(self) -> AsyncGenerator[StreamEvent, None]:
+
+class _Follower:
+    """The state of a followed run (the cursor) and the generators that follow it."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        policy: RetryPolicy,
+        run_id: str | None,
+        after: int,
+        start_body: dict[str, Any] | None,
+        on_abandon: Callable[[str], Awaitable[None]] | None,
+        rng: random.Random | None,
+    ) -> None:
+        self.run_id = run_id
+        self.session_id: str | None = None
+        self.last_seq = after
+        self.terminal: TerminalEvent | None = None
+        self.nothing_follows = False
+        self._http = http
+        self._policy = policy
+        self._start_body = start_body
+        self._on_abandon = on_abandon
+        self._rng = rng
+
+    @property
+    def ended(self) -> bool:
+        return self.terminal is not None or self.nothing_follows
+
+    async def follow(self) -> AsyncGenerator[StreamEvent, None]:
         try:
             async with aclosing(self._reconnecting()) as events:
                 async for event in events:
@@ -226,7 +263,7 @@ class EventStream:
             self.run_id = self.run_id or response.headers.get("x-run-id")
             self.session_id = self.session_id or response.headers.get("x-session-id")
             if response.status_code == 204:
-                self._nothing_follows = True  # the run ended and nothing follows last_seq
+                self.nothing_follows = True  # the run ended and nothing follows last_seq
                 return
             try:
                 async with aclosing(source.aiter_sse()) as frames:

@@ -7,10 +7,12 @@ from dataclasses import dataclass
 from google.adk.sessions.base_session_service import BaseSessionService
 
 from adkstream.agents.registry import AgentRegistry
+from adkstream.runner.datadir import DataDirLock
 from adkstream.runner.log import EventLog
 from adkstream.runner.runs import RunManager
 from adkstream.runner.session_backends import close_session_service, open_session_service
 from adkstream.runner.sessions import SessionStore
+from adkstream.runner.slots import MemorySlots, RedisSlots, RunSlots
 from adkstream.settings import Settings
 
 
@@ -24,6 +26,7 @@ class Host:
     sessions: SessionStore
     log: EventLog
     runs: RunManager
+    data_dir_lock: DataDirLock | None = None
 
     @classmethod
     async def open(
@@ -34,7 +37,17 @@ class Host:
         log: EventLog | None = None,
         session_service: BaseSessionService | None = None,
     ) -> Host:
-        """Opens storage as `settings` say (or as given), and ends runs a dead process left."""
+        """Opens storage as `settings` say (or as given), and ends runs a dead process left.
+
+        Raises:
+            ConfigurationError: another server holds the embedded data directory.
+        """
+        lock = None
+        if (session_service is None and not settings.database_url) or (
+            log is None and not settings.redis_url
+        ):
+            lock = DataDirLock(settings.data_dir)
+            lock.acquire()
         if session_service is None:
             session_service = open_session_service(
                 data_dir=settings.data_dir, database_url=settings.database_url
@@ -42,12 +55,18 @@ class Host:
         if log is None:
             from adkstream.runner.log_factory import open_log
 
-            log = await open_log(data_dir=settings.data_dir, redis_url=settings.redis_url)
+            log = await open_log(
+                data_dir=settings.data_dir,
+                redis_url=settings.redis_url,
+                redis_prefix=settings.redis_prefix,
+            )
         runs = RunManager(
             agents=agents,
             session_service=session_service,
             log=log,
             max_runs=settings.max_runs,
+            slots=open_slots(settings),
+            max_run_s=settings.max_run_s,
             detach_grace_s=settings.detach_grace_s,
         )
         log.on_cancel_request(runs.on_cancel_request)
@@ -59,20 +78,26 @@ class Host:
             sessions=SessionStore(session_service, agents),
             log=log,
             runs=runs,
+            data_dir_lock=lock,
         )
 
     async def close(self) -> None:
         """Ends the runs in flight (`interrupted`), flushes the log, closes storage."""
         await self.runs.shutdown()
+        await self.runs.slots.close()
         await self.log.close()
         await close_session_service(self.session_service)
+        if self.data_dir_lock is not None:
+            self.data_dir_lock.release()
 
-    def storage_description(self) -> str:
-        sessions = "PostgreSQL" if self.settings.database_url else "SQLite"
-        log = "Redis" if self.settings.redis_url else "SQLite"
-        where = (
-            f" under {self.settings.data_dir}/"
-            if not (self.settings.database_url and self.settings.redis_url)
-            else ""
+
+def open_slots(settings: Settings) -> RunSlots:
+    """Per-user run slots: in Redis with the Redis log (shared by replicas), else in memory."""
+    if settings.redis_url:
+        return RedisSlots(
+            settings.redis_url,
+            settings.max_runs_per_user,
+            prefix=settings.redis_prefix,
+            ttl_s=settings.max_run_s + 60,
         )
-        return f"sessions: {sessions}, run log: {log}{where}"
+    return MemorySlots(settings.max_runs_per_user)

@@ -1,11 +1,12 @@
 """The run event log: append numbers events, read after a seq, follow live.
 
 Runs written by this process keep a hot copy of their events in memory: the writer's
-`append` is synchronous (no I/O on the per-event path) and wakes this process's
-subscribers at once. A durable backend (SQLite, Redis) gets the same events from a
-background flusher that writes whatever has queued up in one batch, so a slow disk or
-network adds no latency to the stream and one write covers many events under load; a
-failed write is retried (backends make the retry idempotent) instead of being dropped.
+`append` is synchronous (no I/O on the run's path). A durable backend (SQLite, Redis)
+gets the events from a background flusher that writes whatever has queued up in one
+batch, so one write covers many events under load; a failed write is retried (backends
+make the retry idempotent) instead of being dropped. Subscribers see an event once it is
+stored, and then from memory: a crash (SIGKILL) can never take back an event a client
+has seen, or give its seq to another event after the restart.
 Runs of other processes (another replica, or before a restart) are read from storage.
 
 The log also carries what crosses processes besides events: ending the runs a dead
@@ -149,13 +150,14 @@ class _HotRun:
         for event in numbered:
             if event.type in TERMINAL_TYPES:
                 self._record = self._record.after_event(event)
-        changed, self.changed = self.changed, asyncio.Event()
-        changed.set()
 
     def mark_stored(self, seq: int) -> None:
+        """Storage has the events up to `seq`: readers may see them now."""
         self.stored_seq = seq
         stored, self.stored = self.stored, asyncio.Event()
         stored.set()
+        changed, self.changed = self.changed, asyncio.Event()
+        changed.set()
 
 
 class EventLog(ABC):
@@ -224,8 +226,11 @@ class EventLog(ABC):
         """Events with seq > `after`, at most `limit`, in order."""
         hot = self._hot.get(run_id)
         if hot is not None:
+            # Readers see stored events only: a crash can then never take back an event
+            # a client saw, nor give its seq to another event.
             start = max(after - hot.first_seq, 0)
-            return hot.events[start : start + limit]
+            end = min(start + limit, hot.stored_seq - hot.first_seq)
+            return hot.events[start:end]
         return await self._load_events(run_id, after=after, limit=limit)
 
     # `timeout` is a parameter, not an outer `asyncio.timeout`, because a backend turns
@@ -235,7 +240,7 @@ class EventLog(ABC):
         """Returns when the run may have an event after `after`, or after `timeout`."""
         hot = self._hot.get(run_id)
         if hot is not None:
-            if hot.last_seq > after:
+            if hot.stored_seq > after:
                 return
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(timeout):
@@ -305,12 +310,14 @@ class EventLog(ABC):
 
     async def close(self) -> None:
         """Flushes what is pending (for up to CLOSE_FLUSH_S) and stops the writer."""
+        # Every hot run, not only the queued ones: the flusher may hold a batch in flight.
+        pending = list(self._hot)
         try:
             async with asyncio.timeout(CLOSE_FLUSH_S):
-                for hot in list(self._dirty.values()):
-                    await self.flushed(hot.run_id)
+                for run_id in pending:
+                    await self.flushed(run_id)
         except TimeoutError:
-            logger.error("event log closed with events of %d runs not stored", len(self._dirty))
+            logger.error("event log closed with events not stored (runs %s)", pending)
         if self._flusher is not None:
             self._flusher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -404,7 +411,7 @@ class MemoryLog(EventLog):
         self._events[record.run_id] = self._hot[record.run_id].events
 
     def _schedule_store(self, hot: _HotRun, numbered: list[StreamEvent]) -> None:
-        hot.stored_seq = hot.last_seq  # nobody waits: `flushed` sees it stored already
+        hot.mark_stored(hot.last_seq)  # memory is the storage
 
     async def release(self, run_id: str) -> None:
         hot = self._hot.get(run_id)

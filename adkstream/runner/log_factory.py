@@ -6,6 +6,7 @@ never imports the Redis client (and the other way round).
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from adkstream.runner.log import EventLog
@@ -13,12 +14,15 @@ from adkstream.runner.log import EventLog
 SQLITE_FILE = "runs.db"
 
 
-async def open_log(*, data_dir: Path, redis_url: str | None) -> EventLog:
+async def open_log(
+    *, data_dir: Path, redis_url: str | None, redis_prefix: str = "adkstream"
+) -> EventLog:
     """Opens the event log: `RedisLog` on `redis_url` if given, else `SqliteLog`.
 
     Args:
         data_dir: where the embedded default keeps `runs.db` (created if missing).
         redis_url: `redis://…` of the shared log of several replicas, or None.
+        redis_prefix: the key prefix in Redis (deployments sharing one Redis differ).
 
     Returns:
         The opened log; the caller closes it (`await log.close()`).
@@ -30,8 +34,8 @@ async def open_log(*, data_dir: Path, redis_url: str | None) -> EventLog:
     if redis_url:
         from adkstream.runner.redis_log import RedisLog
 
-        return await RedisLog.open(redis_url)
+        return await RedisLog.open(redis_url, prefix=redis_prefix)
     from adkstream.runner.sqlite_log import SqliteLog
 
-    data_dir.mkdir(parents=True, exist_ok=True)
+    await asyncio.to_thread(data_dir.mkdir, parents=True, exist_ok=True)
     return await SqliteLog.open(data_dir / SQLITE_FILE)

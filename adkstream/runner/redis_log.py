@@ -145,6 +145,10 @@ class RedisLog(EventLog):
             loop.create_task(self._keep_lease(), name="adkstream-log-lease"),
             loop.create_task(self._listen_for_cancels(), name="adkstream-log-cancels"),
         ]
+        if self._sweep_s is not None:
+            self._tasks.append(
+                loop.create_task(self._sweep(self._sweep_s), name="adkstream-log-sweep")
+            )
 
     async def close(self) -> None:
         """Flushes pending events, gives up the lease and closes the client."""
@@ -308,12 +312,12 @@ class RedisLog(EventLog):
         ]
         if stale:
             await self._redis.srem(self._running_key, *stale)
-        owners = {
-            run_id: owner.decode()
+        owners = {  # a record without an owner is nobody's: "" never holds a lease
+            run_id: (owner or b"").decode()
             for run_id, (status, owner) in zip(run_ids, rows, strict=True)
-            if status == b"running" and owner is not None
+            if status == b"running"
         }
-        alive = await self._live_owners(set(owners.values()) - {self.owner_id})
+        alive = await self._live_owners(set(owners.values()) - {self.owner_id, ""})
         left = [run_id for run_id, owner in owners.items() if owner not in alive]
         return await self._interrupt(left)
 
@@ -353,21 +357,26 @@ class RedisLog(EventLog):
         self._leased = True
 
     async def _keep_lease(self) -> None:
-        """Refreshes the lease every `lease_s / 3`, and ends dead processes' runs."""
-        interval = self._lease_s / 3
-        loop = asyncio.get_running_loop()
-        next_sweep = loop.time() + (self._sweep_s or 0)
+        """Refreshes the lease every `lease_s / 3`."""
         while True:
-            await asyncio.sleep(interval)
+            await asyncio.sleep(self._lease_s / 3)
             try:
                 await self._refresh_lease()
-                if self._sweep_s is not None and loop.time() >= next_sweep:
-                    next_sweep = loop.time() + self._sweep_s
-                    ended = await self.recover_interrupted()
-                    if ended:
-                        logger.warning("ended %d runs of dead processes: %s", len(ended), ended)
             except (RedisError, OSError):
                 logger.warning("refreshing the run log's lease failed", exc_info=True)
+
+    async def _sweep(self, every_s: float) -> None:
+        """Ends the runs of dead processes every `every_s` (its own task: a long sweep
+        never delays the lease)."""
+        while True:
+            await asyncio.sleep(every_s)
+            try:
+                ended = await self.recover_interrupted()
+            except Exception:
+                logger.exception("ending the runs of dead processes failed")
+                continue
+            if ended:
+                logger.warning("ended %d runs of dead processes: %s", len(ended), ended)
 
     # --- cancel requests ---
 

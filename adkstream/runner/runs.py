@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 import uuid
@@ -25,6 +26,7 @@ from google.adk.sessions.base_session_service import BaseSessionService
 from google.adk.telemetry.context import TelemetryConfig
 from google.genai import types
 
+from adkstream import metrics
 from adkstream.agents.registry import AgentRegistry, HostedAgent, runner_kwargs
 from adkstream.errors import ConflictError, UnavailableError
 from adkstream.events import (
@@ -38,6 +40,7 @@ from adkstream.events import (
 from adkstream.runner import failures
 from adkstream.runner.coalesce import Coalescer
 from adkstream.runner.log import EventLog, RunRecord
+from adkstream.runner.slots import MemorySlots, RunSlots
 from adkstream.runner.translate import Translator
 
 logger = logging.getLogger("adkstream.run")
@@ -45,6 +48,8 @@ logger = logging.getLogger("adkstream.run")
 DisconnectPolicy = Literal["cancel", "continue"]
 ABORT_GRACE_S = 2.0
 """How long ADK gets to stop by itself once the abort signal is set."""
+RELEASE_TIMEOUT_S = 10.0
+"""How long a run's end waits for storage to take its last events."""
 
 
 @dataclass
@@ -96,6 +101,8 @@ class RunManager:
         session_service: ADK's session service (sessions and state).
         log: where run events and run records go.
         max_runs: concurrent runs in this process; over it `start` raises UnavailableError.
+        slots: concurrent runs per user; over it `start` raises UnavailableError (429).
+        max_run_s: the longest a run may take; then it ends with `run.failed` `timeout`.
         detach_grace_s: how long an `on_disconnect="continue"` run may go on unwatched.
         clock: wall clock for event timestamps.
     """
@@ -107,6 +114,8 @@ class RunManager:
         session_service: BaseSessionService,
         log: EventLog,
         max_runs: int = 1000,
+        slots: RunSlots | None = None,
+        max_run_s: float = 600.0,
         detach_grace_s: float = 300.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -114,9 +123,12 @@ class RunManager:
         self.session_service = session_service
         self.log = log
         self.max_runs = max_runs
+        self.slots = slots or MemorySlots(1000)
+        self.max_run_s = max_run_s
         self.detach_grace_s = detach_grace_s
         self.clock = clock
         self.active: dict[str, Run] = {}
+        self._releasing: set[asyncio.Future[None]] = set()
         self._runners = {
             agent.name: Runner(
                 app_name=agent.name,
@@ -131,6 +143,20 @@ class RunManager:
         if len(self.active) >= self.max_runs:
             raise UnavailableError("the server is at its run limit", code="server_busy")
         run_id = uuid.uuid4().hex
+        if not await self.slots.acquire(request.user_id, run_id):
+            metrics.REJECTED.labels("too_many_runs").inc()
+            raise UnavailableError(
+                f"you have {self.slots.limit} runs in progress; wait for one to end",
+                code="too_many_runs",
+                status=429,
+            )
+        try:
+            return await self._start(run_id, request)
+        except BaseException:
+            await self.slots.release(request.user_id, run_id)
+            raise
+
+    async def _start(self, run_id: str, request: RunRequest) -> Run:
         record = RunRecord(
             run_id=run_id,
             session_id=request.session_id,
@@ -139,7 +165,11 @@ class RunManager:
             created_at=self.clock(),
         )
         run = Run(record=record, on_disconnect=request.on_disconnect)
-        await self.log.create_run(record)
+        try:
+            await self.log.create_run(record)
+        except Exception as exc:
+            logger.exception("run %s: the log refused the new run", run_id)
+            raise UnavailableError("the run log is unavailable", code="log_unavailable") from exc
         self.log.append(
             run_id,
             [
@@ -154,9 +184,16 @@ class RunManager:
             ],
         )
         self.active[run_id] = run
+        metrics.RUNS_STARTED.labels(request.agent.name).inc()
+        metrics.RUNS_ACTIVE.inc()
+        logger.info(
+            "run started",
+            extra={"run_id": run_id, "agent": request.agent.name, "user": request.user_id},
+        )
         run.task = asyncio.get_running_loop().create_task(
             self._drive(run, request), name=f"adkstream-run-{run_id}"
         )
+        run.task.add_done_callback(functools.partial(self._on_task_done, run, request))
         return run
 
     def cancel(self, run_id: str, reason: str) -> Run:
@@ -219,6 +256,8 @@ class RunManager:
                 run.task.cancel()
         for run in runs:
             await run.done.wait()
+        if self._releasing:
+            await asyncio.wait(self._releasing, timeout=RELEASE_TIMEOUT_S)
 
     async def _drive(self, run: Run, request: RunRequest) -> None:
         translator = Translator(
@@ -231,11 +270,14 @@ class RunManager:
         )
         terminal: TerminalEvent | None = None
         try:
-            end = await self._relay(run, queue, coalescer)
+            async with asyncio.timeout(self.max_run_s):
+                end = await self._relay(run, queue, coalescer)
             terminal = self._terminal(run, translator, end)
         except asyncio.CancelledError:
             terminal = RunFailed(run_id=run.run_id, ts=self.clock(), error=failures.INTERRUPTED)
             raise
+        except TimeoutError:
+            terminal = RunFailed(run_id=run.run_id, ts=self.clock(), error=failures.TIMEOUT)
         except Exception as exc:
             logger.exception("run %s failed in the driver", run.run_id)
             terminal = RunFailed(run_id=run.run_id, ts=self.clock(), error=failures.classify(exc))
@@ -244,13 +286,66 @@ class RunManager:
             self.log.append(run.run_id, coalescer.flush(asyncio.get_running_loop().time()))
             if terminal is None:
                 terminal = RunFailed(run_id=run.run_id, ts=self.clock(), error=failures.INTERNAL)
-            self.log.append(run.run_id, [terminal])
-            self.active.pop(run.run_id, None)
-            if run._detach_timer is not None:
-                run._detach_timer.cancel()
-            run.done.set()
-            with contextlib.suppress(Exception):
-                await self.log.release(run.run_id)
+            self._end(run, request, terminal, coalescer)
+            await self._release(run)
+
+    def _end(
+        self, run: Run, request: RunRequest, terminal: TerminalEvent, coalescer: Coalescer
+    ) -> None:
+        """Writes the terminal event and forgets the run (synchronous: it cannot be cut)."""
+        self.log.append(run.run_id, [terminal])
+        self.active.pop(run.run_id, None)
+        if run._detach_timer is not None:
+            run._detach_timer.cancel()
+        self._count_end(run, request, terminal, coalescer)
+        run.done.set()
+
+    async def _release(self, run: Run) -> None:
+        """Frees the user's slot and the log's hot copy; bounded, and shielded from cancel."""
+        release = asyncio.ensure_future(self._release_now(run))
+        self._releasing.add(release)
+        release.add_done_callback(self._releasing.discard)
+        with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+            async with asyncio.timeout(RELEASE_TIMEOUT_S):
+                await asyncio.shield(release)
+
+    async def _release_now(self, run: Run) -> None:
+        try:
+            await self.slots.release(run.record.user_id, run.run_id)
+            await self.log.release(run.run_id)
+        except Exception:
+            logger.exception("run %s: releasing its slot or log copy failed", run.run_id)
+
+    def _on_task_done(self, run: Run, request: RunRequest, task: asyncio.Task[None]) -> None:
+        """Ends a run whose task was cancelled before its first step (its `finally` never ran)."""
+        if run.done.is_set():
+            return
+        terminal = RunFailed(run_id=run.run_id, ts=self.clock(), error=failures.INTERRUPTED)
+        self._end(run, request, terminal, Coalescer(0))
+        release = asyncio.ensure_future(self._release_now(run))
+        self._releasing.add(release)
+        release.add_done_callback(self._releasing.discard)
+
+    def _count_end(
+        self, run: Run, request: RunRequest, terminal: TerminalEvent, coalescer: Coalescer
+    ) -> None:
+        status = terminal.type.removeprefix("run.")
+        metrics.RUNS_ACTIVE.dec()
+        metrics.RUNS_ENDED.labels(request.agent.name, status).inc()
+        metrics.DELTAS_IN.inc(coalescer.deltas_in)
+        metrics.DELTAS_OUT.inc(coalescer.deltas_out)
+        detail = terminal.error.code if isinstance(terminal, RunFailed) else ""
+        logger.info(
+            "run ended",
+            extra={
+                "run_id": run.run_id,
+                "agent": request.agent.name,
+                "user": run.record.user_id,
+                "status": status,
+                "error_code": detail,
+                "duration_s": round(self.clock() - run.record.created_at, 3),
+            },
+        )
 
     async def _relay(
         self,
@@ -261,6 +356,8 @@ class RunManager:
         """Moves translated events from the pump to the log through the coalescer."""
         loop = asyncio.get_running_loop()
         log, run_id = self.log, run.run_id
+        started = loop.time()
+        first_delta = True
         while True:
             deadline = coalescer.deadline
             if deadline is None:
@@ -281,6 +378,9 @@ class RunManager:
                 ready = coalescer.push(event, now)
                 if ready:
                     log.append(run_id, ready)
+                    if first_delta and coalescer.deltas_out:
+                        first_delta = False
+                        metrics.FIRST_DELTA_SECONDS.observe(now - started)
 
     async def _pump(
         self,

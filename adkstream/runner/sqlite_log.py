@@ -7,8 +7,10 @@ Design decisions:
   (every run's new events, then their records), so a record never runs ahead of its
   events. A second, read-only connection serves replays, which never queue behind a
   write.
-- A finished record is final: a late or repeated write never turns it back to running,
-  and events already stored are skipped (`INSERT OR IGNORE`), so the flusher may retry.
+- A finished run is final: a late write never turns its record back to running nor
+  adds events after its terminal one (if two servers share a data dir, the second's
+  recovery ends the first's runs and the first's later writes are dropped). Events
+  already stored are skipped (`INSERT OR IGNORE`), so the flusher may retry a batch.
 - One process owns the file: `recover_interrupted` ends every running run this process
   does not drive. Another process may open the same file to read (`adkstream replay`);
   it follows a live run by polling (the base class's `_wait_stored`).
@@ -45,7 +47,12 @@ CREATE TABLE IF NOT EXISTS events (
 ) WITHOUT ROWID;
 """
 
-_INSERT_EVENT = "INSERT OR IGNORE INTO events (run_id, seq, type, json) VALUES (?, ?, ?, ?)"
+# Skips events already stored (a retried batch) and events of a run that is no longer
+# running (another process ended it as interrupted): a finished run's events are final.
+_INSERT_EVENT = """
+INSERT OR IGNORE INTO events (run_id, seq, type, json)
+SELECT ?1, ?2, ?3, ?4 WHERE EXISTS (SELECT 1 FROM runs WHERE run_id = ?1 AND status = 'running')
+"""
 _UPSERT_RUN = """
 INSERT INTO runs (run_id, session_id, status, created_at, record) VALUES (?, ?, ?, ?, ?)
 ON CONFLICT (run_id) DO UPDATE SET status = excluded.status, record = excluded.record

@@ -83,11 +83,15 @@ class CutStreams:
                 return {"type": "http.disconnect"}
             received = asyncio.ensure_future(receive())
             cutting = asyncio.ensure_future(cut.wait())
-            await asyncio.wait({received, cutting}, return_when=asyncio.FIRST_COMPLETED)
-            cutting.cancel()
-            if received.done():
+            try:
+                await asyncio.wait({received, cutting}, return_when=asyncio.FIRST_COMPLETED)
+            finally:  # also when the app cancels its receive
+                for task in (received, cutting):
+                    if not task.done():
+                        task.cancel()
+                await asyncio.gather(received, cutting, return_exceptions=True)
+            if not received.cancelled():
                 return received.result()
-            received.cancel()
             return {"type": "http.disconnect"}
 
         await self.app(scope, cut_receive, cut_send)

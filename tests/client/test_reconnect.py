@@ -153,5 +153,8 @@ async def test_events_from_an_unreachable_server_raises_connection_lost() -> Non
             await drain(client.events("some-run", after=7))
         assert raised.value.run_id == "some-run"
         assert raised.value.last_seq == 7
+        with pytest.raises(ConnectionLost) as not_started:
+            await drain(client.stream("nobody there"))  # a POST that never left: retried
+        assert not_started.value.run_id is None
         with pytest.raises(ConnectionLost):
             await client.get_run("some-run")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+from typing import Any
 
 import pytest
 from httpx_sse import ServerSentEvent
@@ -102,6 +104,30 @@ async def test_stream_closed_early_cancels_its_run(make_app: AppFactory) -> None
         assert tail[-1].reason == "cancelled by request"
 
 
+async def test_stream_dropped_unclosed_cancels_its_run_cleanly(make_app: AppFactory) -> None:
+    app = make_app(offline_tokens_per_s=20, offline_reply_tokens=60)
+    loop = asyncio.get_running_loop()
+    loop_errors: list[dict[str, Any]] = []
+    loop.set_exception_handler(lambda _, context: loop_errors.append(context))
+    try:
+        async with asyncio.timeout(TIMEOUT_S), serve_app(app) as url, AsyncClient(url) as client:
+            stream = client.stream("forget me")
+            async for event in stream:
+                if isinstance(event, MessageDelta):
+                    break
+            run_id, last_seq = stream.run_id, stream.last_seq
+            assert run_id is not None
+            del stream  # never closed: the generator's finalizer closes it
+            gc.collect()
+            tail = await drain(client.events(run_id, after=last_seq))
+        gc.collect()
+    finally:
+        loop.set_exception_handler(None)
+    assert isinstance(tail[-1], RunCancelled)
+    assert tail[-1].reason == "cancelled by request"
+    assert loop_errors == []
+
+
 async def test_stream_closed_early_without_cancel_on_close_keeps_the_run(
     make_app: AppFactory,
 ) -> None:
@@ -148,6 +174,30 @@ async def test_events_of_an_unknown_run_raises_not_found(make_app: AppFactory) -
         with pytest.raises(NotFound) as raised:
             await drain(client.events("no-such-run"))
         assert raised.value.code == "run_not_found"
+
+
+async def test_stream_answered_with_json_raises_protocol_error() -> None:
+    requests: list[str] = []
+
+    async def not_sse(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while (await receive())["type"] != "lifespan.shutdown":
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        requests.append(scope["path"])
+        headers = [(b"content-type", b"application/json"), (b"x-run-id", b"r1")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    async with (
+        asyncio.timeout(TIMEOUT_S),
+        serve_app(not_sse) as url,
+        AsyncClient(url, **FAST_BACKOFF) as client,
+    ):
+        with pytest.raises(ProtocolError, match="text/event-stream"):
+            await drain(client.stream("hello"))
+    assert requests == ["/v1/runs"]
 
 
 # --- decode_frame: the pure core -------------------------------------------------------

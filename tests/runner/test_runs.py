@@ -352,6 +352,24 @@ async def test_runs_cancel_mid_stream_persists_abort_and_leaves_nothing(
         harness.manager.cancel(run.run_id, "again")
 
 
+async def test_runs_cancel_before_the_first_chunk_ends_promptly(
+    harness: Harness, fake_gemini: FakeGemini
+) -> None:
+    fake_gemini.script(HangReply([]))  # the model accepted the request, then says nothing
+    async with asyncio.timeout(TIMEOUT_S):
+        run = await harness.start("assistant", "think")
+        await fake_gemini.hanging.wait()
+        harness.manager.cancel(run.run_id, "user pressed stop")
+        await run.done.wait()
+        await fake_gemini.disconnected.wait()
+        events = await harness.events(run)
+        session = await harness.session(run)
+
+    check_stream(events)
+    assert [e.type for e in events] == ["run.started", "run.cancelled"]
+    assert [e.error_code for e in session.events if e.error_code] == [ABORTED]
+
+
 async def test_runs_shutdown_mid_run_fails_interrupted(
     harness: Harness, fake_gemini: FakeGemini
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -9,6 +10,7 @@ from starlette.routing import Route
 from adkstream.api.bodies import AgentInfo, AgentList
 from adkstream.api.inputs import host_of
 from adkstream.api.openapi import openapi_document
+from adkstream.metrics import exposition
 
 
 async def healthz(request: Request) -> Response:
@@ -27,6 +29,10 @@ async def list_agents(request: Request) -> Response:
     return JSONResponse(listing.model_dump())
 
 
+async def prometheus(request: Request) -> Response:
+    return Response(exposition(), media_type=CONTENT_TYPE_LATEST)
+
+
 async def openapi(request: Request) -> Response:
     return JSONResponse(openapi_document())
 
@@ -35,4 +41,5 @@ routes = [
     Route("/healthz", healthz, methods=["GET"]),
     Route("/v1/agents", list_agents, methods=["GET"]),
     Route("/openapi.json", openapi, methods=["GET"], include_in_schema=False),
+    Route("/metrics", prometheus, methods=["GET"], include_in_schema=False),
 ]

@@ -28,6 +28,14 @@ async def start_run(request: Request) -> Response:
     user = current_user(request)
     fmt = negotiate(request)
     body = await read_model(request, RunBody)
+    limit = host.settings.max_message_chars
+    if body.text_length() > limit:
+        raise RequestError(
+            f"the message is over the limit of {limit} characters",
+            code="message_too_long",
+            field="message",
+            status=422,
+        )
     if body.session_id is None:
         agent = host.agents.get(body.agent)
         session = await host.sessions.create(agent=agent, user_id=user)

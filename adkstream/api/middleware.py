@@ -1,0 +1,181 @@
+"""The gate every request passes: request id, authentication, rate limit, access log.
+
+A pure ASGI middleware (no per-chunk work: streamed bodies pass through untouched).
+- `X-Request-Id`: echoed when the client sends a sane one, else created; on every answer
+  and every access-log line.
+- Authentication (when configured): the user goes to `scope["state"]["user"]`, where
+  `current_user` finds it. No credentials: 401 with `WWW-Authenticate`; bad ones: 401.
+  A WebSocket without valid credentials, or from an origin not allowed, is closed with
+  1008 before it is accepted.
+- The per-user request rate: 429 with `Retry-After`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from adkstream import metrics
+from adkstream.api.auth import LOCAL_USER, AuthenticationFailed, Authenticator, identify
+from adkstream.api.errors import error_body
+from adkstream.api.ratelimit import RequestRate
+
+access_log = logging.getLogger("adkstream.access")
+
+PUBLIC_PATHS = frozenset({"/", "/healthz", "/openapi.json", "/metrics", "/favicon.ico"})
+PUBLIC_PREFIXES = ("/static/",)
+_SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_CHALLENGE = 'Bearer realm="adkstream"'
+
+
+def is_public(path: str) -> bool:
+    return path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES)
+
+
+class GateMiddleware:
+    """See the module docstring.
+
+    Args:
+        app: the app behind the gate.
+        schemes: the authentication schemes; empty means auth is off (one local user).
+        rate: the per-user request rate, or None for no limit.
+        allowed_origins: origins allowed to open WebSockets besides the server's own.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        schemes: list[Authenticator],
+        rate: RequestRate | None,
+        allowed_origins: list[str],
+    ) -> None:
+        self.app = app
+        self.schemes = schemes
+        self.rate = rate
+        self.allowed_origins = frozenset(allowed_origins)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        given = headers.get("x-request-id", "")
+        request_id = given if _SANE_REQUEST_ID.match(given) else uuid.uuid4().hex
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        if scope["type"] == "websocket":
+            await self._websocket(scope, receive, send, headers)
+            return
+        started = time.perf_counter()
+        status = 500
+        user = "-"
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"x-request-id", request_id.encode()),
+                ]
+            await send(message)
+
+        try:
+            refusal = await self._admit(scope, headers)
+            user = state.get("user", "-")
+            if refusal is not None:
+                await _send_json(send_with_id, *refusal)
+                return
+            await self.app(scope, receive, send_with_id)
+        finally:
+            access_log.info(
+                "%s %s %s",
+                scope["method"],
+                scope["path"],
+                status,
+                extra={
+                    "request_id": request_id,
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "status": status,
+                    "user": user,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                },
+            )
+
+    async def _admit(
+        self, scope: Scope, headers: Mapping[str, str]
+    ) -> tuple[int, dict[str, Any], dict[str, str]] | None:
+        """None to let the request in, else (status, body, headers) to refuse it with."""
+        path: str = scope["path"]
+        if is_public(path) or scope.get("method") == "OPTIONS":
+            return None
+        try:
+            user = await self._user(headers)
+        except AuthenticationFailed:
+            metrics.REJECTED.labels("unauthenticated").inc()
+            body = error_body("unauthorized", "the credentials are not valid")
+            return 401, body, {"WWW-Authenticate": _CHALLENGE + ', error="invalid_token"'}
+        if user is None:
+            metrics.REJECTED.labels("unauthenticated").inc()
+            body = error_body(
+                "unauthorized", "credentials required: Authorization: Bearer <key or token>"
+            )
+            return 401, body, {"WWW-Authenticate": _CHALLENGE}
+        scope["state"]["user"] = user
+        if self.rate is not None:
+            wait_s = await self.rate.hit(user)
+            if wait_s is not None:
+                metrics.REJECTED.labels("rate_limited").inc()
+                body = error_body("rate_limited", "too many requests; slow down")
+                return 429, body, {"Retry-After": str(int(wait_s))}
+        return None
+
+    async def _user(self, headers: Mapping[str, str]) -> str | None:
+        if not self.schemes:
+            return LOCAL_USER
+        return await identify(self.schemes, headers)
+
+    async def _websocket(
+        self, scope: Scope, receive: Receive, send: Send, headers: Mapping[str, str]
+    ) -> None:
+        origin = headers.get("origin")
+        if origin is not None and not self._origin_allowed(origin, headers.get("host", "")):
+            await send({"type": "websocket.close", "code": 1008, "reason": "origin not allowed"})
+            return
+        try:
+            user = await self._user(headers)
+        except AuthenticationFailed:
+            user = None
+        if user is None:
+            await send({"type": "websocket.close", "code": 1008, "reason": "unauthorized"})
+            return
+        scope["state"]["user"] = user
+        await self.app(scope, receive, send)
+
+    def _origin_allowed(self, origin: str, host: str) -> bool:
+        """The server's own origin, or one of ADKSTREAM_CORS_ORIGINS."""
+        if origin in self.allowed_origins:
+            return True
+        return origin.split("://", 1)[-1] == host
+
+
+async def _send_json(
+    send: Send, status: int, body: dict[str, Any], headers: dict[str, str]
+) -> None:
+    raw = json.dumps(body, separators=(",", ":")).encode()
+    header_list = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(raw)).encode()),
+        *((k.lower().encode(), v.encode()) for k, v in headers.items()),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": header_list})
+    await send({"type": "http.response.body", "body": raw})

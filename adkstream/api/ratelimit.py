@@ -1,0 +1,46 @@
+"""Per-user request rate (`ADKSTREAM_RATE_LIMIT`, the `limits` syntax such as `60/minute`).
+
+Moving windows in memory, or in Redis when `ADKSTREAM_REDIS_URL` is set so that the limit
+holds across replicas.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+from limits import RateLimitItem, parse
+from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.strategies import MovingWindowRateLimiter
+
+from adkstream.errors import ConfigurationError
+
+
+class RequestRate:
+    """Checks and counts one request per call; says how long to wait when over."""
+
+    def __init__(
+        self, spec: str, *, redis_url: str | None = None, prefix: str = "adkstream"
+    ) -> None:
+        try:
+            self.item: RateLimitItem = parse(spec)
+        except ValueError as exc:
+            raise ConfigurationError(f"ADKSTREAM_RATE_LIMIT {spec!r}: {exc}") from exc
+        self._redis_url = redis_url
+        self._prefix = prefix
+        self._limiter: MovingWindowRateLimiter | None = None
+
+    def _storage(self) -> Storage:
+        if self._redis_url is None:
+            return MemoryStorage()
+        uri = "async+" + self._redis_url
+        return RedisStorage(uri, implementation="redispy", key_prefix=f"{self._prefix}:ratelimit")
+
+    async def hit(self, user: str) -> float | None:
+        """Counts a request of `user`; None if allowed, else the seconds to wait."""
+        if self._limiter is None:
+            self._limiter = MovingWindowRateLimiter(self._storage())
+        if await self._limiter.hit(self.item, user):
+            return None
+        stats = await self._limiter.get_window_stats(self.item, user)
+        return max(1.0, math.ceil(stats.reset_time - time.time()))

@@ -1,0 +1,194 @@
+"""AG-UI: `POST /v1/agui/{agent}` runs an agent for an AG-UI client (RunAgentInput in, events out).
+
+`threadId` is the session id (the session is created for this agent when it does not
+exist yet), the last user message is the new message, and the keys of `state` that
+differ from the session's state become the run's `state_delta`.
+
+This module also holds the shell the three protocol adapters share (AG-UI, Vercel,
+OpenAI): open the session a client names, start a run as `POST /v1/runs` does, and
+stream a protocol encoder's frames from the run's log with sse-starlette.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from ag_ui.core import RunAgentInput, UserMessage
+from google.genai import types
+from sse_starlette import EventSourceResponse, ServerSentEvent
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from adkstream.agents.registry import HostedAgent
+from adkstream.api.agui import AguiEncoder
+from adkstream.api.bodies import _ID_PATTERN
+from adkstream.api.inputs import current_user, host_of, read_model
+from adkstream.api.streams import SSE_HEADERS, run_headers
+from adkstream.errors import ConflictError, NotFoundError, RequestError
+from adkstream.events import StreamEvent
+from adkstream.runner.host import Host
+from adkstream.runner.log import RunRecord
+from adkstream.runner.runs import DisconnectPolicy, Run, RunRequest
+from adkstream.runner.sessions import SessionView
+
+_SESSION_ID = re.compile(_ID_PATTERN)
+_MISSING = object()
+
+FrameSource = Callable[[StreamEvent], list[bytes]]
+"""A protocol encoder's `frames`: the SSE frames for one stream event."""
+
+
+async def run_agui(request: Request) -> Response:
+    host = host_of(request)
+    user = current_user(request)
+    agent = host.agents.get(request.path_params["agent"])
+    body = await read_model(request, RunAgentInput)
+    text = _new_message(body)
+    client_state = _client_state(body)
+    session = await open_session(
+        host, user=user, agent=agent, session_id=body.thread_id, field="threadId"
+    )
+    state_delta = {k: v for k, v in client_state.items() if session.state.get(k, _MISSING) != v}
+    run = await start_protocol_run(
+        host,
+        agent=agent,
+        user=user,
+        session_id=session.id,
+        text=text,
+        state_delta=state_delta or None,
+    )
+    encoder = AguiEncoder(
+        thread_id=body.thread_id, run_id=body.run_id, state=session.state | client_state
+    )
+    return protocol_stream(host, run.record, encoder.frames)
+
+
+def _new_message(body: RunAgentInput) -> str:
+    """The text of the last user message: the message this run answers."""
+    for message in reversed(body.messages):
+        if isinstance(message, UserMessage):
+            content = message.content
+            if isinstance(content, str):
+                text = content
+            else:
+                text = "".join(getattr(part, "text", "") or "" for part in content)
+            if not text.strip():
+                raise RequestError("the last user message has no text", field="messages")
+            return text
+    raise RequestError("messages holds no user message", code="missing_message", field="messages")
+
+
+def _client_state(body: RunAgentInput) -> dict[str, Any]:
+    if body.state is None:
+        return {}
+    if not isinstance(body.state, dict):
+        raise RequestError("state must be a JSON object", field="state")
+    return body.state
+
+
+# --- the shell the protocol adapters share ---
+
+
+async def open_session(
+    host: Host, *, user: str, agent: HostedAgent, session_id: str, field: str
+) -> SessionView:
+    """The caller's session `session_id` of `agent`, created (empty) when it does not exist.
+
+    Raises:
+        RequestError: `session_id` is not a valid id (400, naming `field`).
+        ConflictError: the session belongs to another agent (409, `agent_mismatch`).
+    """
+    if not _SESSION_ID.match(session_id):
+        raise RequestError(
+            f"{field} must be 1-128 letters, digits or ._:- (starting with a letter or digit)",
+            field=field,
+        )
+    try:
+        view = await host.sessions.get(user, session_id, with_messages=False)
+    except NotFoundError:
+        try:
+            return await host.sessions.create(agent=agent, user_id=user, session_id=session_id)
+        except ConflictError:  # a concurrent request created it first
+            view = await host.sessions.get(user, session_id, with_messages=False)
+    if view.agent != agent.name:
+        raise ConflictError(
+            f"session {session_id!r} belongs to agent {view.agent!r}",
+            code="agent_mismatch",
+            field=field,
+        )
+    return view
+
+
+async def start_protocol_run(
+    host: Host,
+    *,
+    agent: HostedAgent,
+    user: str,
+    session_id: str,
+    text: str,
+    state_delta: dict[str, Any] | None = None,
+    on_disconnect: DisconnectPolicy = "cancel",
+) -> Run:
+    """Starts a run with a text message, as `POST /v1/runs` does (same limits, coalescing).
+
+    Raises:
+        RequestError: the text is over `max_message_chars` (422, `message_too_long`).
+        UnavailableError: over a run limit (the run manager's).
+    """
+    limit = host.settings.max_message_chars
+    if len(text) > limit:
+        raise RequestError(
+            f"the message is over the limit of {limit} characters",
+            code="message_too_long",
+            field="messages",
+            status=422,
+        )
+    return await host.runs.start(
+        RunRequest(
+            agent=agent,
+            user_id=user,
+            session_id=session_id,
+            message=types.Content(role="user", parts=[types.Part(text=text)]),
+            state_delta=state_delta,
+            coalesce_ms=host.settings.coalesce_ms,
+            on_disconnect=on_disconnect,
+        )
+    )
+
+
+def protocol_stream(
+    host: Host,
+    record: RunRecord,
+    frames: FrameSource,
+    *,
+    headers: dict[str, str] | None = None,
+) -> EventSourceResponse:
+    """The run's events from the start, through `frames`, as an SSE response.
+
+    The response watches the run while it is open: when the client leaves, the run's
+    disconnect policy applies (`cancel` stops it), as for the native stream.
+    """
+    return EventSourceResponse(
+        _relay(host, record.run_id, frames),
+        headers=run_headers(record) | SSE_HEADERS | (headers or {}),
+        ping=host.settings.heartbeat_s,
+        ping_message_factory=_ping,
+        sep="\n",
+    )
+
+
+def _ping() -> ServerSentEvent:
+    return ServerSentEvent(comment="ping")
+
+
+async def _relay(host: Host, run_id: str, frames: FrameSource) -> AsyncIterator[bytes]:
+    async with host.runs.watching(run_id):
+        async for event in host.log.follow(run_id):
+            for frame in frames(event):
+                yield frame
+
+
+routes = [Route("/v1/agui/{agent}", run_agui, methods=["POST"])]

@@ -1,0 +1,177 @@
+"""OpenAI-compatible chat: `POST /v1/chat/completions`, `GET /v1/models`.
+
+`model` is the agent's name; the last user message is the new message (the session
+holds the history, so earlier messages are not replayed into it). Without a session a
+request starts a new one; the header `X-Session-Id` (or `metadata.session_id`) names
+the session to continue, created when it does not exist. Every answer carries
+`X-Session-Id` and `X-Run-Id`. Identity comes from authentication, never from the
+body: OpenAI's `user` field is accepted and ignored.
+
+Divergence: errors on these routes use OpenAI's shape `{"error": {"message", "type",
+"param", "code"}}` (the native API's is `{"error": {"code", "message", "field"}}`), so
+that OpenAI clients show them; `code` keeps our stable codes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from adkstream.api.inputs import StreamFormat, current_user, host_of, read_model
+from adkstream.api.openai_compat import (
+    ChatCompletionEncoder,
+    error_object,
+    model_list,
+    model_object,
+)
+from adkstream.api.routes.agui import open_session, protocol_stream, start_protocol_run
+from adkstream.api.streams import run_headers, stream_response
+from adkstream.errors import NotFoundError, RequestError, UnavailableError
+
+_RUN_ERROR_STATUS = {
+    "rate_limited": 429,
+    "cancelled": 409,
+    "interrupted": 503,
+    "timeout": 504,
+    "internal_error": 500,
+}
+"""HTTP status of a non-streamed answer whose run failed; other codes (the model's) 502."""
+
+
+class ChatMessage(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    role: str
+    content: str | list[dict[str, Any]] | None = None
+
+    def text(self) -> str:
+        if isinstance(self.content, str):
+            return self.content
+        parts = self.content or []
+        return "".join(str(p.get("text", "")) for p in parts if p.get("type") == "text")
+
+
+class StreamOptions(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    include_usage: bool = False
+
+
+class ChatCompletionBody(BaseModel):
+    """The request of `POST /v1/chat/completions`; sampling parameters are ignored."""
+
+    # Unknown fields are accepted: OpenAI clients send many (temperature, n, ...) that
+    # an agent has no use for.
+    model_config = ConfigDict(extra="allow")
+
+    model: str
+    messages: list[ChatMessage] = Field(min_length=1)
+    stream: bool = False
+    stream_options: StreamOptions | None = None
+    metadata: dict[str, str] | None = None
+
+    def new_message(self) -> str:
+        for message in reversed(self.messages):
+            if message.role == "user":
+                text = message.text()
+                if not text.strip():
+                    raise RequestError("the last user message has no text", field="messages")
+                return text
+        raise RequestError(
+            "messages holds no user message", code="missing_message", field="messages"
+        )
+
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def _openai_errors(handler: Handler) -> Handler:
+    """Answers adkstream's request errors in OpenAI's error shape."""
+
+    async def handle(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except RequestError as exc:
+            body = error_object(
+                exc.message, type="invalid_request_error", code=exc.code, param=exc.field
+            )
+            return JSONResponse(body, status_code=exc.status)
+        except UnavailableError as exc:
+            kind = "rate_limit_error" if exc.status == 429 else "server_error"
+            body = error_object(exc.message, type=kind, code=exc.code)
+            headers = {"Retry-After": str(max(1, round(exc.retry_after)))}
+            return JSONResponse(body, status_code=exc.status, headers=headers)
+
+    return handle
+
+
+@_openai_errors
+async def chat_completions(request: Request) -> Response:
+    host = host_of(request)
+    user = current_user(request)
+    body = await read_model(request, ChatCompletionBody)
+    if body.model not in host.agents:
+        raise NotFoundError(
+            f"The model {body.model!r} does not exist; GET /v1/models lists them.",
+            code="model_not_found",
+            field="model",
+        )
+    agent = host.agents.get(body.model)
+    text = body.new_message()
+    session_id, field = request.headers.get("x-session-id"), "X-Session-Id"
+    if session_id is None and body.metadata is not None:
+        session_id, field = body.metadata.get("session_id"), "metadata.session_id"
+    if session_id is None:
+        session = await host.sessions.create(agent=agent, user_id=user)
+    else:
+        session = await open_session(
+            host, user=user, agent=agent, session_id=session_id, field=field
+        )
+    run = await start_protocol_run(host, agent=agent, user=user, session_id=session.id, text=text)
+    encoder = ChatCompletionEncoder(
+        completion_id=f"chatcmpl-{run.run_id}",
+        model=body.model,
+        created=int(time.time()),
+        include_usage=body.stream_options is not None and body.stream_options.include_usage,
+    )
+    if body.stream:
+        return protocol_stream(host, run.record, encoder.frames)
+    # The native JSON answer waits for the run and cancels it if the client leaves
+    # meanwhile; its body is not ours to send, the run's events are re-encoded instead.
+    await stream_response(request, host, run.record, StreamFormat.JSON)
+    async for event in host.log.follow(run.run_id):  # the run has ended: a replay
+        encoder.encode(event)
+    headers = run_headers(run.record)
+    if encoder.error is not None:
+        code = encoder.error["error"]["code"]
+        if code == "cancelled":
+            # The SDKs retry a 409, which would start the cancelled work again.
+            headers["x-should-retry"] = "false"
+        status = _RUN_ERROR_STATUS.get(code, 502)
+        return JSONResponse(encoder.error, status_code=status, headers=headers)
+    return JSONResponse(encoder.completion(), headers=headers)
+
+
+async def list_models(request: Request) -> Response:
+    return JSONResponse(model_list([agent.name for agent in host_of(request).agents]))
+
+
+@_openai_errors
+async def get_model(request: Request) -> Response:
+    name = request.path_params["model"]
+    if name not in host_of(request).agents:
+        raise NotFoundError(f"The model {name!r} does not exist.", code="model_not_found")
+    return JSONResponse(model_object(name))
+
+
+routes = [
+    Route("/v1/chat/completions", chat_completions, methods=["POST"]),
+    Route("/v1/models", list_models, methods=["GET"]),
+    Route("/v1/models/{model}", get_model, methods=["GET"]),
+]

@@ -1,0 +1,536 @@
+// The chat page: sends a message with POST /v1/runs (SSE over fetch), shows the run as
+// it streams, stops it, lists sessions, and resumes a run after a dropped connection or
+// a reload from the run id and last seq it keeps in localStorage.
+
+import { ApiError, getJSON, request, setApiKey } from "./api.js";
+import { readEvents, SSEParser } from "./sse.js";
+import { Transcript } from "./transcript.js";
+
+const STATE_KEY = "adkstream.chat";
+const TITLES_KEY = "adkstream.titles";
+const TERMINAL = new Set(["run.completed", "run.failed", "run.cancelled"]);
+const STALL_MS = 45_000; // three missed pings (ADKSTREAM_HEARTBEAT_S is 15 s by default)
+const MAX_RECONNECTS = 30; // in a row without progress; a reload tries again
+
+const $ = (id) => document.getElementById(id);
+const ui = {
+  agent: $("agent"),
+  agentInfo: $("agent-info"),
+  auth: $("auth"),
+  authKey: $("auth-key"),
+  authMessage: $("auth-message"),
+  composer: $("composer"),
+  newChat: $("new-chat"),
+  prompt: $("prompt"),
+  scroller: $("messages"),
+  send: $("send"),
+  sessions: $("sessions"),
+  stop: $("stop"),
+  typing: $("typing"),
+  transcript: $("transcript"),
+  typingText: $("typing-text"),
+};
+
+const transcript = new Transcript(ui.transcript, ui.scroller);
+const state = {
+  agents: [],
+  sessionId: null, // the session on screen; null for a new chat
+  run: null, // {id, sessionId, agent, lastSeq, retry}: the run being shown
+  stopping: false,
+};
+
+// ---- saved state -----------------------------------------------------------------
+
+let saveTimer = 0;
+
+function save() {
+  clearTimeout(saveTimer);
+  saveTimer = 0;
+  const saved = {
+    sessionId: state.sessionId,
+    agent: ui.agent.value,
+    run: state.run && { ...state.run },
+    entries: state.run ? transcript.entries : [],
+  };
+  try {
+    localStorage.setItem(STATE_KEY, JSON.stringify(saved));
+  } catch {
+    // storage full or disabled: the page still works, it just cannot resume
+  }
+}
+
+function saveSoon() {
+  if (!saveTimer) saveTimer = setTimeout(save, 250);
+}
+
+function loadSaved() {
+  try {
+    return JSON.parse(localStorage.getItem(STATE_KEY) || "null");
+  } catch {
+    return null;
+  }
+}
+
+function titles() {
+  try {
+    return JSON.parse(localStorage.getItem(TITLES_KEY) || "{}");
+  } catch {
+    return {};
+  }
+}
+
+/** Records a session's title once; "" marks a session known to have none yet. */
+function setTitle(sessionId, text) {
+  const all = titles();
+  if (all[sessionId]) return;
+  all[sessionId] = text.replace(/\s+/g, " ").trim().slice(0, 80);
+  saveTitles(all);
+}
+
+function saveTitles(all) {
+  try {
+    localStorage.setItem(TITLES_KEY, JSON.stringify(all));
+  } catch {
+    // storage full or disabled: sessions keep their default names
+  }
+}
+
+// ---- page state ------------------------------------------------------------------
+
+function setRunning(running) {
+  document.body.dataset.state = running ? "running" : "idle";
+  ui.stop.hidden = !running;
+  ui.stop.disabled = false;
+  ui.newChat.disabled = running;
+  lockAgent();
+  for (const button of ui.sessions.querySelectorAll("button")) button.disabled = running;
+  ui.typing.hidden = !running;
+  ui.transcript.setAttribute("aria-busy", String(running));
+  if (running) setTyping(state.run?.agent || ui.agent.value, "is typing");
+  updateSend();
+}
+
+// A session belongs to one agent: the picker chooses the agent of a new chat only.
+function lockAgent() {
+  const locked = document.body.dataset.state === "running" || state.sessionId !== null;
+  ui.agent.disabled = locked;
+  ui.agent.title = locked ? "A chat stays with its agent: start a new chat to switch" : "";
+}
+
+function updateSend() {
+  ui.send.disabled = document.body.dataset.state === "running" || !ui.prompt.value.trim();
+}
+
+function setTyping(who, what) {
+  ui.typingText.replaceChildren();
+  const name = document.createElement("strong");
+  name.textContent = who;
+  ui.typingText.append(name, ` ${what}`);
+}
+
+function showError(error) {
+  if (error instanceof ApiError && error.status === 401) showAuth(error.message);
+  transcript.note(error.message || String(error), "error");
+}
+
+function showAuth(message) {
+  ui.auth.hidden = false;
+  ui.authMessage.textContent = message;
+  ui.authKey.focus();
+}
+
+function autosize() {
+  ui.prompt.style.height = "auto";
+  ui.prompt.style.height = `${Math.min(ui.prompt.scrollHeight, 240)}px`;
+}
+
+// ---- agents and sessions -------------------------------------------------------
+
+async function loadAgents() {
+  const { agents } = await getJSON("/v1/agents");
+  state.agents = agents;
+  ui.agent.replaceChildren(
+    ...agents.map((a) => {
+      const option = document.createElement("option");
+      option.value = a.name;
+      option.textContent = a.name;
+      option.selected = a.default;
+      return option;
+    }),
+  );
+  showAgentInfo();
+}
+
+function selectAgent(name) {
+  if (name && state.agents.some((a) => a.name === name)) ui.agent.value = name;
+  showAgentInfo();
+}
+
+function showAgentInfo() {
+  const agent = state.agents.find((a) => a.name === ui.agent.value);
+  ui.agentInfo.textContent = agent ? agent.description : "";
+  ui.prompt.placeholder = `Message ${ui.agent.value || "the agent"}…`;
+}
+
+async function refreshSessions() {
+  let sessions;
+  try {
+    ({ sessions } = await getJSON("/v1/sessions"));
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) showAuth(error.message);
+    return;
+  }
+  const known = titles();
+  // Forget the titles of sessions that are gone.
+  saveTitles(Object.fromEntries(sessions.filter((s) => s.id in known).map((s) => [s.id, known[s.id]])));
+  ui.sessions.replaceChildren(...sessions.map((s) => sessionItem(s, known[s.id])));
+  fillTitles(sessions.filter((s) => !(s.id in known)).slice(0, 5));
+}
+
+function sessionItem(session, title) {
+  const item = document.createElement("li");
+  const button = document.createElement("button");
+  button.type = "button";
+  button.dataset.sessionId = session.id;
+  button.disabled = document.body.dataset.state === "running";
+  button.classList.toggle("active", session.id === state.sessionId);
+  const name = document.createElement("span");
+  name.className = "session-title";
+  name.textContent = title || `${session.agent} chat`;
+  const meta = document.createElement("span");
+  meta.className = "session-meta";
+  meta.textContent = `${session.agent} · ${ago(session.updated_at)}`;
+  button.append(name, meta);
+  button.addEventListener("click", () => openSession(session.id));
+  item.append(button);
+  return item;
+}
+
+// Titles are the first thing the user said; sessions this browser did not start get
+// theirs from the session's messages, once.
+async function fillTitles(sessions) {
+  for (const session of sessions) {
+    try {
+      const view = await getJSON(`/v1/sessions/${encodeURIComponent(session.id)}`);
+      const first = view.messages.find((m) => m.role === "user");
+      setTitle(session.id, first ? first.text : "");
+      if (!first) continue;
+      const button = ui.sessions.querySelector(`button[data-session-id="${CSS.escape(session.id)}"]`);
+      if (button) button.querySelector(".session-title").textContent = titles()[session.id];
+    } catch {
+      return;
+    }
+  }
+}
+
+function markActiveSession() {
+  for (const button of ui.sessions.querySelectorAll("button")) {
+    button.classList.toggle("active", button.dataset.sessionId === state.sessionId);
+  }
+}
+
+function ago(ts) {
+  const s = Math.max(0, Date.now() / 1000 - ts);
+  if (s < 60) return "just now";
+  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
+  if (s < 86400) return `${Math.floor(s / 3600)} h ago`;
+  return new Date(ts * 1000).toLocaleDateString();
+}
+
+function newChat() {
+  state.sessionId = null;
+  transcript.clear();
+  lockAgent();
+  markActiveSession();
+  save();
+  ui.prompt.focus();
+}
+
+async function openSession(sessionId) {
+  if (state.run) return;
+  let view;
+  try {
+    view = await getJSON(`/v1/sessions/${encodeURIComponent(sessionId)}`);
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404) {
+      newChat();
+      refreshSessions();
+    } else showError(error);
+    return;
+  }
+  state.sessionId = view.id;
+  selectAgent(view.agent);
+  lockAgent();
+  transcript.load(view.messages.map(messageEntry));
+  markActiveSession();
+  save();
+}
+
+function messageEntry(message) {
+  if (message.role === "user") return { kind: "user", text: message.text };
+  return { kind: "message", id: null, author: message.author, text: message.text, done: true };
+}
+
+// ---- runs ------------------------------------------------------------------------
+
+async function send() {
+  const text = ui.prompt.value;
+  if (!text.trim() || state.run) return;
+  ui.prompt.value = "";
+  autosize();
+  const userEntry = transcript.add({ kind: "user", text });
+  const body = { message: text, on_disconnect: "continue" };
+  if (state.sessionId) body.session_id = state.sessionId;
+  else body.agent = ui.agent.value;
+  state.stopping = false;
+  state.run = { id: null, sessionId: state.sessionId, agent: ui.agent.value, lastSeq: 0, retry: null };
+  setRunning(true);
+  let response;
+  try {
+    response = await request("/v1/runs", { method: "POST", body, headers: { Accept: "text/event-stream" } });
+  } catch (error) {
+    // Nothing started: give the text back so that it can be sent again.
+    transcript.remove(userEntry);
+    ui.prompt.value = ui.prompt.value || text;
+    autosize();
+    state.run = null;
+    showError(error);
+    setRunning(false);
+    return;
+  }
+  const run = state.run;
+  run.id = response.headers.get("X-Run-Id");
+  run.sessionId = response.headers.get("X-Session-Id");
+  if (state.sessionId === null) {
+    state.sessionId = run.sessionId;
+    setTitle(run.sessionId, text);
+    refreshSessions();
+  }
+  save();
+  if (state.stopping) cancelRun(run);
+  await follow(run, response);
+}
+
+/** Reads the run until its terminal event, reconnecting with Last-Event-ID on drops. */
+async function follow(run, response) {
+  setRunning(true);
+  let failures = 0;
+  let ended = false;
+  try {
+    // Without a response (after a reload) the first request goes out at once.
+    for (let first = !response; ; first = false) {
+      if (response) {
+        const before = run.lastSeq;
+        if ((await consume(run, response)) === "ended") {
+          ended = true;
+          return;
+        }
+        if (run.lastSeq > before) failures = 0;
+        response = null;
+      }
+      if (failures >= MAX_RECONNECTS) {
+        transcript.note("Lost the connection to the run; reload the page to try again.", "error");
+        return;
+      }
+      if (!first) {
+        setTyping(run.agent, "· connection lost, reconnecting…");
+        await sleep(backoff(failures, run.retry));
+      }
+      failures += 1;
+      try {
+        response = await request(`/v1/runs/${encodeURIComponent(run.id)}/events`, {
+          headers: { Accept: "text/event-stream", "Last-Event-ID": String(run.lastSeq) },
+        });
+      } catch (error) {
+        if (error instanceof ApiError && error.transient) continue;
+        showError(error); // the run is gone (404) or not ours to see (401, 403)
+        ended = true;
+        return;
+      }
+      if (response.status === 204) {
+        await endedMeanwhile(run);
+        ended = true;
+        return;
+      }
+      setTyping(run.agent, "is typing");
+    }
+  } finally {
+    transcript.settle();
+    transcript.flush();
+    if (!ended) save(); // keeps the run, so that a reload tries again
+    state.run = null;
+    if (ended) save();
+    setRunning(false);
+    refreshSessions();
+  }
+}
+
+/** One response's events: "ended" after the terminal event, "dropped" otherwise. */
+async function consume(run, response) {
+  const parser = new SSEParser();
+  const stalled = new AbortController();
+  let timer = 0;
+  const onChunk = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => stalled.abort(), STALL_MS);
+  };
+  onChunk();
+  try {
+    for await (const frame of readEvents(response, { parser, onChunk, signal: stalled.signal })) {
+      if (parser.retry !== null) run.retry = parser.retry;
+      const event = parseData(frame.data);
+      if (!event || event.seq <= run.lastSeq) continue; // a replayed duplicate
+      run.lastSeq = event.seq;
+      onEvent(run, event);
+      if (TERMINAL.has(event.type)) return "ended";
+    }
+  } catch (error) {
+    // A TypeError is the network dropping the body mid-stream; anything else is a bug
+    // worth seeing, but the run is still best served by reconnecting.
+    if (!(error instanceof TypeError)) console.error(error);
+  } finally {
+    clearTimeout(timer);
+  }
+  return "dropped";
+}
+
+function parseData(data) {
+  try {
+    const event = JSON.parse(data);
+    return typeof event.seq === "number" && typeof event.type === "string" ? event : null;
+  } catch {
+    return null;
+  }
+}
+
+function onEvent(run, event) {
+  switch (event.type) {
+    case "agent.started":
+      run.agent = event.author;
+      setTyping(event.author, "is typing");
+      break;
+    case "agent.transfer":
+      transcript.note(`${event.from_agent} handed over to ${event.to_agent}`);
+      break;
+    case "run.failed":
+      transcript.note(event.error?.message || "The run failed.", "error");
+      break;
+    case "run.cancelled":
+      transcript.note("Stopped.", "cancelled");
+      break;
+    default:
+      transcript.apply(event);
+  }
+  if (TERMINAL.has(event.type)) save();
+  else saveSoon();
+}
+
+/** The events route answered 204: the run ended while we were away. */
+async function endedMeanwhile(run) {
+  try {
+    const view = await getJSON(`/v1/runs/${encodeURIComponent(run.id)}`);
+    state.run = null;
+    await openSession(run.sessionId);
+    if (view.status === "cancelled") transcript.note("Stopped.", "cancelled");
+    if (view.status === "failed") transcript.note(view.error?.message || "The run failed.", "error");
+  } catch (error) {
+    showError(error);
+  }
+}
+
+async function cancelRun(run) {
+  state.stopping = true;
+  ui.stop.disabled = true;
+  if (!run.id) return; // send() cancels as soon as the run id arrives
+  try {
+    await request(`/v1/runs/${encodeURIComponent(run.id)}/cancel`, { method: "POST" });
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 409) return; // it ended already
+    showError(error);
+    ui.stop.disabled = false;
+  }
+}
+
+function backoff(failures, retryMs) {
+  // The first retry is quick (a proxy's cut is not an outage); then exponential, with
+  // jitter, capped by the server's retry hint or 10 s.
+  const cap = Math.max(retryMs || 0, 10_000);
+  const base = Math.min(cap, 250 * 2 ** failures);
+  return base / 2 + Math.random() * (base / 2);
+}
+
+/** Waits `ms`, or less when the browser comes back online. */
+function sleep(ms) {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      window.removeEventListener("online", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    window.addEventListener("online", done);
+  });
+}
+
+// ---- start -----------------------------------------------------------------------
+
+function bind() {
+  ui.composer.addEventListener("submit", (e) => {
+    e.preventDefault();
+    send();
+  });
+  ui.prompt.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+      e.preventDefault();
+      send();
+    }
+  });
+  ui.prompt.addEventListener("input", () => {
+    autosize();
+    updateSend();
+  });
+  ui.stop.addEventListener("click", () => state.run && cancelRun(state.run));
+  ui.newChat.addEventListener("click", newChat);
+  ui.agent.addEventListener("change", () => {
+    showAgentInfo();
+    save();
+  });
+  ui.auth.addEventListener("submit", (e) => {
+    e.preventDefault();
+    setApiKey(ui.authKey.value.trim());
+    save();
+    window.location.reload();
+  });
+  window.addEventListener("pagehide", save);
+}
+
+async function start() {
+  bind();
+  setRunning(false);
+  const saved = loadSaved();
+  try {
+    await loadAgents();
+  } catch (error) {
+    showError(error);
+    return;
+  }
+  if (saved?.agent) selectAgent(saved.agent);
+  if (saved?.run?.id) {
+    // A run was on screen when the page went away: show it as it was, then resume
+    // from the last event seen.
+    state.sessionId = saved.run.sessionId;
+    state.run = { ...saved.run };
+    transcript.load(saved.entries || []);
+    refreshSessions();
+    await follow(state.run, null);
+  } else if (saved?.sessionId) {
+    refreshSessions();
+    await openSession(saved.sessionId);
+  } else {
+    refreshSessions();
+    newChat();
+  }
+  ui.prompt.focus();
+}
+
+start();

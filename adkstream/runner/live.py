@@ -1,0 +1,711 @@
+"""Live (bidi) runs: `Runner.run_live` with a LiveRequestQueue, logged like any run.
+
+A live run is one task that drives `run_live` through a pump task (so that coalescing
+windows expire while ADK is silent), translates its events, and appends them to the
+run's log: `run.started`, the stream events, a `turn.completed` per model turn,
+`media.delta` for audio, and exactly one terminal event. Whatever ends it (the client's
+close, a cancel, an error, server shutdown), its `finally` closes the LiveRequestQueue
+(ADK's own `/run_live` never does), stops the pump and writes the terminal event.
+
+What it does about ADK's live mode (ADK_NOTES.md, "Live"; `google/adk/live/`):
+- Every live response becomes an Event with a new id, so the partial chunks of one
+  message do not share an id as they do in `run_async`: `LiveTranslator` gives each
+  message the id of its first chunk and feeds the shared `Translator` with that id.
+- Control events (`turn_complete`, `interrupted`, usage only) are not messages; each
+  model turn ends with `turn.completed`. `agent.completed` is not sent: in live mode an
+  agent's turn is not the end of the agent (its `is_final_response()` holds for every
+  control event).
+- Output transcription (audio answers) is the text of a message: deltas and a completed.
+- `output_key`: ADK accumulates the agent's text across every turn of a live session
+  into one string (`LlmAgent.__maybe_accumulate_streaming_output`); `TurnOutputPlugin`
+  makes it hold the text of the latest turn, as after a `run_async` run, and also sets
+  it from a finished output transcription (ADK does not: it reads content text only).
+- Live runs use a copy of the agent tree in which the offline model is replaced by
+  `OfflineLiveModel` (the same answers, plus `connect()`) and a Gemini model that is not
+  a Live model by `gemini_live_model`: the built-in `assistant` runs live unchanged.
+  A workflow root is refused (`live_not_supported`): ADK runs its nodes once without
+  reading the LiveRequestQueue, so nothing the client sends would be answered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from contextlib import aclosing
+from dataclasses import dataclass, field
+from typing import Literal
+
+from google.adk.agents import LlmAgent
+from google.adk.agents.base_agent import BaseAgent
+from google.adk.agents.invocation_context import InvocationContext
+from google.adk.agents.live_request_queue import LiveRequestQueue
+from google.adk.agents.run_config import RunConfig
+from google.adk.apps import App
+from google.adk.events.event import Event
+from google.adk.models.base_llm import BaseLlm
+from google.adk.models.google_llm import Gemini
+from google.adk.plugins.base_plugin import BasePlugin
+from google.adk.runners import Runner
+from google.adk.sessions.base_session_service import BaseSessionService
+from google.adk.telemetry.context import TelemetryConfig
+from google.genai import types
+
+from adkstream.agents.offline import OfflineModel
+from adkstream.agents.offline_live import OfflineLiveModel
+from adkstream.agents.registry import AgentRegistry, HostedAgent
+from adkstream.errors import ConflictError, UnavailableError
+from adkstream.events import (
+    AgentCompleted,
+    ErrorInfo,
+    MediaDelta,
+    MessageCompleted,
+    RunCancelled,
+    RunCompleted,
+    RunFailed,
+    RunStarted,
+    StreamEvent,
+    TerminalEvent,
+    ToolCall,
+    ToolResult,
+    TurnCompleted,
+    Usage,
+)
+from adkstream.runner import failures
+from adkstream.runner.coalesce import Coalescer
+from adkstream.runner.log import EventLog, RunRecord
+from adkstream.runner.runs import ABORT_GRACE_S
+from adkstream.runner.translate import Translator
+
+logger = logging.getLogger("adkstream.live")
+
+GEMINI_LIVE_MODEL = "gemini-live-2.5-flash-preview"
+"""The Live model a root agent on a non-Live Gemini model is run on (TEXT answers)."""
+
+Modality = Literal["text", "audio"]
+_USER_AUTHOR = "user"
+
+
+def run_config(modality: Modality) -> RunConfig:
+    """The RunConfig of a live run: text answers, or audio with its transcription."""
+    if modality == "audio":
+        return RunConfig(
+            response_modalities=[types.Modality.AUDIO],
+            output_audio_transcription=types.AudioTranscriptionConfig(),
+            telemetry=TelemetryConfig(),
+        )
+    return RunConfig(response_modalities=[types.Modality.TEXT], telemetry=TelemetryConfig())
+
+
+def live_root(agent: HostedAgent, *, gemini_live_model: str = GEMINI_LIVE_MODEL) -> BaseAgent:
+    """The agent a live run of `agent` runs: a copy of its tree on live-capable models.
+
+    Raises:
+        ConflictError: the root is a workflow, not an agent (`live_not_supported`).
+    """
+    root = agent.root
+    if not isinstance(root, BaseAgent):
+        # ADK runs a workflow's nodes once, without reading the LiveRequestQueue, and
+        # ends: a socket would never get an answer to what it sends.
+        raise ConflictError(
+            f"agent {agent.name!r} is a workflow; only an agent can run live",
+            code="live_not_supported",
+        )
+    return _live_copy(root, gemini_live_model)
+
+
+def _live_copy(agent: BaseAgent, gemini_live_model: str) -> BaseAgent:
+    update: dict[str, object] = {
+        "sub_agents": [_live_copy(sub, gemini_live_model) for sub in agent.sub_agents]
+    }
+    if isinstance(agent, LlmAgent):
+        model = _live_model(agent.model, gemini_live_model)
+        if model is not None:
+            update["model"] = model
+    return agent.clone(update=update)
+
+
+def _live_model(model: BaseLlm | str, gemini_live_model: str) -> BaseLlm | str | None:
+    """A live-capable stand-in for `model`, or None when it is one already (or unknown)."""
+    if isinstance(model, OfflineModel) and not isinstance(model, OfflineLiveModel):
+        return OfflineLiveModel(tokens_per_s=model.tokens_per_s, reply_tokens=model.reply_tokens)
+    if isinstance(model, Gemini) and not _is_live_model(model.model):
+        return model.model_copy(update={"model": gemini_live_model})
+    if isinstance(model, str) and model.startswith("gemini") and not _is_live_model(model):
+        return gemini_live_model
+    return None
+
+
+def _is_live_model(name: str) -> bool:
+    return "live" in name or "native-audio" in name
+
+
+class TurnOutputPlugin(BasePlugin):
+    """Makes `output_key` hold the text of the latest turn of a live run (not all turns).
+
+    Args:
+        output_keys: agent name -> its `output_key`.
+    """
+
+    def __init__(self, output_keys: Mapping[str, str]) -> None:
+        super().__init__(name="adkstream_turn_output")
+        self._keys = dict(output_keys)
+        self._turn_text: dict[tuple[str, str], str] = {}
+
+    async def on_event_callback(
+        self, *, invocation_context: InvocationContext, event: Event
+    ) -> Event | None:
+        key = self._keys.get(event.author)
+        if key is None or event.partial:
+            return None
+        slot = (event.invocation_id, event.author)
+        transcript = event.output_transcription
+        if transcript is not None and transcript.finished and transcript.text:
+            event.actions.state_delta[key] = self._add(slot, transcript.text)
+        elif isinstance(event.actions.state_delta.get(key), str):
+            # ADK wrote its across-turns accumulation: this turn's text replaces it.
+            event.actions.state_delta[key] = self._add(slot, _text_of(event))
+        if event.turn_complete or event.interrupted:
+            self._turn_text.pop(slot, None)
+        return None
+
+    async def after_run_callback(self, *, invocation_context: InvocationContext) -> None:
+        ended = invocation_context.invocation_id
+        for slot in [s for s in self._turn_text if s[0] == ended]:
+            del self._turn_text[slot]
+
+    def _add(self, slot: tuple[str, str], text: str) -> str:
+        total = self._turn_text.get(slot, "") + text
+        self._turn_text[slot] = total
+        return total
+
+
+@dataclass
+class _Open:
+    """A message of the current turn whose deltas have been sent but not its completion."""
+
+    message_id: str
+    text: list[str] = field(default_factory=list)
+
+
+_Key = tuple[str, str | None]
+
+
+@dataclass
+class LiveTranslator:
+    """Turns the ADK events of one live run into stream events; see the module docstring.
+
+    Args:
+        run_id: the run the events belong to.
+        output_keys: agent name -> its `output_key`.
+        clock: the time source for `ts` (unix seconds).
+    """
+
+    run_id: str
+    output_keys: Mapping[str, str]
+    clock: Callable[[], float]
+    turns: int = 0
+    inner: Translator = field(init=False)
+    _open: dict[_Key, _Open] = field(default_factory=dict)
+    _turn_text: list[str] = field(default_factory=list)
+    _turn_message: str | None = None
+    _turn_output: bool = False
+    _turn_key: _Key | None = None
+    _after_interrupt: bool = False
+
+    def __post_init__(self) -> None:
+        self.inner = Translator(run_id=self.run_id, output_keys=self.output_keys, clock=self.clock)
+
+    @property
+    def usage(self) -> Usage:
+        return self.inner.usage
+
+    @property
+    def final_text(self) -> str:
+        return self.inner.final_text
+
+    @property
+    def error_code(self) -> str | None:
+        return self.inner.error_code
+
+    def translate(self, event: Event) -> list[StreamEvent]:
+        if event.author == _USER_AUTHOR:
+            return []  # input transcription and the user's own content
+        key: _Key = (event.author, event.branch)
+        out: list[StreamEvent] = []
+        media = _media_of(event)
+        if media:
+            self._media(event, key, media, out)
+        elif event.output_transcription is not None:
+            self._transcription(event, key, out)
+        elif event.partial and _text_of(event):
+            self._delta(event, key, out)
+        else:
+            self._final(event, key, out)
+        if event.turn_complete or event.interrupted:
+            self._end_turn(event, out, interrupted=bool(event.interrupted))
+            if not event.turn_complete:
+                self._after_interrupt = True
+        return [e for e in out if not isinstance(e, AgentCompleted)]
+
+    def finish(self) -> list[StreamEvent]:
+        """What ends a run cut short mid-turn: open messages completed, the turn ended."""
+        out: list[StreamEvent] = []
+        if self._open or self._turn_output:
+            for key in list(self._open):
+                self._close(key, "", out)
+            if self._turn_output and self._turn_key is not None:
+                author, branch = self._turn_key
+                self._turn_completed(out, author=author, branch=branch, interrupted=True)
+        return [e for e in out if not isinstance(e, AgentCompleted)]
+
+    def _delta(self, event: Event, key: _Key, out: list[StreamEvent]) -> None:
+        opened = self._open.get(key)
+        if opened is None:
+            opened = self._open[key] = _Open(message_id=event.id)
+        opened.text.append(_text_of(event))
+        self._turn_output, self._turn_key = True, key
+        out.extend(self.inner.translate(event.model_copy(update={"id": opened.message_id})))
+
+    def _final(self, event: Event, key: _Key, out: list[StreamEvent]) -> None:
+        if not _text_of(event):
+            translated = self.inner.translate(event)
+            if any(isinstance(e, ToolCall | ToolResult) for e in translated):
+                self._turn_output, self._turn_key = True, key
+            out.extend(translated)
+            return
+        opened = self._open.pop(key, None)
+        message_id = opened.message_id if opened is not None else event.id
+        self._turn_key = key
+        self._completed(self.inner.translate(event.model_copy(update={"id": message_id})), out)
+
+    def _completed(self, translated: list[StreamEvent], out: list[StreamEvent]) -> None:
+        for item in translated:
+            if isinstance(item, MessageCompleted):
+                self._turn_text.append(item.text)
+                self._turn_message = item.message_id
+                self._turn_output = True
+        out.extend(translated)
+
+    def _transcription(self, event: Event, key: _Key, out: list[StreamEvent]) -> None:
+        transcript = event.output_transcription
+        assert transcript is not None
+        text = transcript.text or ""
+        if not text:
+            return
+        content = types.Content(role="model", parts=[types.Part(text=text)])
+        as_text = event.model_copy(update={"content": content, "partial": not transcript.finished})
+        if transcript.finished:
+            self._final(as_text, key, out)
+        else:
+            self._delta(as_text, key, out)
+
+    def _media(
+        self, event: Event, key: _Key, media: list[types.Blob], out: list[StreamEvent]
+    ) -> None:
+        opened = self._open.get(key)
+        if opened is None:
+            opened = self._open[key] = _Open(message_id=event.id)
+        out.extend(self.inner.translate(event))
+        now = self.clock()
+        for blob in media:
+            out.append(
+                MediaDelta(
+                    run_id=self.run_id,
+                    ts=now,
+                    author=event.author,
+                    branch=event.branch,
+                    message_id=opened.message_id,
+                    mime_type=blob.mime_type or "application/octet-stream",
+                    data=base64.b64encode(blob.data or b"").decode("ascii"),
+                )
+            )
+        self._turn_output, self._turn_key = True, key
+
+    def _end_turn(self, event: Event, out: list[StreamEvent], *, interrupted: bool) -> None:
+        for key in list(self._open):
+            self._close(key, event.invocation_id, out)
+        if event.turn_complete:
+            if self._turn_output or not self._after_interrupt:
+                self._turn_completed(
+                    out, author=event.author, branch=event.branch, interrupted=interrupted
+                )
+            self._after_interrupt = False
+        elif self._turn_output:
+            self._turn_completed(out, author=event.author, branch=event.branch, interrupted=True)
+
+    def _close(self, key: _Key, invocation_id: str, out: list[StreamEvent]) -> None:
+        """Completes an open message from its deltas (a model that sent no aggregate)."""
+        opened = self._open.pop(key)
+        if not opened.text:
+            return  # audio only: nothing to complete
+        content = types.Content(role="model", parts=[types.Part(text="".join(opened.text))])
+        whole = Event(
+            id=opened.message_id,
+            invocation_id=invocation_id,
+            author=key[0],
+            branch=key[1],
+            content=content,
+            partial=False,
+        )
+        self._completed(self.inner.translate(whole), out)
+
+    def _turn_completed(
+        self, out: list[StreamEvent], *, author: str, branch: str | None, interrupted: bool
+    ) -> None:
+        self.turns += 1
+        out.append(
+            TurnCompleted(
+                run_id=self.run_id,
+                ts=self.clock(),
+                author=author,
+                branch=branch,
+                turn=self.turns,
+                message_id=self._turn_message,
+                text="".join(self._turn_text),
+                interrupted=interrupted,
+            )
+        )
+        self._turn_text = []
+        self._turn_message = None
+        self._turn_output = False
+
+
+def _parts_of(event: Event) -> list[types.Part]:
+    content = event.content
+    return content.parts or [] if content is not None else []
+
+
+def _text_of(event: Event) -> str:
+    return "".join(p.text for p in _parts_of(event) if p.text and not p.thought)
+
+
+def _media_of(event: Event) -> list[types.Blob]:
+    return [p.inline_data for p in _parts_of(event) if p.inline_data and p.inline_data.data]
+
+
+@dataclass
+class _End:
+    error: Exception | None = None
+
+
+@dataclass
+class LiveRun:
+    """A live run in progress in this process: its queue, and how it is asked to end.
+
+    `close()` ends it normally (`run.completed`), `cancel()` with `run.cancelled`,
+    `fail()` with `run.failed`; each closes the queue. ADK gets ABORT_GRACE_S to stop
+    by itself, then its task is cancelled.
+    """
+
+    record: RunRecord
+    queue: LiveRequestQueue = field(default_factory=LiveRequestQueue)
+    cancel_reason: str | None = None
+    failure: ErrorInfo | None = None
+    task: asyncio.Task[None] | None = None
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+    pump: asyncio.Task[None] | None = None
+    _force_timer: asyncio.TimerHandle | None = None
+
+    @property
+    def run_id(self) -> str:
+        return self.record.run_id
+
+    @property
+    def closing(self) -> bool:
+        """The queue is closed: the run takes no more input and is ending."""
+        return self.queue.closed
+
+    def send_content(self, content: types.Content) -> None:
+        if not self.closing:
+            self.queue.send_content(content)
+
+    def send_realtime(self, blob: types.Blob) -> None:
+        if not self.closing:
+            self.queue.send_realtime(blob)
+
+    def send_activity_start(self) -> None:
+        if not self.closing:
+            self.queue.send_activity_start()
+
+    def send_activity_end(self) -> None:
+        if not self.closing:
+            self.queue.send_activity_end()
+
+    def close(self) -> None:
+        """Ends the run normally: no more input; it ends with `run.completed`."""
+        self._stop()
+
+    def cancel(self, reason: str) -> None:
+        if not self.done.is_set() and self.cancel_reason is None and self.failure is None:
+            self.cancel_reason = reason
+        self._stop()
+
+    def fail(self, error: ErrorInfo) -> None:
+        if not self.done.is_set() and self.cancel_reason is None and self.failure is None:
+            self.failure = error
+        self._stop()
+
+    def _stop(self) -> None:
+        if self.done.is_set():
+            return
+        if not self.queue.closed:
+            self.queue.close()
+        if self._force_timer is None:
+            self._force_timer = asyncio.get_running_loop().call_later(
+                ABORT_GRACE_S, self._force_stop
+            )
+
+    def _force_stop(self) -> None:
+        if self.pump is not None and not self.pump.done():
+            logger.warning("live run %s: ADK did not stop within %ss", self.run_id, ABORT_GRACE_S)
+            self.pump.cancel()
+
+    def _ended(self) -> None:
+        if self._force_timer is not None:
+            self._force_timer.cancel()
+        self.done.set()
+
+
+class LiveRuns:
+    """Starts and tracks the live runs of this process (`active`, by run id).
+
+    Args:
+        agents: the hosted agents.
+        session_service: ADK's session service.
+        log: where run events and run records go.
+        max_runs: concurrent live runs in this process; over it `start` raises
+            UnavailableError.
+        gemini_live_model: the Live model for agents on a non-Live Gemini model.
+        clock: wall clock for event timestamps.
+    """
+
+    def __init__(
+        self,
+        *,
+        agents: AgentRegistry,
+        session_service: BaseSessionService,
+        log: EventLog,
+        max_runs: int = 1000,
+        gemini_live_model: str = GEMINI_LIVE_MODEL,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.agents = agents
+        self.session_service = session_service
+        self.log = log
+        self.max_runs = max_runs
+        self.gemini_live_model = gemini_live_model
+        self.clock = clock
+        self.active: dict[str, LiveRun] = {}
+        self._runners: dict[str, Runner] = {}
+        log.on_cancel_request(self.on_cancel_request)
+
+    async def start(
+        self,
+        *,
+        agent: HostedAgent,
+        user_id: str,
+        session_id: str,
+        coalesce_ms: int = 30,
+        modality: Modality = "text",
+    ) -> LiveRun:
+        """Creates the run record, writes `run.started` and starts the run's task.
+
+        Raises:
+            UnavailableError: at `max_runs`.
+            ConflictError: the agent cannot run live (a workflow).
+        """
+        if len(self.active) >= self.max_runs:
+            raise UnavailableError("the server is at its live run limit", code="server_busy")
+        runner = self._runner(agent)
+        run_id = uuid.uuid4().hex
+        record = RunRecord(
+            run_id=run_id,
+            session_id=session_id,
+            user_id=user_id,
+            agent=agent.name,
+            created_at=self.clock(),
+        )
+        await self.log.create_run(record)
+        started = RunStarted(
+            run_id=run_id,
+            ts=record.created_at,
+            session_id=session_id,
+            user_id=user_id,
+            app=agent.name,
+            agent=agent.root.name,
+        )
+        self.log.append(run_id, [started])
+        run = LiveRun(record=record)
+        self.active[run_id] = run
+        run.task = asyncio.get_running_loop().create_task(
+            self._drive(run, agent, runner, coalesce_ms, run_config(modality)),
+            name=f"adkstream-live-{run_id}",
+        )
+        return run
+
+    def on_cancel_request(self, run_id: str, reason: str) -> None:
+        """A cancel request from the log (any replica): acts on live runs of this process."""
+        run = self.active.get(run_id)
+        if run is not None:
+            run.cancel(reason)
+
+    async def shutdown(self) -> None:
+        """Ends every live run of this process with `run.failed` code `interrupted`."""
+        runs = list(self.active.values())
+        for run in runs:
+            run.fail(failures.INTERRUPTED)
+        for run in runs:
+            await run.done.wait()
+
+    def _runner(self, agent: HostedAgent) -> Runner:
+        runner = self._runners.get(agent.name)
+        if runner is None:
+            root = live_root(agent, gemini_live_model=self.gemini_live_model)
+            app = App(
+                name="adkstream_live",
+                root_agent=root,
+                plugins=[TurnOutputPlugin(agent.output_keys)],
+            )
+            runner = Runner(app=app, app_name=agent.name, session_service=self.session_service)
+            self._runners[agent.name] = runner
+        return runner
+
+    async def _drive(
+        self,
+        run: LiveRun,
+        agent: HostedAgent,
+        runner: Runner,
+        coalesce_ms: int,
+        config: RunConfig,
+    ) -> None:
+        translator = LiveTranslator(
+            run_id=run.run_id, output_keys=agent.output_keys, clock=self.clock
+        )
+        coalescer = Coalescer(coalesce_ms / 1000)
+        queue: asyncio.Queue[list[StreamEvent] | _End] = asyncio.Queue()
+        pump = run.pump = asyncio.get_running_loop().create_task(
+            self._pump(run, runner, translator, queue, config),
+            name=f"adkstream-live-pump-{run.run_id}",
+        )
+        terminal: TerminalEvent | None = None
+        try:
+            end = await self._relay(run, queue, coalescer, translator)
+            terminal = self._terminal(run, translator, end)
+        except asyncio.CancelledError:
+            terminal = RunFailed(run_id=run.run_id, ts=self.clock(), error=failures.INTERRUPTED)
+            raise
+        except Exception as exc:
+            logger.exception("live run %s failed in the driver", run.run_id)
+            terminal = RunFailed(run_id=run.run_id, ts=self.clock(), error=failures.classify(exc))
+        finally:
+            if not run.queue.closed:
+                run.queue.close()
+            await self._stop_pump(run, pump)
+            self.log.append(run.run_id, coalescer.flush(asyncio.get_running_loop().time()))
+            if terminal is None:
+                terminal = RunFailed(run_id=run.run_id, ts=self.clock(), error=failures.INTERNAL)
+            self.log.append(run.run_id, [terminal])
+            self.active.pop(run.run_id, None)
+            run._ended()
+            with contextlib.suppress(Exception):
+                await self.log.release(run.run_id)
+
+    async def _relay(
+        self,
+        run: LiveRun,
+        queue: asyncio.Queue[list[StreamEvent] | _End],
+        coalescer: Coalescer,
+        translator: LiveTranslator,
+    ) -> _End:
+        """Moves translated events from the pump to the log through the coalescer."""
+        loop = asyncio.get_running_loop()
+        log, run_id = self.log, run.run_id
+        while True:
+            deadline = coalescer.deadline
+            if deadline is None:
+                item = await queue.get()
+            else:
+                try:
+                    async with asyncio.timeout_at(deadline):
+                        item = await queue.get()
+                except TimeoutError:
+                    log.append(run_id, coalescer.flush(loop.time()))
+                    continue
+            if isinstance(item, _End):
+                if run.cancel_reason is None and run.failure is None:
+                    item_events = translator.finish()
+                    for event in item_events:
+                        log.append(run_id, coalescer.push(event, loop.time()))
+                return item
+            if run.cancel_reason is not None or run.failure is not None:
+                continue  # ending: what ADK still says is not the run's any more
+            now = loop.time()
+            for event in item:
+                ready = coalescer.push(event, now)
+                if ready:
+                    log.append(run_id, ready)
+
+    async def _pump(
+        self,
+        run: LiveRun,
+        runner: Runner,
+        translator: LiveTranslator,
+        queue: asyncio.Queue[list[StreamEvent] | _End],
+        config: RunConfig,
+    ) -> None:
+        error: Exception | None = None
+        try:
+            async with aclosing(
+                runner.run_live(
+                    user_id=run.record.user_id,
+                    session_id=run.record.session_id,
+                    live_request_queue=run.queue,
+                    run_config=config,
+                )
+            ) as events:
+                async for adk_event in events:
+                    translated = translator.translate(adk_event)
+                    if translated:
+                        queue.put_nowait(translated)
+        except Exception as exc:
+            error = exc
+        finally:
+            queue.put_nowait(_End(error))
+
+    async def _stop_pump(self, run: LiveRun, pump: asyncio.Task[None]) -> None:
+        """The queue is closed: ADK stops by itself; cancel what did not stop in time."""
+        if not pump.done():
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                async with asyncio.timeout(ABORT_GRACE_S):
+                    await asyncio.shield(pump)
+        if not pump.done():
+            logger.warning("live run %s: ADK did not stop within %ss", run.run_id, ABORT_GRACE_S)
+            pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pump
+
+    def _terminal(self, run: LiveRun, translator: LiveTranslator, end: _End) -> TerminalEvent:
+        now = self.clock()
+        if run.failure is not None:
+            return RunFailed(run_id=run.run_id, ts=now, error=run.failure)
+        if run.cancel_reason is not None:
+            return RunCancelled(run_id=run.run_id, ts=now, reason=run.cancel_reason)
+        if end.error is not None:
+            logger.error(
+                "live run %s failed",
+                run.run_id,
+                exc_info=(type(end.error), end.error, end.error.__traceback__),
+            )
+            return RunFailed(run_id=run.run_id, ts=now, error=failures.classify(end.error))
+        if translator.error_code is not None:
+            return RunFailed(
+                run_id=run.run_id, ts=now, error=failures.classify_error_code(translator.error_code)
+            )
+        return RunCompleted(
+            run_id=run.run_id, ts=now, usage=translator.usage, final_text=translator.final_text
+        )
