@@ -1,15 +1,16 @@
-"""`adkstream serve | run`: host agents over HTTP, or run one prompt in this process."""
+"""`adkstream serve | run`: host agents over HTTP, or run one prompt (here or on a server)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import ipaddress
 import sys
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from adkstream.errors import AdkStreamError
+from adkstream.errors import AdkStreamError, ConfigurationError
 from adkstream.events import (
     AgentStarted,
     AgentTransfer,
@@ -22,6 +23,7 @@ from adkstream.events import (
     ToolCall,
     ToolResult,
 )
+from adkstream.logs import configure as configure_logs
 from adkstream.settings import Settings
 
 if TYPE_CHECKING:  # ADK takes a second to import: `adkstream --help` stays fast
@@ -44,11 +46,20 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--heartbeat-s", type=float, help="SSE ping interval (ADKSTREAM_HEARTBEAT_S)"
     )
-    serve.add_argument("--log-level", default="warning", help="uvicorn's log level")
+    serve.add_argument("--log-level", default="info", help="log level (JSON lines on stderr)")
+    serve.add_argument(
+        "--allow-unauthenticated",
+        action="store_true",
+        help="serve beyond loopback with authentication off (anyone can run agents)",
+    )
 
-    run = commands.add_parser("run", help="run one prompt in this process and print the stream")
+    run = commands.add_parser(
+        "run", help="run one prompt (in this process, or on a server) and print the stream"
+    )
     run.add_argument("prompt")
     run.add_argument("--agent", help="agent name (default: the first)")
+    run.add_argument("--url", help="run on this adkstream server instead of in this process")
+    run.add_argument("--api-key", help="the server's API key (with --url)")
     run.add_argument("--agents-dir", type=Path)
     run.add_argument("--agent-ref", action="append", default=[], metavar="AGENT_REF")
     return parser
@@ -64,7 +75,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _agents(refs: Sequence[str], agents_dir: Path | None, settings: Settings) -> AgentRegistry:
-    from adkstream.agents import builtin_agents, load_agent_ref, load_agents_dir
+    from adkstream.agents import AgentRegistry, builtin_agents, load_agent_ref, load_agents_dir
 
     if not refs and agents_dir is None:
         return builtin_agents(settings)
@@ -81,6 +92,12 @@ def serve(args: argparse.Namespace) -> None:
     from adkstream.api.server import run_server
 
     settings = _settings(args)
+    if not settings.auth_enabled and not _is_loopback(args.host) and not args.allow_unauthenticated:
+        raise ConfigurationError(
+            f"refusing to serve on {args.host} with authentication off: set ADKSTREAM_API_KEYS "
+            "or ADKSTREAM_JWT_SECRET, or pass --allow-unauthenticated"
+        )
+    configure_logs(args.log_level)
     agents = _agents(args.agents, args.agents_dir, settings)
     app = create_app(settings, agents)
     model = next(
@@ -104,31 +121,47 @@ def serve(args: argparse.Namespace) -> None:
     run_server(app, host=args.host, port=args.port, log_level=args.log_level)
 
 
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.url is not None:
+        if args.agent_ref or args.agents_dir is not None:
+            raise ConfigurationError(
+                "--url runs the server's agents: drop --agent-ref/--agents-dir"
+            )
+        return asyncio.run(_run_remote(args.url, args.api_key, args.agent, args.prompt))
     settings = _settings(args)
     agents = _agents(args.agent_ref, args.agents_dir, settings)
     return asyncio.run(_run_in_process(agents, args.agent, args.prompt))
 
 
 async def _run_in_process(agents: AgentRegistry, agent_name: str | None, prompt: str) -> int:
-    from google.adk.sessions import InMemorySessionService
-    from google.genai import types
+    from adkstream.runner.local import InProcess
 
-    from adkstream.runner import MemoryLog, RunManager, RunRequest, SessionStore
-
-    service = InMemorySessionService()
-    log = MemoryLog()
-    manager = RunManager(agents=agents, session_service=service, log=log)
-    agent = agents.get(agent_name)
-    session = await SessionStore(service, agents).create(agent=agent, user_id="local")
-    message = types.Content(role="user", parts=[types.Part(text=prompt)])
-    run = await manager.start(
-        RunRequest(agent=agent, user_id="local", session_id=session.id, message=message)
-    )
+    local = InProcess(agents)
     try:
-        return await print_stream(log.follow(run.run_id, merge=False))
+        run = await local.start(prompt, agent=agent_name)
+        return await print_stream(local.events(run.run_id))
     finally:
-        await manager.shutdown()
+        await local.aclose()
+
+
+async def _run_remote(url: str, api_key: str | None, agent: str | None, prompt: str) -> int:
+    """Streams a run of the server at `url` (closing early, e.g. on Ctrl-C, cancels it)."""
+    from adkstream.client import AsyncClient
+
+    async with (
+        AsyncClient(url, api_key=api_key) as client,
+        client.stream(prompt, agent=agent) as events,
+    ):
+        return await print_stream(events)
 
 
 async def print_stream(events: AsyncIterator[StreamEvent], out: TextIO = sys.stdout) -> int:

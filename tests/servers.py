@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import uvicorn
@@ -56,3 +56,35 @@ async def serve_app(app: Any, *, wait_s: float = 20.0) -> AsyncIterator[str]:
         server.should_exit = True
         async with asyncio.timeout(wait_s):
             await task
+
+
+@contextlib.contextmanager
+def serve_app_in_thread(app: Any, *, wait_s: float = 20.0) -> Iterator[str]:
+    """Serves `app` from a thread with its own event loop, for synchronous tests."""
+    import threading
+
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=0, lifespan="on", log_config=None, access_log=False
+    )
+    server = _Server(config)
+    started = threading.Event()
+
+    def serve() -> None:
+        async def main() -> None:
+            task = asyncio.create_task(server.serve())
+            await server.ready.wait()
+            started.set()
+            await task
+
+        asyncio.run(main())
+
+    thread = threading.Thread(target=serve, name="test-uvicorn-thread", daemon=True)
+    thread.start()
+    if not started.wait(wait_s):
+        raise RuntimeError("the test server did not start")
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(wait_s)

@@ -40,6 +40,10 @@ def create_app(
     settings = settings or Settings()
     agents = agents or builtin_agents(settings)
 
+    rate = RequestRate(
+        settings.rate_limit, redis_url=settings.redis_url, prefix=settings.redis_prefix
+    )
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         host = await Host.open(settings, agents, log=log)
@@ -48,14 +52,13 @@ def create_app(
             yield
         finally:
             await host.close()
+            await rate.close()
 
     middleware = [
         Middleware(
             GateMiddleware,
             schemes=authenticators(settings),
-            rate=RequestRate(
-                settings.rate_limit, redis_url=settings.redis_url, prefix=settings.redis_prefix
-            ),
+            rate=rate,
             allowed_origins=settings.cors_origin_list(),
         )
     ]

@@ -2,40 +2,89 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import base64
+from typing import Annotated, Any, Literal
 
 from google.genai import types
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
 from adkstream.events import ErrorInfo, Usage
 
+_BASE64 = r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
 _ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
 
 
 class _Body(BaseModel):
     # Unknown fields are refused: a typo (or a `user_id` trying to pick its identity)
-    # gets a 422 naming it rather than being silently ignored.
-    model_config = ConfigDict(extra="forbid")
+    # gets a 422 naming it rather than being silently ignored. Strict: JSON types as
+    # documented (`"background": 0` is not a boolean).
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class TextPart(_Body):
+    text: str
+
+
+class InlineData(_Body):
+    mime_type: str = Field(alias="mimeType", min_length=1)
+    data: str = Field(description="Base64 of the bytes.", pattern=_BASE64)
+
+
+class InlinePart(_Body):
+    inline_data: InlineData = Field(alias="inlineData")
+
+
+class FileData(_Body):
+    mime_type: str = Field(alias="mimeType", min_length=1)
+    file_uri: str = Field(alias="fileUri", min_length=1)
+
+
+class FilePart(_Body):
+    file_data: FileData = Field(alias="fileData")
+
+
+MessagePart = TextPart | InlinePart | FilePart
 
 
 class MessageParts(_Body):
-    """A message as genai Content parts: `{"parts": [{"text": "..."}]}`."""
+    """A message as Content parts, in genai's JSON form: text, inline bytes or a file.
 
-    parts: list[dict[str, Any]] = Field(min_length=1)
+    `{"parts": [{"text": "What is in this picture?"},
+                {"inlineData": {"mimeType": "image/png", "data": "<base64>"}}]}`
+    """
 
-    @field_validator("parts")
-    @classmethod
-    def _valid_parts(cls, parts: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        for part in parts:
-            types.Part.model_validate(part)
-        return parts
+    parts: list[MessagePart] = Field(min_length=1)
+
+    def genai_parts(self) -> list[types.Part]:
+        return [_genai_part(part) for part in self.parts]
+
+
+def _genai_part(part: MessagePart) -> types.Part:
+    if isinstance(part, TextPart):
+        return types.Part(text=part.text)
+    if isinstance(part, InlinePart):
+        blob = part.inline_data
+        return types.Part(
+            inline_data=types.Blob(mime_type=blob.mime_type, data=base64.b64decode(blob.data))
+        )
+    return types.Part(
+        file_data=types.FileData(
+            mime_type=part.file_data.mime_type, file_uri=part.file_data.file_uri
+        )
+    )
 
 
 class RunBody(_Body):
     """`POST /v1/runs`."""
 
-    message: str | MessageParts = Field(
-        description="The user's message: a string, or genai Content parts."
+    message: Annotated[str, StringConstraints(min_length=1, pattern=r"\S")] | MessageParts = Field(
+        description="The user's message: a string (not blank), or genai Content parts."
     )
     agent: str | None = Field(default=None, description="Agent name; default: the first agent.")
     session_id: str | None = Field(
@@ -47,7 +96,7 @@ class RunBody(_Body):
         default=None, description="State changes applied with the new message."
     )
     coalesce_ms: int | None = Field(
-        default=None, ge=0, le=1000, description="Coalescing window; 0 sends every delta."
+        default=None, ge=0, le=1000, description="Coalescing window in ms; 0 sends every delta."
     )
     on_disconnect: Literal["cancel", "continue"] = Field(
         default="cancel",
@@ -57,6 +106,12 @@ class RunBody(_Body):
     background: bool = Field(
         default=False, description="Answer 202 at once; read events from the events route."
     )
+
+    @field_validator("coalesce_ms", mode="before")
+    @classmethod
+    def _json_integer(cls, value: Any) -> Any:
+        # An integer as JSON Schema means it: `232` or `232.0`, never `"232"` (strict).
+        return int(value) if isinstance(value, float) and value.is_integer() else value
 
     @field_validator("message")
     @classmethod
@@ -69,14 +124,13 @@ class RunBody(_Body):
         """Characters of text in the message (what `max_message_chars` limits)."""
         if isinstance(self.message, str):
             return len(self.message)
-        return sum(len(str(p.get("text") or "")) for p in self.message.parts)
+        return sum(len(p.text) for p in self.message.parts if isinstance(p, TextPart))
 
     def content(self) -> types.Content:
         """The message as the genai Content ADK takes."""
         if isinstance(self.message, str):
             return types.Content(role="user", parts=[types.Part(text=self.message)])
-        parts = [types.Part.model_validate(p) for p in self.message.parts]
-        return types.Content(role="user", parts=parts)
+        return types.Content(role="user", parts=self.message.genai_parts())
 
 
 class SessionBody(_Body):

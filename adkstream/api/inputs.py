@@ -7,8 +7,9 @@ from enum import StrEnum
 from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 
+from adkstream.api.auth import LOCAL_USER
 from adkstream.errors import RequestError, UnsupportedMediaError
 from adkstream.runner.host import Host
 
@@ -41,11 +42,13 @@ class InvalidBody(RequestError):
 
 def _is_union_tag(loc: int | str) -> bool:
     """Pydantic names the union member it tried in `loc` (`str`, `MessageParts`): not a field."""
-    return isinstance(loc, str) and (loc in ("str", "int", "float", "bool") or loc[:1].isupper())
+    return isinstance(loc, str) and (
+        loc in ("str", "int", "float", "bool", "constrained-str") or loc[:1].isupper()
+    )
 
 
-def host_of(request: Request) -> Host:
-    host: Host = request.app.state.host
+def host_of(connection: HTTPConnection) -> Host:
+    host: Host = connection.app.state.host
     return host
 
 
@@ -125,7 +128,7 @@ def negotiate(
     )
 
 
-def current_user(request: Request) -> str:
-    """The authenticated user; with auth off, the single local user."""
-    user: str = getattr(request.state, "user", None) or "local"
+def current_user(connection: HTTPConnection) -> str:
+    """The authenticated user (an HTTP request or a WebSocket); with auth off, the local user."""
+    user: str = getattr(connection.state, "user", None) or LOCAL_USER
     return user

@@ -35,8 +35,22 @@ def _json(model: type[BaseModel] | str) -> dict[str, Any]:
 
 _ERROR = {"description": "Error", "content": _json(ErrorBody)}
 _STREAM = {
+    # Each SSE event (OpenAPI 3.2's reading): `id` is the seq, `event` the type, and
+    # `data` one StreamEvent as JSON.
     "text/event-stream": {
-        "schema": {"type": "string", "description": "SSE frames: id, event, data (a StreamEvent)"}
+        "schema": {
+            "type": "object",
+            "properties": {
+                "id": {"type": "string", "pattern": "^[0-9]+$"},
+                "event": {"type": "string"},
+                "retry": {"type": "integer"},
+                "data": {
+                    "type": "string",
+                    "contentMediaType": "application/json",
+                    "contentSchema": _ref("StreamEvent"),
+                },
+            },
+        }
     },
     "application/x-ndjson": {
         "schema": {"type": "string", "description": "One StreamEvent JSON object per line"}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import time
 
+import redis.asyncio as redis
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
@@ -29,12 +30,25 @@ class RequestRate:
         self._redis_url = redis_url
         self._prefix = prefix
         self._limiter: MovingWindowRateLimiter | None = None
+        self._pool: redis.ConnectionPool | None = None
 
     def _storage(self) -> Storage:
         if self._redis_url is None:
             return MemoryStorage()
-        uri = "async+" + self._redis_url
-        return RedisStorage(uri, implementation="redispy", key_prefix=f"{self._prefix}:ratelimit")
+        # Our own pool, so that `close` can close its connections.
+        self._pool = redis.ConnectionPool.from_url(self._redis_url)
+        return RedisStorage(
+            "async+" + self._redis_url,
+            implementation="redispy",
+            key_prefix=f"{self._prefix}:ratelimit",
+            connection_pool=self._pool,  # type: ignore[arg-type]
+        )
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.aclose()
+            self._pool = None
+        self._limiter = None
 
     async def hit(self, user: str) -> float | None:
         """Counts a request of `user`; None if allowed, else the seconds to wait."""

@@ -52,6 +52,7 @@ def run_server(app: Starlette, *, host: str, port: int, log_level: str) -> None:
         host=host,
         port=port,
         log_level=log_level,
+        access_log=False,  # the gate middleware logs each request as JSON
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
     )
     DrainingServer(config, app).run()

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
+from adkstream import metrics
 from adkstream.api.bodies import RunResult
 from adkstream.api.inputs import StreamFormat
 from adkstream.api.sse import event_frame, retry_frame
+from adkstream.events import StreamEvent
 from adkstream.runner.host import Host
 from adkstream.runner.log import RunRecord
 
@@ -69,15 +71,35 @@ def _ping() -> ServerSentEvent:
 
 async def _sse(host: Host, run_id: str, after: int) -> AsyncIterator[bytes]:
     yield retry_frame(RETRY_MS)
-    async with host.runs.watching(run_id):
-        async for event in host.log.follow(run_id, after=after):
-            yield event_frame(event)
+    async for frame in _counted(host, run_id, after, "sse", event_frame):
+        yield frame
+
+
+def _ndjson_line(event: StreamEvent) -> bytes:
+    return event.model_dump_json().encode() + b"\n"
 
 
 async def _ndjson(host: Host, run_id: str, after: int) -> AsyncIterator[bytes]:
-    async with host.runs.watching(run_id):
-        async for event in host.log.follow(run_id, after=after):
-            yield event.model_dump_json().encode() + b"\n"
+    async for line in _counted(host, run_id, after, "ndjson", _ndjson_line):
+        yield line
+
+
+async def _counted(
+    host: Host, run_id: str, after: int, fmt: str, encode: Callable[[StreamEvent], bytes]
+) -> AsyncIterator[bytes]:
+    """The run's events encoded, as a watcher of the run, counted in the metrics."""
+    events_sent = metrics.EVENTS_SENT.labels(fmt)
+    bytes_sent = metrics.BYTES_SENT.labels(fmt)
+    metrics.STREAMS_ACTIVE.inc()
+    try:
+        async with host.runs.watching(run_id):
+            async for event in host.log.follow(run_id, after=after):
+                data = encode(event)
+                events_sent.inc()
+                bytes_sent.inc(len(data))
+                yield data
+    finally:
+        metrics.STREAMS_ACTIVE.dec()
 
 
 async def _result_response(

@@ -194,7 +194,7 @@ class AsyncClient:
             rng=self._rng,
         )
 
-    def events(self, run_id: str, *, after: int = 0) -> EventStream:
+    def events(self, run_id: str, after: int = 0) -> EventStream:
         """Follows a run's events after seq `after` (replay, then live), reconnecting.
 
         Closing it never cancels the run.

@@ -203,7 +203,7 @@ class Client:
         )
         return SyncEventStream(stream, self._loop)
 
-    def events(self, run_id: str, *, after: int = 0) -> SyncEventStream:
+    def events(self, run_id: str, after: int = 0) -> SyncEventStream:
         """See `AsyncClient.events`."""
         return SyncEventStream(self._async.events(run_id, after=after), self._loop)
 

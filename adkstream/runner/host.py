@@ -8,6 +8,7 @@ from google.adk.sessions.base_session_service import BaseSessionService
 
 from adkstream.agents.registry import AgentRegistry
 from adkstream.runner.datadir import DataDirLock
+from adkstream.runner.live import LiveRuns
 from adkstream.runner.log import EventLog
 from adkstream.runner.runs import RunManager
 from adkstream.runner.session_backends import close_session_service, open_session_service
@@ -26,6 +27,7 @@ class Host:
     sessions: SessionStore
     log: EventLog
     runs: RunManager
+    live: LiveRuns
     data_dir_lock: DataDirLock | None = None
 
     @classmethod
@@ -69,6 +71,9 @@ class Host:
             max_run_s=settings.max_run_s,
             detach_grace_s=settings.detach_grace_s,
         )
+        live = LiveRuns(
+            agents=agents, session_service=session_service, log=log, max_runs=settings.max_runs
+        )
         log.on_cancel_request(runs.on_cancel_request)
         await log.recover_interrupted()
         return cls(
@@ -78,11 +83,13 @@ class Host:
             sessions=SessionStore(session_service, agents),
             log=log,
             runs=runs,
+            live=live,
             data_dir_lock=lock,
         )
 
     async def close(self) -> None:
         """Ends the runs in flight (`interrupted`), flushes the log, closes storage."""
+        await self.live.shutdown()
         await self.runs.shutdown()
         await self.runs.slots.close()
         await self.log.close()

@@ -294,7 +294,6 @@ async def test_chat_lists_and_reopens_sessions(page: Page, serve_chat: ServeChat
     assert await page.is_disabled("#agent")  # a session belongs to one agent
 
 
-
 async def test_chat_reload_after_the_run_ended_shows_the_session(
     page: Page, serve_chat: ServeChat
 ) -> None:
@@ -329,3 +328,25 @@ async def test_chat_reload_after_the_run_ended_shows_the_session(
     assert await chat.user_texts() == ["already over"]
     assert await chat.assistant_texts() == [view["final_text"]]
     assert (await chat.saved())["run"] is None
+
+
+async def test_chat_asks_for_an_api_key(page: Page, serve_chat: ServeChat) -> None:
+    async with asyncio.timeout(60), serve_chat(api_keys="sesame=alice") as server:
+        chat = ChatPage(page, server.url)
+        await page.goto(server.url + "/")
+        await page.wait_for_selector("#auth:not([hidden])")
+        assert len(await chat.notes("error")) == 1
+        await page.fill("#auth-key", "sesame")
+        async with page.expect_navigation():
+            await page.click("#auth button[type=submit]")
+        await page.wait_for_function("() => document.querySelectorAll('#agent option').length")
+        run_id = await chat.send("who am I?")
+        await chat.wait_idle()
+        anonymous = await server.client.get(f"/v1/runs/{run_id}")
+        as_alice = await server.client.get(
+            f"/v1/runs/{run_id}", headers={"Authorization": "Bearer sesame"}
+        )
+    assert anonymous.status_code == 401
+    assert as_alice.json()["status"] == "completed"
+    assert await page.is_hidden("#auth")
+    assert await chat.notes("error") == []

@@ -85,5 +85,5 @@ async def open_live(
 
 
 def live_runs(api: Api) -> LiveRuns:
-    runs: LiveRuns = api.app.state.live_runs
+    runs: LiveRuns = api.host.live
     return runs

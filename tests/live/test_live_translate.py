@@ -23,7 +23,7 @@ from adkstream.events import (
     StreamEvent,
     TurnCompleted,
 )
-from adkstream.runner.live import LiveTranslator
+from adkstream.runner.live_translate import LiveTranslator
 
 AGENT = "assistant"
 _ids = itertools.count()

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from google.genai import types
-from starlette.requests import Request
 from starlette.routing import WebSocketRoute
 from starlette.types import Message
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDisconnected
@@ -45,7 +44,7 @@ from adkstream.errors import RequestError, UnavailableError
 from adkstream.events import RunCompleted, RunFailed, StreamEvent, event_json, is_terminal
 from adkstream.runner import failures
 from adkstream.runner.host import Host
-from adkstream.runner.live import LiveRun, LiveRuns, Modality
+from adkstream.runner.live import LiveRun, Modality
 
 logger = logging.getLogger("adkstream.api.live")
 
@@ -78,33 +77,12 @@ def live_config(websocket: WebSocket) -> LiveConfig:
     config = getattr(websocket.app.state, "live_config", None)
     if isinstance(config, LiveConfig):
         return config
-    return LiveConfig(idle_s=host_of(_as_request(websocket)).settings.live_idle_s)
-
-
-def live_runs(app_state: Any, host: Host) -> LiveRuns:
-    """The live runs of this app's host (`app.state.live_runs`), made on first use."""
-    runs = getattr(app_state, "live_runs", None)
-    if not isinstance(runs, LiveRuns) or runs.log is not host.log:
-        runs = LiveRuns(
-            agents=host.agents,
-            session_service=host.session_service,
-            log=host.log,
-            max_runs=host.settings.max_runs,
-        )
-        app_state.live_runs = runs
-    return runs
-
-
-def _as_request(websocket: WebSocket) -> Request:
-    # `current_user` and `host_of` read only `.state` / `.app`, which a WebSocket has
-    # too (both are HTTPConnections); their annotation says Request.
-    return cast(Request, websocket)
+    return LiveConfig(idle_s=host_of(websocket).settings.live_idle_s)
 
 
 async def live_socket(websocket: WebSocket) -> None:
-    request = _as_request(websocket)
-    host = host_of(request)
-    user = current_user(request)
+    host = host_of(websocket)
+    user = current_user(websocket)
     session_id = websocket.path_params["session_id"]
     modality = _modality(websocket.query_params)
     await websocket.accept()
@@ -116,7 +94,7 @@ async def live_socket(websocket: WebSocket) -> None:
         await _refuse(websocket, "session_not_found", f"no session {session_id!r}", "session_id")
         return
     try:
-        run = await live_runs(websocket.app.state, host).start(
+        run = await host.live.start(
             agent=agent,
             user_id=user,
             session_id=session_id,

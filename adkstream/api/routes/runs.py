@@ -6,6 +6,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from adkstream import metrics
 from adkstream.api.bodies import RunAccepted, RunBody, RunView
 from adkstream.api.inputs import (
     StreamFormat,
@@ -101,6 +102,8 @@ async def run_events(request: Request) -> Response:
     fmt = negotiate(request, _EVENT_FORMATS)
     record = await _owned_run(host, request)
     after = _resume_point(request)
+    if after:
+        metrics.REJOINS.inc()
     if record.finished and after >= record.last_seq:
         # 204 is the standard signal that stops an EventSource from reconnecting.
         return Response(status_code=204, headers=run_headers(record))

@@ -8,6 +8,7 @@ from starlette.routing import Route
 
 from adkstream.api.bodies import SessionBody
 from adkstream.api.inputs import current_user, host_of, read_model
+from adkstream.api.routes import resource
 from adkstream.api.routes.runs import run_view
 
 
@@ -56,9 +57,7 @@ async def session_runs(request: Request) -> Response:
 
 
 routes = [
-    Route("/v1/sessions", create_session, methods=["POST"]),
-    Route("/v1/sessions", list_sessions, methods=["GET"]),
-    Route("/v1/sessions/{session_id}", get_session, methods=["GET"]),
-    Route("/v1/sessions/{session_id}", delete_session, methods=["DELETE"]),
+    resource("/v1/sessions", POST=create_session, GET=list_sessions),
+    resource("/v1/sessions/{session_id}", GET=get_session, DELETE=delete_session),
     Route("/v1/sessions/{session_id}/runs", session_runs, methods=["GET"]),
 ]
