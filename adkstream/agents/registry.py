@@ -32,7 +32,7 @@ class HostedAgent:
 
     @classmethod
     def of(cls, root: BaseNode, *, name: str | None = None) -> HostedAgent:
-        keys = {node.name: key for node in _walk(root) if (key := _output_key(node))}
+        keys = {node.name: key for node in walk_nodes(root) if (key := _output_key(node))}
         return cls(
             name=name or root.name,
             root=root,
@@ -46,10 +46,11 @@ def _output_key(node: BaseNode) -> str | None:
     return key if isinstance(key, str) and key else None
 
 
-def _walk(node: BaseNode) -> Iterator[BaseNode]:
+def walk_nodes(node: BaseNode) -> Iterator[BaseNode]:
+    """`node` and every node below it (sub-agents, workflow nodes)."""
     yield node
     for child in node._iter_static_children():
-        yield from _walk(child)
+        yield from walk_nodes(child)
 
 
 class AgentRegistry:

@@ -20,6 +20,7 @@ __all__ = ["REDRAW_S", "DisplayHandle", "LiveDisplay", "Throttle", "in_notebook"
 
 REDRAW_S = 0.1
 """The shortest time between two redraws of a run's display."""
+_EPSILON_S = 1e-9
 
 
 class DisplayHandle(Protocol):
@@ -46,7 +47,8 @@ class Throttle:
 
     def offer(self, now: float) -> bool:
         """Something changed at `now`: True to draw it now, False to draw it at `due`."""
-        if self.last_draw is None or now - self.last_draw >= self.interval:
+        # The tolerance absorbs float error: a timer set for `due` fires exactly then.
+        if self.last_draw is None or now - self.last_draw >= self.interval - _EPSILON_S:
             self.drawn(now)
             return True
         self.pending = True

@@ -51,6 +51,7 @@ from google.adk.sessions.base_session_service import BaseSessionService
 from google.adk.telemetry.context import TelemetryConfig
 from google.genai import types
 
+from adkstream.agents.coalescing import unwrapped
 from adkstream.agents.offline import OfflineModel
 from adkstream.agents.offline_live import OfflineLiveModel
 from adkstream.agents.registry import AgentRegistry, HostedAgent
@@ -111,9 +112,9 @@ def _live_copy(agent: BaseAgent, gemini_live_model: str) -> BaseAgent:
         "sub_agents": [_live_copy(sub, gemini_live_model) for sub in agent.sub_agents]
     }
     if isinstance(agent, LlmAgent):
-        model = _live_model(agent.model, gemini_live_model)
-        if model is not None:
-            update["model"] = model
+        # Live runs have no partials for the coalescing wrapper to merge: its inner model.
+        model = unwrapped(agent.model)
+        update["model"] = _live_model(model, gemini_live_model) or model
     return agent.clone(update=update)
 
 

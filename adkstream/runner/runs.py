@@ -27,6 +27,7 @@ from google.adk.telemetry.context import TelemetryConfig
 from google.genai import types
 
 from adkstream import metrics
+from adkstream.agents.coalescing import COALESCE_WINDOW_S, install_coalescing
 from adkstream.agents.registry import AgentRegistry, HostedAgent, runner_kwargs
 from adkstream.errors import ConflictError, UnavailableError
 from adkstream.events import (
@@ -129,6 +130,8 @@ class RunManager:
         self.clock = clock
         self.active: dict[str, Run] = {}
         self._releasing: set[asyncio.Future[None]] = set()
+        for agent in agents:
+            install_coalescing(agent.root)
         self._runners = {
             agent.name: Runner(
                 app_name=agent.name,
@@ -390,6 +393,8 @@ class RunManager:
         queue: asyncio.Queue[list[StreamEvent] | _End],
     ) -> None:
         runner = self._runners[request.agent.name]
+        # ADK's tasks for this run inherit the window (contextvars are copied into tasks).
+        COALESCE_WINDOW_S.set(request.coalesce_ms / 1000)
         try:
             async with aclosing(
                 runner.run_async(
