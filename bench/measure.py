@@ -18,6 +18,18 @@ from bench.targets import Target
 SETTLE_S = 0.2  # idle time around a CPU reading, so the run's tail work is counted
 
 
+async def wait_idle(server: Server, *, limit_s: float = 10.0) -> None:
+    """Waits (bounded) until the server spends under 10 % of a core: the last run's cleanup."""
+    deadline = time.monotonic() + limit_s
+    before = server.cpu_s()
+    while time.monotonic() < deadline:
+        await asyncio.sleep(SETTLE_S)
+        now = server.cpu_s()
+        if now - before < 0.1 * SETTLE_S:
+            return
+        before = now
+
+
 def progress(message: str) -> None:
     print(f"  [{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
@@ -78,12 +90,19 @@ async def first_deltas(
     }
 
 
-async def burst(server: Server, target: Target, streams: int, *, reader: Reader) -> dict[str, Any]:
-    """`streams` concurrent streams: wall time, errors, TTFD, server CPU and peak memory."""
+async def burst(
+    server: Server, target: Target, streams: int, *, reader: Reader, baseline_kb: int
+) -> dict[str, Any]:
+    """`streams` concurrent streams: wall time, errors, TTFD, server CPU and peak memory.
+
+    Memory per stream is the burst's peak RSS minus `baseline_kb` (the idle server's RSS
+    after its warm-up), over `streams`: later bursts on the same server reuse the memory
+    the first one left in Python's arenas, so their RSS before is no baseline.
+    """
     async with make_client() as client:
         # ADK's api server needs a session per stream: created before the clock starts.
         bodies = [await target.prepare(client, server.base_url) for _ in range(streams)]
-        await asyncio.sleep(SETTLE_S)
+        await wait_idle(server)
         rss_before = server.rss_kb()
         server.reset_peak()
         server_before, client_before = server.cpu_s(), client_cpu_s()
@@ -102,7 +121,8 @@ async def burst(server: Server, target: Target, streams: int, *, reader: Reader)
         "frames": sum(r.frames for r in results),
         "rss_before_kb": rss_before,
         "peak_rss_kb": peak,
-        "peak_kb_per_stream": max(peak - rss_before, 0) / streams,
+        "baseline_kb": baseline_kb,
+        "peak_kb_per_stream": max(peak - baseline_kb, 0) / streams,
         "server_cpu_s": server_after - server_before,
         "client_cpu_s": client_after - client_before,
     }

@@ -6,7 +6,9 @@ A pure ASGI middleware (no per-chunk work: streamed bodies pass through untouche
 - Authentication (when configured): the user goes to `scope["state"]["user"]`, where
   `current_user` finds it. No credentials: 401 with `WWW-Authenticate`; bad ones: 401.
   A WebSocket without valid credentials, or from an origin not allowed, is closed with
-  1008 before it is accepted.
+  1008 before it is accepted; since a browser cannot set headers on a WebSocket, a
+  token may come as `?access_token=` there (WebSockets only; the access log never
+  records query strings).
 - The per-user request rate: 429 with `Retry-After`.
 """
 
@@ -17,6 +19,7 @@ import logging
 import re
 import time
 import uuid
+from urllib.parse import parse_qs
 from collections.abc import Mapping
 from typing import Any
 
@@ -151,6 +154,10 @@ class GateMiddleware:
         if origin is not None and not self._origin_allowed(origin, headers.get("host", "")):
             await send({"type": "websocket.close", "code": 1008, "reason": "origin not allowed"})
             return
+        token = _query_token(scope)
+        if token is not None and "authorization" not in headers:
+            # A browser cannot set headers on a WebSocket: `?access_token=` stands in.
+            headers = {**headers, "authorization": f"Bearer {token}"}
         try:
             user = await self._user(headers)
         except AuthenticationFailed:
@@ -166,6 +173,12 @@ class GateMiddleware:
         if origin in self.allowed_origins:
             return True
         return origin.split("://", 1)[-1] == host
+
+
+def _query_token(scope: Scope) -> str | None:
+    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    values = query.get("access_token")
+    return values[0] if values else None
 
 
 async def _send_json(

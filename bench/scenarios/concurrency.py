@@ -1,8 +1,8 @@
 """Issue 9 scenario 4: 100 and 500 concurrent streams of 200 chunks at 10 ms (100 chunks/s).
 
-Every measurement gets a fresh server process, so that its peak memory (VmHWM, reset
-after a warm-up stream) belongs to that burst alone: peak minus the RSS before the
-burst, divided by the number of streams.
+Each target and level gets a fresh server process, warmed up by one stream, whose idle
+RSS is the memory baseline; each run resets the peak (VmHWM), then memory per stream is
+(peak - baseline) / streams.
 """
 
 from __future__ import annotations
@@ -18,11 +18,23 @@ from bench.report import Table, median
 from bench.targets import Target
 
 
-async def _measure(ctx: Context, spec: ModelSpec, target: Target, streams: int) -> dict[str, Any]:
+async def _runs(
+    ctx: Context, spec: ModelSpec, target: Target, *, streams: int, repeats: int
+) -> list[dict[str, Any]]:
+    """`repeats` bursts of `streams` streams against one fresh server."""
+    runs = []
     async with running([target.server], spec, ctx.log_dir) as servers:
         server = servers[target.server]
         await warm_up(server, target, reader=ctx.reader)
-        return await burst(server, target, streams, reader=ctx.reader)
+        baseline = server.rss_kb()
+        for repeat in range(repeats):
+            figures = await burst(server, target, streams, reader=ctx.reader, baseline_kb=baseline)
+            runs.append(figures | {"target": target.name, "streams": streams, "repeat": repeat})
+            progress(
+                f"concurrency: {streams} x {target.name} run {repeat + 1}/{repeats}: "
+                f"{figures['wall_s']:.1f} s, {figures['errors']} errors"
+            )
+    return runs
 
 
 # adkstream with coalescing off runs at 100 streams only: at 500 it takes about as long
@@ -59,7 +71,8 @@ async def concurrency(ctx: Context) -> list[Table]:
     )
     for streams in levels:
         await _level(ctx, table, spec=spec, streams=streams, repeats=repeats)
-    table.notes.append("errors: failed streams summed over all runs; a fresh server per run")
+    table.notes.append("errors: failed streams summed over all runs")
+    table.notes.append("one fresh server per target and level, its runs one after another")
     table.notes.append(
         f"adkstream coalesce=0ms runs up to {COALESCE_OFF_MAX_STREAMS} streams (time budget)"
     )
@@ -78,14 +91,7 @@ async def _level(
         lineup.pop(1)
     rows = []
     for target in lineup:
-        runs = []
-        for repeat in range(repeats):
-            figures = await _measure(ctx, spec, target, streams)
-            runs.append(figures | {"target": target.name, "streams": streams, "repeat": repeat})
-            progress(
-                f"concurrency: {streams} x {target.name} run {repeat + 1}/{repeats}: "
-                f"{figures['wall_s']:.1f} s, {figures['errors']} errors"
-            )
+        runs = await _runs(ctx, spec, target, streams=streams, repeats=repeats)
         rows.append(_row(streams, target.name, runs))
         table.raw.extend(runs)
         first_errors = [r["first_error"] for r in runs if r["first_error"]]

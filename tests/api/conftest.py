@@ -14,6 +14,7 @@ from starlette.applications import Starlette
 
 from adkstream.api import create_app
 from adkstream.runner.host import Host
+from adkstream.runner.log import EventLog
 from adkstream.settings import Settings
 from tests.servers import serve_app
 
@@ -37,17 +38,18 @@ ServerFactory = Callable[..., AbstractAsyncContextManager[Api]]
 
 @pytest.fixture
 def start_server(tmp_path: Path) -> ServerFactory:
-    """`async with start_server(offline_tokens_per_s=0, ...) as api:` — settings as keywords."""
+    """`async with start_server(offline_tokens_per_s=0, ...) as api:` — settings as keywords
+    (and `log=` for a log of your own, such as a MemoryLog)."""
 
     @asynccontextmanager
-    async def start(**overrides: Any) -> AsyncIterator[Api]:
+    async def start(*, log: EventLog | None = None, **overrides: Any) -> AsyncIterator[Api]:
         values: dict[str, Any] = {
             "data_dir": tmp_path / "data",
             "offline_tokens_per_s": 0,
             "offline_reply_tokens": 12,
         }
         values.update(overrides)
-        app = create_app(Settings(**values))
+        app = create_app(Settings(**values), log=log)
         async with serve_app(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as client:
             yield Api(url=url, client=client, app=app)
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import jwt
 import pytest
+import websockets
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -213,3 +214,40 @@ async def test_auth_unknown_user_fields_cannot_choose_identity(
             assert response.status_code == 422, body
             assert response.json()["error"]["field"] == next(iter(body))
 
+
+
+async def _ws_close_code(url: str, **headers: str) -> int | None:
+    """Opens the live socket of a missing session; the close code it ends with."""
+    try:
+        async with websockets.connect(url, additional_headers=headers) as socket:
+            await socket.recv()
+            await socket.recv()
+    except websockets.ConnectionClosed as closed:
+        return closed.rcvd.code if closed.rcvd else None
+    except websockets.InvalidStatus as refused:
+        return refused.response.status_code
+    return None
+
+
+async def test_auth_websocket_needs_credentials_and_an_allowed_origin(
+    start_server: ServerFactory,
+) -> None:
+    async with (
+        start_server(api_keys=KEYS, cors_origins="https://app.example") as api,
+        asyncio.timeout(30),
+    ):
+        base = api.url.replace("http://", "ws://") + "/v1/sessions/nope/live"
+        no_key = await _ws_close_code(base)
+        evil = await _ws_close_code(
+            base, Authorization="Bearer key-alice", Origin="https://evil.example"
+        )
+        # Past the gate, a session that is not yours closes with 1008 from the route.
+        allowed = await _ws_close_code(
+            base, Authorization="Bearer key-alice", Origin="https://app.example"
+        )
+        by_query = await _ws_close_code(base + "?access_token=key-alice")
+    # Refused before the handshake completes: uvicorn answers the upgrade with 403.
+    assert no_key == 403
+    assert evil == 403
+    assert allowed == 1008
+    assert by_query == 1008
