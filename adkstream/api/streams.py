@@ -130,7 +130,14 @@ async def _result_response(
 
 
 async def _until_terminal(host: Host, run_id: str) -> None:
-    async for _ in host.log.follow(run_id, after=0):
+    run = host.runs.active.get(run_id)
+    if run is not None:
+        await run.done.wait()
+        return
+    # A run another process drives: follow it from where it is now to its end.
+    record = await host.log.get_run(run_id)
+    after = record.last_seq if record is not None else 0
+    async for _ in host.log.follow(run_id, after=after):
         pass
 
 

@@ -7,7 +7,8 @@
                     print(event.text, end="")
 
 Streams are typed events (`adkstream.events`), resumed with Last-Event-ID when the
-connection drops. Importing this package never imports ADK or Starlette.
+connection drops. `client.live(session_id)` opens a live (bidi) run over the session's
+WebSocket (`LiveSession`). Importing this package never imports ADK or Starlette.
 """
 
 from __future__ import annotations
@@ -20,16 +21,19 @@ from adkstream.client.errors import (
     BadRequest,
     Conflict,
     ConnectionLost,
+    FrameRejected,
     NotAcceptable,
     NotFound,
+    PolicyViolation,
     ProtocolError,
     RateLimited,
     ServerError,
     ServiceUnavailable,
 )
+from adkstream.client.live import LiveError, LiveFrame, LiveSession
 from adkstream.client.models import RunInfo, RunResult, Session, SessionMessage
 from adkstream.client.stream import EventStream
-from adkstream.client.sync_client import Client, SyncEventStream
+from adkstream.client.sync_client import Client, SyncEventStream, SyncLiveSession
 from adkstream.errors import AdkStreamError
 from adkstream.events import StreamEvent, is_terminal
 
@@ -45,10 +49,15 @@ __all__ = [
     "Conflict",
     "ConnectionLost",
     "EventStream",
+    "FrameRejected",
+    "LiveError",
+    "LiveFrame",
+    "LiveSession",
     "Message",
     "NotAcceptable",
     "NotFound",
     "OnDisconnect",
+    "PolicyViolation",
     "ProtocolError",
     "RateLimited",
     "RetryPolicy",
@@ -60,5 +69,6 @@ __all__ = [
     "SessionMessage",
     "StreamEvent",
     "SyncEventStream",
+    "SyncLiveSession",
     "is_terminal",
 ]

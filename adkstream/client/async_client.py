@@ -1,6 +1,7 @@
 """`AsyncClient`: the HTTP API v1 from asyncio code (sessions, runs, streams of typed events).
 
-httpx errors are translated here and in `stream.py`, nowhere else: an error answer
+httpx errors are translated here and in `stream.py` (websockets errors, of the live
+route, in `live.py`), nowhere else: an error answer
 becomes an `APIError` subclass, a transport failure a `ConnectionLost` once the
 attempts allowed are spent. Only requests that are safe to repeat are repeated: a GET
 after any transport error, any request after a connect error (it never left).
@@ -14,7 +15,7 @@ import random
 from collections.abc import Mapping
 from types import TracebackType
 from typing import Any, Literal, TypeAlias, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import anyio
 import httpx
@@ -23,6 +24,7 @@ from pydantic import BaseModel, ValidationError
 from adkstream import __version__
 from adkstream.client.backoff import RetryPolicy
 from adkstream.client.errors import ConnectionLost, ProtocolError, error_from_response
+from adkstream.client.live import LiveSession, Modality
 from adkstream.client.models import RunInfo, RunResult, Session
 from adkstream.client.stream import EventStream
 from adkstream.errors import AdkStreamError
@@ -33,6 +35,7 @@ logger = logging.getLogger("adkstream.client")
 
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, read=60.0)
 """Reads wait 60 s: four missed heartbeats (`: ping` every 15 s) mean a dead connection."""
+USER_AGENT = f"adkstream/{__version__}"
 ABANDON_CANCEL_S = 5.0
 """How long closing a stream early may spend asking the server to cancel its run."""
 
@@ -77,9 +80,10 @@ class AsyncClient:
     ) -> None:
         self._policy = RetryPolicy(max_reconnects, backoff_base_s, backoff_max_s)
         self._rng = rng
+        self._auth = _auth_headers(api_key, token)
         self._http = httpx.AsyncClient(
             base_url=base_url,
-            headers=_auth_headers(api_key, token) | {"User-Agent": f"adkstream/{__version__}"},
+            headers=self._auth | {"User-Agent": USER_AGENT},
             timeout=timeout,
             transport=transport,
         )
@@ -255,6 +259,47 @@ class AsyncClient:
         """
         await self._send("POST", f"/v1/runs/{_segment(run_id)}/cancel")
 
+    # --- live ---
+
+    def live(
+        self,
+        session_id: str,
+        *,
+        modality: Modality = "text",
+        raise_on_error: bool = False,
+        open_timeout_s: float | None = None,
+    ) -> LiveSession:
+        """A live (bidi) run of an existing session over a WebSocket; open it with `async with`.
+
+        The socket authenticates like every request (`Authorization: Bearer` or
+        `X-API-Key`). The `transport` given to the client is not used: the socket
+        connects to `base_url` directly (`ws://`, or `wss://` for `https://`).
+
+        Args:
+            session_id: the session (create one with `create_session`); its agent runs.
+            modality: `text` answers, or `audio` (`media.delta` chunks and their
+                transcript as text).
+            raise_on_error: raise `FrameRejected` for an `error` frame instead of
+                yielding it as a `LiveError`.
+            open_timeout_s: how long connecting and waiting for `run.started` may take;
+                default: the client's connect timeout (or 10 s).
+
+        Returns:
+            The `LiveSession`, not yet connected. Entering it raises `NotFound` for an
+            unknown session; see `LiveSession` for the rest.
+        """
+        query = urlencode({"modality": modality})
+        url = f"{_ws_base(self._http.base_url)}/v1/sessions/{_segment(session_id)}/live?{query}"
+        connect_s = self._http.timeout.connect
+        return LiveSession(
+            url,
+            session_id=session_id,
+            headers=self._auth,
+            user_agent=USER_AGENT,
+            raise_on_error=raise_on_error,
+            open_timeout_s=open_timeout_s or connect_s or 10.0,
+        )
+
     # --- plumbing ---
 
     async def _send(
@@ -324,6 +369,12 @@ def _run_body(
             "on_disconnect": on_disconnect,
         }
     )
+
+
+def _ws_base(base_url: httpx.URL) -> str:
+    """The WebSocket URL of the server, without its trailing slash."""
+    scheme = "wss" if base_url.scheme == "https" else "ws"
+    return str(base_url.copy_with(scheme=scheme)).rstrip("/")
 
 
 def _without_none(body: Mapping[str, Any]) -> dict[str, Any]:

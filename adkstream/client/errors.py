@@ -6,6 +6,8 @@ The client's errors sit in adkstream's one tree (`adkstream.errors`), so that
     AdkStreamError
     ├── RequestError                  do not retry the request as it is
     │   ├── BadRequest                400, 413, 415, 422 and any other 4xx
+    │   ├── FrameRejected             a live frame the server answered with an `error` frame
+    │   ├── PolicyViolation           a live socket closed with 1008 (a frame flood, ...)
     │   ├── AuthenticationError       401, 403: never retried
     │   ├── NotFoundError ── NotFound 404
     │   ├── ConflictError ── Conflict 409
@@ -18,7 +20,9 @@ The client's errors sit in adkstream's one tree (`adkstream.errors`), so that
     └── ProtocolError                 the server answered something that is not protocol v1
 
 Every error answer is also an `APIError`, with `status`, `code`, `message` and `field`
-taken from the body `{"error": {"code", "message", "field"?}}`.
+taken from the body `{"error": {"code", "message", "field"?}}`. A live socket the server
+refuses (an `error` frame, then the close) raises the `APIError` the same refusal has
+over HTTP (`error_from_close`): an unknown session is a `NotFound` with status 404.
 """
 
 from __future__ import annotations
@@ -43,12 +47,15 @@ __all__ = [
     "BadRequest",
     "Conflict",
     "ConnectionLost",
+    "FrameRejected",
     "NotAcceptable",
     "NotFound",
+    "PolicyViolation",
     "ProtocolError",
     "RateLimited",
     "ServerError",
     "ServiceUnavailable",
+    "error_from_close",
     "error_from_response",
 ]
 
@@ -134,6 +141,42 @@ class ServerError(APIError):
     status = 500
 
 
+class FrameRejected(RequestError):
+    """A live client frame the server refused with an `error` frame; the socket stays open.
+
+    Raised only by a `LiveSession` opened with `raise_on_error=True` (and by its
+    `turns()` / `next_turn()`); otherwise the frame arrives as a `LiveError`.
+
+    Attributes:
+        code: the frame error code (`invalid_field`, `frame_too_large`, `run_closing`, ...).
+        field: the frame field concerned, if the server named one.
+    """
+
+    code = "frame_rejected"
+
+    def __init__(self, message: str, *, code: str, field: str | None = None) -> None:
+        super().__init__(message, code=code, field=field)
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}"
+
+
+class PolicyViolation(RequestError):
+    """The server closed a live socket with 1008 (policy) before the run's terminal event.
+
+    Attributes:
+        close_code: the WebSocket close code (1008).
+        reason: the close reason the server gave (`frame rate limit exceeded`, ...).
+    """
+
+    code = "policy_violation"
+
+    def __init__(self, message: str, *, code: str | None = None, reason: str = "") -> None:
+        super().__init__(message, code=code)
+        self.close_code = POLICY
+        self.reason = reason
+
+
 class ConnectionLost(AdkStreamError):
     """The connection failed and the reconnect attempts ran out (or none was safe).
 
@@ -158,6 +201,10 @@ class ProtocolError(AdkStreamError):
 
     code = "protocol_error"
 
+
+NORMAL, POLICY, ERROR, RESTART, TRY_AGAIN = 1000, 1008, 1011, 1012, 1013
+"""The WebSocket close codes (RFC 6455 7.4.1; 1012 and 1013 from the IANA registry) the
+live route uses."""
 
 _BY_STATUS: dict[int, type[APIError]] = {
     401: AuthenticationError,
@@ -221,3 +268,45 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float:
     except (TypeError, ValueError):
         return 1.0
     return max(when.timestamp() - (time.time() if now is None else now), 0.0)
+
+
+# The HTTP status of a live refusal: the same one the HTTP routes answer for that code.
+_REFUSAL_STATUS = {"session_not_found": 404, "live_not_supported": 409}
+
+
+def error_from_close(
+    close_code: int | None,
+    reason: str,
+    *,
+    code: str | None = None,
+    message: str | None = None,
+    field: str | None = None,
+    run_id: str | None = None,
+    last_seq: int = 0,
+) -> AdkStreamError:
+    """The typed error of a live socket that closed before its run's terminal event.
+
+    Args:
+        close_code: the close code the server sent (None: no close frame, the
+            connection dropped).
+        reason: the close reason.
+        code, message, field: the `error` frame the server sent just before closing,
+            if it did (a refusal: the socket never got a run).
+        run_id, last_seq: the run and the last seq delivered, for `ConnectionLost`.
+
+    Returns:
+        1008 with a refusal: `NotFound` (`session_not_found`), `Conflict`
+        (`live_not_supported`) or `BadRequest`; 1008 without one: `PolicyViolation`;
+        1011: `ServerError`; 1013: `ServiceUnavailable`; anything else (1000 or 1001
+        without a terminal event, 1006, 1012 server restart): `ConnectionLost`.
+    """
+    text = message or reason or f"the live socket closed with {close_code}"
+    if close_code == POLICY and code is None:
+        return PolicyViolation(text, reason=reason)
+    status = {POLICY: 400, ERROR: 500, TRY_AGAIN: 503}.get(close_code or 0)
+    if status is None:
+        return ConnectionLost(f"{text} ({close_code})", run_id=run_id, last_seq=last_seq)
+    if close_code == POLICY and code is not None:
+        status = _REFUSAL_STATUS.get(code, status)
+    body = json.dumps({"error": {"code": code, "message": text, "field": field}})
+    return error_from_response(status, body.encode(), {})

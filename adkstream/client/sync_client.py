@@ -11,18 +11,19 @@ from __future__ import annotations
 import asyncio
 import random
 import threading
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any, ParamSpec, TypeVar
 
 import httpx
 
 from adkstream.client.async_client import DEFAULT_TIMEOUT, AsyncClient, Message, OnDisconnect
+from adkstream.client.live import LiveFrame, LiveSession, Modality
 from adkstream.client.models import RunInfo, RunResult, Session
 from adkstream.client.stream import EventStream
-from adkstream.events import StreamEvent, TerminalEvent
+from adkstream.events import StreamEvent, TerminalEvent, TurnCompleted
 
-__all__ = ["Client", "SyncEventStream"]
+__all__ = ["Client", "SyncEventStream", "SyncLiveSession"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -106,6 +107,88 @@ class SyncEventStream:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+class SyncLiveSession:
+    """A live run as blocking calls; see `LiveSession`. Use it as a context manager."""
+
+    def __init__(self, live: LiveSession, loop: _LoopThread) -> None:
+        self._live = live
+        self._loop = loop
+
+    @property
+    def session_id(self) -> str:
+        return self._live.session_id
+
+    @property
+    def run_id(self) -> str | None:
+        return self._live.run_id
+
+    @property
+    def last_seq(self) -> int:
+        return self._live.last_seq
+
+    @property
+    def terminal(self) -> TerminalEvent | None:
+        return self._live.terminal
+
+    @property
+    def close_code(self) -> int | None:
+        return self._live.close_code
+
+    def __enter__(self) -> SyncLiveSession:
+        self._loop.call(self._live.__aenter__)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._loop.call(self._live.aclose)
+
+    def send_message(self, text: str) -> None:
+        """See `LiveSession.send_message`."""
+        self._loop.call(self._live.send_message, text)
+
+    def send_content(self, parts: Sequence[Mapping[str, Any]]) -> None:
+        """See `LiveSession.send_content`."""
+        self._loop.call(self._live.send_content, parts)
+
+    def send_realtime(self, data: bytes, mime_type: str) -> None:
+        """See `LiveSession.send_realtime`."""
+        self._loop.call(self._live.send_realtime, data, mime_type)
+
+    def activity_start(self) -> None:
+        """See `LiveSession.activity_start`."""
+        self._loop.call(self._live.activity_start)
+
+    def activity_end(self) -> None:
+        """See `LiveSession.activity_end`."""
+        self._loop.call(self._live.activity_end)
+
+    def close(self) -> None:
+        """Sends the `close` frame; see `LiveSession.close`."""
+        self._loop.call(self._live.close)
+
+    def __iter__(self) -> SyncLiveSession:
+        return self
+
+    def __next__(self) -> LiveFrame:
+        try:
+            return self._loop.call(self._live.__anext__)
+        except StopAsyncIteration:
+            raise StopIteration from None
+
+    def next_turn(self) -> TurnCompleted | None:
+        """See `LiveSession.next_turn`."""
+        return self._loop.call(self._live.next_turn)
+
+    def turns(self) -> Iterator[TurnCompleted]:
+        """See `LiveSession.turns`."""
+        while (turn := self.next_turn()) is not None:
+            yield turn
 
 
 class Client:
@@ -235,3 +318,20 @@ class Client:
     def cancel(self, run_id: str) -> None:
         """See `AsyncClient.cancel`."""
         self._loop.call(self._async.cancel, run_id)
+
+    def live(
+        self,
+        session_id: str,
+        *,
+        modality: Modality = "text",
+        raise_on_error: bool = False,
+        open_timeout_s: float | None = None,
+    ) -> SyncLiveSession:
+        """See `AsyncClient.live`; open the session with `with`."""
+        live = self._async.live(
+            session_id,
+            modality=modality,
+            raise_on_error=raise_on_error,
+            open_timeout_s=open_timeout_s,
+        )
+        return SyncLiveSession(live, self._loop)

@@ -58,8 +58,6 @@ from adkstream.agents.registry import AgentRegistry, HostedAgent
 from adkstream.errors import ConflictError, UnavailableError
 from adkstream.events import (
     ErrorInfo,
-    RunCancelled,
-    RunCompleted,
     RunFailed,
     RunStarted,
     StreamEvent,
@@ -67,9 +65,9 @@ from adkstream.events import (
 )
 from adkstream.runner import failures
 from adkstream.runner.coalesce import Coalescer
+from adkstream.runner.ending import ABORT_GRACE_S, PumpEnd, stop_pump, terminal_event
 from adkstream.runner.live_translate import LiveTranslator, TurnOutputPlugin
 from adkstream.runner.log import EventLog, RunRecord
-from adkstream.runner.runs import ABORT_GRACE_S
 
 logger = logging.getLogger("adkstream.live")
 
@@ -131,11 +129,6 @@ def _live_model(model: BaseLlm | str, gemini_live_model: str) -> BaseLlm | str |
 
 def _is_live_model(name: str) -> bool:
     return "live" in name or "native-audio" in name
-
-
-@dataclass
-class _End:
-    error: Exception | None = None
 
 
 @dataclass
@@ -332,7 +325,7 @@ class LiveRuns:
             run_id=run.run_id, output_keys=agent.output_keys, clock=self.clock
         )
         coalescer = Coalescer(coalesce_ms / 1000)
-        queue: asyncio.Queue[list[StreamEvent] | _End] = asyncio.Queue()
+        queue: asyncio.Queue[list[StreamEvent] | PumpEnd] = asyncio.Queue()
         pump = run.pump = asyncio.get_running_loop().create_task(
             self._pump(run, runner, translator, queue, config),
             name=f"adkstream-live-pump-{run.run_id}",
@@ -363,10 +356,10 @@ class LiveRuns:
     async def _relay(
         self,
         run: LiveRun,
-        queue: asyncio.Queue[list[StreamEvent] | _End],
+        queue: asyncio.Queue[list[StreamEvent] | PumpEnd],
         coalescer: Coalescer,
         translator: LiveTranslator,
-    ) -> _End:
+    ) -> PumpEnd:
         """Moves translated events from the pump to the log through the coalescer."""
         loop = asyncio.get_running_loop()
         log, run_id = self.log, run.run_id
@@ -381,7 +374,7 @@ class LiveRuns:
                 except TimeoutError:
                     log.append(run_id, coalescer.flush(loop.time()))
                     continue
-            if isinstance(item, _End):
+            if isinstance(item, PumpEnd):
                 if run.cancel_reason is None and run.failure is None:
                     for event in translator.finish():
                         log.append(run_id, coalescer.push(event, loop.time()))
@@ -399,7 +392,7 @@ class LiveRuns:
         run: LiveRun,
         runner: Runner,
         translator: LiveTranslator,
-        queue: asyncio.Queue[list[StreamEvent] | _End],
+        queue: asyncio.Queue[list[StreamEvent] | PumpEnd],
         config: RunConfig,
     ) -> None:
         error: Exception | None = None
@@ -419,37 +412,19 @@ class LiveRuns:
         except Exception as exc:
             error = exc
         finally:
-            queue.put_nowait(_End(error))
+            queue.put_nowait(PumpEnd(error))
 
     async def _stop_pump(self, run: LiveRun, pump: asyncio.Task[None]) -> None:
         """The queue is closed: ADK stops by itself; cancel what did not stop in time."""
-        if not pump.done():
-            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
-                async with asyncio.timeout(ABORT_GRACE_S):
-                    await asyncio.shield(pump)
-        if not pump.done():
-            logger.warning("live run %s: ADK did not stop within %ss", run.run_id, ABORT_GRACE_S)
-            pump.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await pump
+        await stop_pump(pump, run_id=run.run_id)
 
-    def _terminal(self, run: LiveRun, translator: LiveTranslator, end: _End) -> TerminalEvent:
-        now = self.clock()
+    def _terminal(self, run: LiveRun, translator: LiveTranslator, end: PumpEnd) -> TerminalEvent:
         if run.failure is not None:
-            return RunFailed(run_id=run.run_id, ts=now, error=run.failure)
-        if run.cancel_reason is not None:
-            return RunCancelled(run_id=run.run_id, ts=now, reason=run.cancel_reason)
-        if end.error is not None:
-            logger.error(
-                "live run %s failed",
-                run.run_id,
-                exc_info=(type(end.error), end.error, end.error.__traceback__),
-            )
-            return RunFailed(run_id=run.run_id, ts=now, error=failures.classify(end.error))
-        if translator.error_code is not None:
-            return RunFailed(
-                run_id=run.run_id, ts=now, error=failures.classify_error_code(translator.error_code)
-            )
-        return RunCompleted(
-            run_id=run.run_id, ts=now, usage=translator.usage, final_text=translator.final_text
+            return RunFailed(run_id=run.run_id, ts=self.clock(), error=run.failure)
+        return terminal_event(
+            run_id=run.run_id,
+            ts=self.clock(),
+            outcome=translator,
+            end=end,
+            cancel_reason=run.cancel_reason,
         )

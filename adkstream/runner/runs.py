@@ -31,8 +31,6 @@ from adkstream.agents.coalescing import COALESCE_WINDOW_S, install_coalescing
 from adkstream.agents.registry import AgentRegistry, HostedAgent, runner_kwargs
 from adkstream.errors import ConflictError, UnavailableError
 from adkstream.events import (
-    RunCancelled,
-    RunCompleted,
     RunFailed,
     RunStarted,
     StreamEvent,
@@ -40,6 +38,7 @@ from adkstream.events import (
 )
 from adkstream.runner import failures
 from adkstream.runner.coalesce import Coalescer
+from adkstream.runner.ending import PumpEnd, stop_pump, terminal_event
 from adkstream.runner.log import EventLog, RunRecord
 from adkstream.runner.slots import MemorySlots, RunSlots
 from adkstream.runner.translate import Translator
@@ -47,15 +46,8 @@ from adkstream.runner.translate import Translator
 logger = logging.getLogger("adkstream.run")
 
 DisconnectPolicy = Literal["cancel", "continue"]
-ABORT_GRACE_S = 2.0
-"""How long ADK gets to stop by itself once the abort signal is set."""
 RELEASE_TIMEOUT_S = 10.0
 """How long a run's end waits for storage to take its last events."""
-
-
-@dataclass
-class _End:
-    error: BaseException | None = None
 
 
 @dataclass
@@ -267,7 +259,7 @@ class RunManager:
             run_id=run.run_id, output_keys=request.agent.output_keys, clock=self.clock
         )
         coalescer = Coalescer(request.coalesce_ms / 1000)
-        queue: asyncio.Queue[list[StreamEvent] | _End] = asyncio.Queue()
+        queue: asyncio.Queue[list[StreamEvent] | PumpEnd] = asyncio.Queue()
         pump = asyncio.get_running_loop().create_task(
             self._pump(run, request, translator, queue), name=f"adkstream-pump-{run.run_id}"
         )
@@ -353,9 +345,9 @@ class RunManager:
     async def _relay(
         self,
         run: Run,
-        queue: asyncio.Queue[list[StreamEvent] | _End],
+        queue: asyncio.Queue[list[StreamEvent] | PumpEnd],
         coalescer: Coalescer,
-    ) -> _End:
+    ) -> PumpEnd:
         """Moves translated events from the pump to the log through the coalescer."""
         loop = asyncio.get_running_loop()
         log, run_id = self.log, run.run_id
@@ -372,7 +364,7 @@ class RunManager:
                 except TimeoutError:
                     log.append(run_id, coalescer.flush(loop.time()))
                     continue
-            if isinstance(item, _End):
+            if isinstance(item, PumpEnd):
                 return item
             if run.cancel_reason is not None:
                 continue  # cancelled: what ADK still says is not the run's any more
@@ -390,7 +382,7 @@ class RunManager:
         run: Run,
         request: RunRequest,
         translator: Translator,
-        queue: asyncio.Queue[list[StreamEvent] | _End],
+        queue: asyncio.Queue[list[StreamEvent] | PumpEnd],
     ) -> None:
         runner = self._runners[request.agent.name]
         # ADK's tasks for this run inherit the window (contextvars are copied into tasks).
@@ -411,41 +403,20 @@ class RunManager:
                     if translated:
                         queue.put_nowait(translated)
         except Exception as exc:
-            queue.put_nowait(_End(exc))
+            queue.put_nowait(PumpEnd(exc))
         else:
-            queue.put_nowait(_End())
+            queue.put_nowait(PumpEnd())
 
     async def _stop_pump(self, run: Run, pump: asyncio.Task[None]) -> None:
         """Abort first (ADK persists its marker), then cancel what did not stop in time."""
         run.abort_signal.set()
-        if not pump.done():
-            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
-                async with asyncio.timeout(ABORT_GRACE_S):
-                    await asyncio.shield(pump)
-        if not pump.done():
-            logger.warning("run %s: ADK did not stop within %ss", run.run_id, ABORT_GRACE_S)
-            pump.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await pump
+        await stop_pump(pump, run_id=run.run_id)
 
-    def _terminal(self, run: Run, translator: Translator, end: _End) -> TerminalEvent:
-        now = self.clock()
-        if run.cancel_reason is not None:
-            return RunCancelled(run_id=run.run_id, ts=now, reason=run.cancel_reason)
-        if end.error is not None:
-            logger.error(
-                "run %s failed",
-                run.run_id,
-                exc_info=(type(end.error), end.error, end.error.__traceback__),
-            )
-            return RunFailed(run_id=run.run_id, ts=now, error=failures.classify(end.error))
-        if translator.error_code is not None:
-            return RunFailed(
-                run_id=run.run_id, ts=now, error=failures.classify_error_code(translator.error_code)
-            )
-        return RunCompleted(
+    def _terminal(self, run: Run, translator: Translator, end: PumpEnd) -> TerminalEvent:
+        return terminal_event(
             run_id=run.run_id,
-            ts=now,
-            usage=translator.usage,
-            final_text=translator.final_text,
+            ts=self.clock(),
+            outcome=translator,
+            end=end,
+            cancel_reason=run.cancel_reason,
         )

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from google.adk.events.event import Event
 from google.genai.types import Part
@@ -36,6 +36,16 @@ from adkstream.events import (
 )
 
 _USER_AUTHOR = "user"
+AttributedT = TypeVar(
+    "AttributedT",
+    AgentStarted,
+    AgentCompleted,
+    MessageDelta,
+    MessageCompleted,
+    ToolCall,
+    ToolResult,
+    StateDelta,
+)
 
 
 def json_safe(value: Any) -> Any:
@@ -78,15 +88,14 @@ class Translator:
     _agents: set[tuple[str, str | None]] = field(default_factory=set)
 
     def translate(self, event: Event) -> list[StreamEvent]:
-        author = event.author
-        if author == _USER_AUTHOR:
+        if event.author == _USER_AUTHOR:
             return []
         now = self.clock()
         out: list[StreamEvent] = []
-        agent_key = (author, event.branch)
+        agent_key = (event.author, event.branch)
         if agent_key not in self._agents:
             self._agents.add(agent_key)
-            out.append(AgentStarted(run_id=self.run_id, ts=now, author=author, branch=event.branch))
+            out.append(self._attributed(AgentStarted, event, now))
         if event.error_code:
             self.error_code = event.error_code
         if event.partial:
@@ -95,31 +104,27 @@ class Translator:
             self._final(event, now, out)
         return out
 
+    def _attributed(
+        self, kind: type[AttributedT], event: Event, now: float, **payload: Any
+    ) -> AttributedT:
+        """An event of `kind` for this run, attributed to the ADK event's author and branch."""
+        return kind(run_id=self.run_id, ts=now, author=event.author, branch=event.branch, **payload)
+
     def _partial(self, event: Event, now: float, out: list[StreamEvent]) -> None:
         text = _text_of(event)
         if not text:
             return
         self._messages.setdefault(event.id, _Message()).text.append(text)
-        out.append(
-            MessageDelta(
-                run_id=self.run_id,
-                ts=now,
-                author=event.author,
-                branch=event.branch,
-                message_id=event.id,
-                text=text,
-            )
-        )
+        out.append(self._attributed(MessageDelta, event, now, message_id=event.id, text=text))
 
     def _final(self, event: Event, now: float, out: list[StreamEvent]) -> None:
-        author, branch = event.author, event.branch
         actions = event.actions
         if actions.transfer_to_agent:
             out.append(
                 AgentTransfer(
                     run_id=self.run_id,
                     ts=now,
-                    from_agent=author,
+                    from_agent=event.author,
                     to_agent=actions.transfer_to_agent,
                 )
             )
@@ -128,59 +133,40 @@ class Translator:
         if text:
             self._complete_message(event, text, streamed, now, out)
         for part in _parts_of(event):
-            if part.function_call is not None:
-                call = part.function_call
+            if (call := part.function_call) is not None:
                 out.append(
-                    ToolCall(
-                        run_id=self.run_id,
-                        ts=now,
-                        author=author,
-                        branch=branch,
+                    self._attributed(
+                        ToolCall,
+                        event,
+                        now,
                         call_id=call.id or "",
                         name=call.name or "",
                         args=json_safe(dict(call.args or {})),
                     )
                 )
-            if part.function_response is not None:
-                response = part.function_response
+            if (response := part.function_response) is not None:
                 out.append(
-                    ToolResult(
-                        run_id=self.run_id,
-                        ts=now,
-                        author=author,
-                        branch=branch,
+                    self._attributed(
+                        ToolResult,
+                        event,
+                        now,
                         call_id=response.id or "",
                         name=response.name or "",
                         result=json_safe(response.response),
                     )
                 )
         if actions.state_delta:
-            out.append(
-                StateDelta(
-                    run_id=self.run_id,
-                    ts=now,
-                    author=author,
-                    branch=branch,
-                    delta=json_safe(dict(actions.state_delta)),
-                )
-            )
-        if event.usage_metadata is not None:
-            meta = event.usage_metadata
+            delta = json_safe(dict(actions.state_delta))
+            out.append(self._attributed(StateDelta, event, now, delta=delta))
+        if (meta := event.usage_metadata) is not None:
             self.usage = self.usage + Usage(
                 prompt_tokens=meta.prompt_token_count or 0,
                 completion_tokens=meta.candidates_token_count or 0,
                 total_tokens=meta.total_token_count or 0,
             )
         if event.is_final_response() and not event.error_code:
-            out.append(
-                AgentCompleted(
-                    run_id=self.run_id,
-                    ts=now,
-                    author=author,
-                    branch=branch,
-                    output=json_safe(event.output),
-                )
-            )
+            output = json_safe(event.output)
+            out.append(self._attributed(AgentCompleted, event, now, output=output))
 
     def _complete_message(
         self,
@@ -198,27 +184,12 @@ class Translator:
             # answer): the deltas already sent are the record, so they stand as the text.
             tail, text = "", sent
         if tail:
-            out.append(
-                MessageDelta(
-                    run_id=self.run_id,
-                    ts=now,
-                    author=event.author,
-                    branch=event.branch,
-                    message_id=event.id,
-                    text=tail,
-                )
-            )
+            out.append(self._attributed(MessageDelta, event, now, message_id=event.id, text=tail))
         key = self.output_keys.get(event.author)
         stored = key if key is not None and key in event.actions.state_delta else None
         out.append(
-            MessageCompleted(
-                run_id=self.run_id,
-                ts=now,
-                author=event.author,
-                branch=event.branch,
-                message_id=event.id,
-                text=text,
-                output_key=stored,
+            self._attributed(
+                MessageCompleted, event, now, message_id=event.id, text=text, output_key=stored
             )
         )
         self.final_text = text

@@ -56,19 +56,20 @@ async def test_in_process_refuses_another_agents_session(local: InProcess) -> No
             await local.start("two", agent="nobody")
 
 
-async def test_in_process_cancel(local: InProcess) -> None:
+async def test_in_process_cancel() -> None:
     slow = InProcess(builtin_agents(Settings(offline_tokens_per_s=5, offline_reply_tokens=100)))
+    seen = []
+    cancelled = False
     try:
         async with asyncio.timeout(TIMEOUT_S):
             run = await slow.start("hi")
-            events = slow.events(run.run_id)
-            async for event in events:
-                if isinstance(event, MessageDelta):
+            async for event in slow.events(run.run_id):  # it ends at the terminal event
+                seen.append(event)
+                if isinstance(event, MessageDelta) and not cancelled:
                     slow.cancel(run.run_id, "enough")
-                    break
-            rest = [event async for event in slow.events(run.run_id)]
+                    cancelled = True
     finally:
         await slow.aclose()
-    assert isinstance(rest[-1], RunCancelled) and rest[-1].reason == "enough"
+    assert isinstance(seen[-1], RunCancelled) and seen[-1].reason == "enough"
     with pytest.raises(ConflictError):
         slow.cancel(run.run_id)

@@ -1,0 +1,72 @@
+"""How a run ends, shared by request runs (`runs.py`) and live runs (`live.py`).
+
+The run's ADK side (the pump) reports its end through `PumpEnd`; `stop_pump` gives ADK
+a grace period to stop by itself before cancelling it; `terminal_event` picks the one
+terminal event from what happened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+from typing import Protocol
+
+from adkstream.events import RunCancelled, RunCompleted, RunFailed, TerminalEvent, Usage
+from adkstream.runner import failures
+
+logger = logging.getLogger("adkstream.run")
+
+ABORT_GRACE_S = 2.0
+"""How long ADK gets to stop by itself once it was told to (abort signal, closed queue)."""
+
+
+@dataclass
+class PumpEnd:
+    """The ADK generator ended: normally (`error` None) or by raising `error`."""
+
+    error: BaseException | None = None
+
+
+class Outcome(Protocol):
+    """What a translator learned of the run."""
+
+    @property
+    def usage(self) -> Usage: ...
+
+    @property
+    def final_text(self) -> str: ...
+
+    @property
+    def error_code(self) -> str | None: ...
+
+
+async def stop_pump(pump: asyncio.Task[None], *, run_id: str) -> None:
+    """Waits up to ABORT_GRACE_S for the pump to end, then cancels it."""
+    if not pump.done():
+        with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+            async with asyncio.timeout(ABORT_GRACE_S):
+                await asyncio.shield(pump)
+    if not pump.done():
+        logger.warning("run %s: ADK did not stop within %ss", run_id, ABORT_GRACE_S)
+        pump.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await pump
+
+
+def terminal_event(
+    *, run_id: str, ts: float, outcome: Outcome, end: PumpEnd, cancel_reason: str | None
+) -> TerminalEvent:
+    """Cancelled if asked, failed if ADK raised or reported an error, else completed."""
+    if cancel_reason is not None:
+        return RunCancelled(run_id=run_id, ts=ts, reason=cancel_reason)
+    if end.error is not None:
+        error = end.error
+        logger.error("run %s failed", run_id, exc_info=(type(error), error, error.__traceback__))
+        return RunFailed(run_id=run_id, ts=ts, error=failures.classify(error))
+    if outcome.error_code is not None:
+        return RunFailed(
+            run_id=run_id, ts=ts, error=failures.classify_error_code(outcome.error_code)
+        )
+    return RunCompleted(run_id=run_id, ts=ts, usage=outcome.usage, final_text=outcome.final_text)
