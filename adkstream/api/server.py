@@ -10,7 +10,9 @@ waiting on it forever.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
+import socket
 from types import FrameType
 
 import uvicorn
@@ -18,6 +20,7 @@ from starlette.applications import Starlette
 
 logger = logging.getLogger("adkstream.server")
 
+GC_GEN0_THRESHOLD = 50_000
 GRACEFUL_SHUTDOWN_S = 10
 """The longest uvicorn waits for connections after the runs ended."""
 
@@ -29,6 +32,14 @@ class DrainingServer(uvicorn.Server):
         super().__init__(config)
         self._app = app
         self._draining: asyncio.Task[None] | None = None
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        # Everything loaded so far (ADK, the agents, pydantic's schemas) lives for the
+        # whole process: out of the collector's way, so that full collections under load
+        # only walk what runs allocate.
+        gc.collect()
+        gc.freeze()
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         super().handle_exit(sig, frame)
@@ -47,6 +58,10 @@ class DrainingServer(uvicorn.Server):
 
 
 def run_server(app: Starlette, *, host: str, port: int, log_level: str) -> None:
+    # Every partial event makes many short-lived pydantic objects: collect the young
+    # generation less often (the default, 700 allocations, runs it thousands of times a
+    # second under load).
+    gc.set_threshold(GC_GEN0_THRESHOLD, 20, 20)
     config = uvicorn.Config(
         app,
         host=host,

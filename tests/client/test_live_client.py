@@ -295,6 +295,7 @@ async def test_live_client_server_shutdown_is_connection_lost(make_app: AppFacto
         # The server stopped with the socket open.
         with pytest.raises(ConnectionLost) as raised:
             await anext(live)
+    assert isinstance(started, RunStarted)
     assert raised.value.run_id == started.run_id and raised.value.last_seq == 1
     assert live.close_code == 1012
 

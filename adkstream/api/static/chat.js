@@ -1,13 +1,15 @@
 // The chat page: sends a message with POST /v1/runs (SSE over fetch), shows the run as
 // it streams, stops it, lists sessions, and resumes a run after a dropped connection or
-// a reload from the run id and last seq it keeps in localStorage.
+// a reload from the run id and last seq it keeps in localStorage. The Live switch talks
+// to the session over its WebSocket instead (live.js).
 
 import { ApiError, getJSON, request, setApiKey } from "./api.js";
+import { LiveChat, LiveError } from "./live.js";
+import { saveTitles, setTitle, titles } from "./titles.js";
 import { readEvents, SSEParser } from "./sse.js";
 import { Transcript } from "./transcript.js";
 
 const STATE_KEY = "adkstream.chat";
-const TITLES_KEY = "adkstream.titles";
 const TERMINAL = new Set(["run.completed", "run.failed", "run.cancelled"]);
 const STALL_MS = 45_000; // three missed pings (ADKSTREAM_HEARTBEAT_S is 15 s by default)
 const MAX_RECONNECTS = 30; // in a row without progress; a reload tries again
@@ -20,6 +22,8 @@ const ui = {
   authKey: $("auth-key"),
   authMessage: $("auth-message"),
   composer: $("composer"),
+  live: $("live"),
+  liveStatus: $("live-status"),
   newChat: $("new-chat"),
   prompt: $("prompt"),
   scroller: $("messages"),
@@ -38,6 +42,20 @@ const state = {
   run: null, // {id, sessionId, agent, lastSeq, retry}: the run being shown
   stopping: false,
 };
+
+const live = new LiveChat(transcript, {
+  turn(running, agent) {
+    setRunning(running);
+    if (running) setTyping(agent, "is typing");
+  },
+  typing: setTyping,
+  ended(note) {
+    if (note) transcript.note(note.text, note.level);
+    setLive("off");
+    setRunning(false);
+    refreshSessions();
+  },
+});
 
 // ---- saved state -----------------------------------------------------------------
 
@@ -71,35 +89,12 @@ function loadSaved() {
   }
 }
 
-function titles() {
-  try {
-    return JSON.parse(localStorage.getItem(TITLES_KEY) || "{}");
-  } catch {
-    return {};
-  }
-}
-
-/** Records a session's title once; "" marks a session known to have none yet. */
-function setTitle(sessionId, text) {
-  const all = titles();
-  if (all[sessionId]) return;
-  all[sessionId] = text.replace(/\s+/g, " ").trim().slice(0, 80);
-  saveTitles(all);
-}
-
-function saveTitles(all) {
-  try {
-    localStorage.setItem(TITLES_KEY, JSON.stringify(all));
-  } catch {
-    // storage full or disabled: sessions keep their default names
-  }
-}
-
 // ---- page state ------------------------------------------------------------------
 
 function setRunning(running) {
   document.body.dataset.state = running ? "running" : "idle";
-  ui.stop.hidden = !running;
+  ui.stop.hidden = !running || live.on; // a live turn is not a run to stop
+  ui.live.disabled = running && !live.on;
   ui.stop.disabled = false;
   ui.newChat.disabled = running;
   lockAgent();
@@ -118,7 +113,10 @@ function lockAgent() {
 }
 
 function updateSend() {
-  ui.send.disabled = document.body.dataset.state === "running" || !ui.prompt.value.trim();
+  ui.send.disabled =
+    document.body.dataset.state === "running" ||
+    (document.body.dataset.live !== "off" && !live.accepting) ||
+    !ui.prompt.value.trim();
 }
 
 function setTyping(who, what) {
@@ -238,6 +236,7 @@ function ago(ts) {
 }
 
 function newChat() {
+  live.close();
   state.sessionId = null;
   transcript.clear();
   lockAgent();
@@ -248,6 +247,7 @@ function newChat() {
 
 async function openSession(sessionId) {
   if (state.run) return;
+  live.close();
   let view;
   try {
     view = await getJSON(`/v1/sessions/${encodeURIComponent(sessionId)}`);
@@ -276,6 +276,10 @@ function messageEntry(message) {
 async function send() {
   const text = ui.prompt.value;
   if (!text.trim() || state.run) return;
+  if (document.body.dataset.live !== "off") {
+    sendLive(text);
+    return;
+  }
   ui.prompt.value = "";
   autosize();
   const userEntry = transcript.add({ kind: "user", text });
@@ -472,6 +476,58 @@ function sleep(ms) {
   });
 }
 
+// ---- live mode -------------------------------------------------------------------
+
+function setLive(mode) {
+  document.body.dataset.live = mode;
+  ui.live.checked = mode !== "off";
+  ui.liveStatus.textContent = mode === "connecting" ? "connecting…" : "";
+  updateSend();
+}
+
+async function startLive() {
+  if (state.run || live.on) {
+    ui.live.checked = live.on;
+    return;
+  }
+  setLive("connecting");
+  try {
+    if (state.sessionId === null) {
+      // The socket belongs to a session: a new chat gets one first.
+      const session = await getJSON("/v1/sessions", { method: "POST", body: { agent: ui.agent.value } });
+      state.sessionId = session.id;
+      lockAgent();
+      save();
+      refreshSessions();
+      if (!ui.live.checked) throw new LiveError("switched off", { code: "live_cancelled" });
+    }
+    await live.open(state.sessionId, ui.agent.value);
+  } catch (error) {
+    setLive("off");
+    if (error.code !== "live_cancelled") showError(error); // not if switched off meanwhile
+    return;
+  }
+  setLive("on");
+  ui.prompt.focus();
+}
+
+function stopLive() {
+  live.close(); // the socket's close calls `ended`, which switches the page back
+  ui.liveStatus.textContent = live.on ? "closing…" : "";
+  updateSend();
+}
+
+function sendLive(text) {
+  if (!live.accepting) return;
+  ui.prompt.value = "";
+  autosize();
+  transcript.add({ kind: "user", text });
+  const untitled = !titles()[state.sessionId];
+  setTitle(state.sessionId, text);
+  if (untitled) refreshSessions(); // the sidebar shows the new title
+  live.send(text);
+}
+
 // ---- start -----------------------------------------------------------------------
 
 function bind() {
@@ -490,6 +546,7 @@ function bind() {
     updateSend();
   });
   ui.stop.addEventListener("click", () => state.run && cancelRun(state.run));
+  ui.live.addEventListener("change", () => (ui.live.checked ? startLive() : stopLive()));
   ui.newChat.addEventListener("click", newChat);
   ui.agent.addEventListener("change", () => {
     showAgentInfo();
@@ -501,11 +558,15 @@ function bind() {
     save();
     window.location.reload();
   });
-  window.addEventListener("pagehide", save);
+  window.addEventListener("pagehide", () => {
+    live.abort();
+    save();
+  });
 }
 
 async function start() {
   bind();
+  setLive("off");
   setRunning(false);
   const saved = loadSaved();
   try {
