@@ -19,9 +19,9 @@ import logging
 import re
 import time
 import uuid
-from urllib.parse import parse_qs
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import parse_qs
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 

@@ -208,12 +208,9 @@ async def test_auth_unknown_user_fields_cannot_choose_identity(
 ) -> None:
     async with start_server(api_keys=KEYS) as api, asyncio.timeout(30):
         for body in ({"user_id": "alice"}, {"user": "alice"}, {"userId": "alice"}):
-            response = await api.client.post(
-                "/v1/sessions", json=body, headers=_as("key-bob")
-            )
+            response = await api.client.post("/v1/sessions", json=body, headers=_as("key-bob"))
             assert response.status_code == 422, body
             assert response.json()["error"]["field"] == next(iter(body))
-
 
 
 async def _ws_close_code(url: str, **headers: str) -> int | None:

@@ -26,9 +26,7 @@ async def test_metrics_counters_move_with_runs(api: Api) -> None:
         before = await _scrape(api)
         response, frames = await post_sse(api.client, {"message": "count me"})
         run_id = response.headers["x-run-id"]
-        rejoin = await api.client.get(
-            f"/v1/runs/{run_id}/events", headers={"Last-Event-ID": "1"}
-        )
+        rejoin = await api.client.get(f"/v1/runs/{run_id}/events", headers={"Last-Event-ID": "1"})
         refused = await api.client.post("/v1/runs", json={"message": "x", "agent": "nobody"})
         after = await _scrape(api)
 
