@@ -37,6 +37,8 @@ class _StreamProtocol(asyncio.Protocol):
         self._buffer += data
         if not self._head_done and not self._read_head():
             return
+        if self.ended.done():  # an error status, already reported
+            return
         if self._chunked:
             self._read_chunks(now)
         else:

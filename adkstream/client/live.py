@@ -130,7 +130,8 @@ class LiveSession:
     the server refuses raises there. Iterate it for the run's events (and `LiveError`
     values); iteration ends after the terminal event, and a `break` leaves the socket
     open, so one `async for` per turn works. Leaving the block closes the socket: a run
-    still going is then cancelled, unless `close()` was sent first (the run completes).
+    still going is then cancelled, unless `close()` was sent first (the client then waits
+    up to CLOSE_S for the run to complete).
 
     Attributes:
         session_id: the session.

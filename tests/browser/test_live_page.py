@@ -177,3 +177,14 @@ async def test_live_page_socket_url(page: Page, serve_chat: ServeChat) -> None:
         await ChatPage(page, server.url).open()
         urls = await page.evaluate(_LIVE_URLS, [list(case[:3]) for case in cases])
     assert urls == [case[3] for case in cases]
+
+
+async def test_live_page_new_modules_stay_inside_the_page(serve_chat: ServeChat) -> None:
+    async with asyncio.timeout(TIMEOUT_S), serve_chat() as server:
+        for name in ("live.js", "titles.js"):
+            response = await server.client.get(f"/static/{name}")
+            assert response.status_code == 200, name
+            assert response.headers["content-type"].startswith("text/javascript")
+            body = response.text
+            assert "http://" not in body and "https://" not in body, name
+            assert "innerHTML" not in body and "insertAdjacentHTML" not in body, name

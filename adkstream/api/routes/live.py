@@ -206,8 +206,9 @@ class _Connection:
             cancelled = current is not None and current.cancelling() > 0
             if cancelled:
                 self.run.fail(failures.INTERRUPTED)
-            else:
+            elif not self.run.closing:
                 self.run.cancel("connection closed")
+            # A client that sent `close` first lets its run complete (bounded below).
         if self.run.task is not None and not self.run.task.done():
             # `wait` neither cancels the run's task nor is stopped by it.
             await asyncio.wait({self.run.task}, timeout=self.config.drain_s * 2)
