@@ -48,7 +48,6 @@ from google.adk.models.base_llm import BaseLlm
 from google.adk.models.google_llm import Gemini
 from google.adk.runners import Runner
 from google.adk.sessions.base_session_service import BaseSessionService
-from google.adk.telemetry.context import TelemetryConfig
 from google.genai import types
 
 from adkstream.agents.coalescing import unwrapped
@@ -68,6 +67,7 @@ from adkstream.runner.coalesce import Coalescer
 from adkstream.runner.ending import ABORT_GRACE_S, PumpEnd, stop_pump, terminal_event
 from adkstream.runner.live_translate import LiveTranslator, TurnOutputPlugin
 from adkstream.runner.log import EventLog, RunRecord
+from adkstream.runner.telemetry import telemetry_config
 
 logger = logging.getLogger("adkstream.live")
 
@@ -83,9 +83,9 @@ def run_config(modality: Modality) -> RunConfig:
         return RunConfig(
             response_modalities=[types.Modality.AUDIO],
             output_audio_transcription=types.AudioTranscriptionConfig(),
-            telemetry=TelemetryConfig(),
+            telemetry=telemetry_config(),
         )
-    return RunConfig(response_modalities=[types.Modality.TEXT], telemetry=TelemetryConfig())
+    return RunConfig(response_modalities=[types.Modality.TEXT], telemetry=telemetry_config())
 
 
 def live_root(agent: HostedAgent, *, gemini_live_model: str = GEMINI_LIVE_MODEL) -> BaseAgent:

@@ -20,10 +20,8 @@ from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from google.adk.agents.run_config import RunConfig, StreamingMode  # type: ignore[attr-defined]
 from google.adk.runners import Runner
 from google.adk.sessions.base_session_service import BaseSessionService
-from google.adk.telemetry.context import TelemetryConfig
 from google.genai import types
 
 from adkstream import metrics
@@ -41,6 +39,7 @@ from adkstream.runner.coalesce import Coalescer
 from adkstream.runner.ending import PumpEnd, stop_pump, terminal_event
 from adkstream.runner.log import EventLog, RunRecord
 from adkstream.runner.slots import MemorySlots, RunSlots
+from adkstream.runner.telemetry import streaming_run_config
 from adkstream.runner.translate import Translator
 
 logger = logging.getLogger("adkstream.run")
@@ -81,9 +80,7 @@ class RunRequest:
     on_disconnect: DisconnectPolicy = "cancel"
 
 
-# One RunConfig for every run: ADK builds a fresh TelemetryConfig per chunk when
-# `telemetry` is None, which costs 20-25% of the runner's CPU (issue 9's profile).
-_RUN_CONFIG = RunConfig(streaming_mode=StreamingMode.SSE, telemetry=TelemetryConfig())
+_RUN_CONFIG = streaming_run_config()
 
 
 class RunManager:
