@@ -98,10 +98,10 @@ class RunBody(_Body):
     coalesce_ms: int | None = Field(
         default=None, ge=0, le=1000, description="Coalescing window in ms; 0 sends every delta."
     )
-    on_disconnect: Literal["cancel", "continue"] = Field(
+    on_disconnect: Literal["cancel", "continue", "detach"] = Field(
         default="cancel",
-        description="cancel: stop the run when its client leaves; continue: keep it for "
-        "detach_grace_s so that a client can rejoin.",
+        description="cancel: stop the run when its client leaves; continue (or its "
+        "synonym detach): keep it for detach_grace_s so that a client can rejoin.",
     )
     background: bool = Field(
         default=False, description="Answer 202 at once; read events from the events route."
@@ -119,6 +119,10 @@ class RunBody(_Body):
         if isinstance(message, str) and not message.strip():
             raise ValueError("the message is empty")
         return message
+
+    def disconnect_policy(self) -> Literal["cancel", "continue"]:
+        """`detach` (ARCHITECTURE.md's word) and `continue` (the API's) are one policy."""
+        return "continue" if self.background or self.on_disconnect != "cancel" else "cancel"
 
     def text_length(self) -> int:
         """Characters of text in the message (what `max_message_chars` limits)."""

@@ -65,7 +65,7 @@ async def start_run(request: Request) -> Response:
             message=body.content(),
             state_delta=body.state_delta,
             coalesce_ms=coalesce_ms,
-            on_disconnect="continue" if body.background else body.on_disconnect,
+            on_disconnect=body.disconnect_policy(),
         )
     )
     if body.background:
