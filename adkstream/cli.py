@@ -10,6 +10,8 @@ from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from pydantic import ValidationError
+
 from adkstream.errors import AdkStreamError, ConfigurationError
 from adkstream.events import (
     AgentStarted,
@@ -39,13 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--agents-dir", type=Path, help="an ADK agents directory (<name>/agent.py)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--data-dir", type=Path, help="embedded storage (ADKSTREAM_DATA_DIR)")
-    serve.add_argument("--database-url", help="ADK sessions in a database (ADKSTREAM_DATABASE_URL)")
-    serve.add_argument("--redis-url", help="run log in Redis (ADKSTREAM_REDIS_URL)")
-    serve.add_argument("--coalesce-ms", type=int, help="coalescing window (ADKSTREAM_COALESCE_MS)")
-    serve.add_argument(
-        "--heartbeat-s", type=float, help="SSE ping interval (ADKSTREAM_HEARTBEAT_S)"
-    )
+    _add_settings_flags(serve)
     serve.add_argument("--log-level", default="info", help="log level (JSON lines on stderr)")
     serve.add_argument(
         "--allow-unauthenticated",
@@ -65,13 +61,31 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_settings_flags(parser: argparse.ArgumentParser) -> None:
+    """A flag for every setting (`--rate-limit` for ADKSTREAM_RATE_LIMIT, ...): flags win."""
+    group = parser.add_argument_group("settings (each also an ADKSTREAM_* variable)")
+    for name in Settings.model_fields:
+        group.add_argument(
+            "--" + name.replace("_", "-"),
+            dest=f"setting_{name}",
+            metavar="VALUE",
+            help=f"ADKSTREAM_{name.upper()}",
+        )
+
+
 def _settings(args: argparse.Namespace) -> Settings:
+    """The settings from the environment, with the flags given on top (validated alike)."""
     overrides = {
         name: value
-        for name in ("data_dir", "database_url", "redis_url", "coalesce_ms", "heartbeat_s")
-        if (value := getattr(args, name, None)) is not None
+        for name in Settings.model_fields
+        if (value := getattr(args, f"setting_{name}", None)) is not None
     }
-    return Settings(**overrides)
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        flag = "--" + str(first["loc"][0]).replace("_", "-")
+        raise ConfigurationError(f"{flag}: {first['msg']}") from None
 
 
 def _agents(refs: Sequence[str], agents_dir: Path | None, settings: Settings) -> AgentRegistry:
