@@ -27,7 +27,14 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
-from bench.model import CHUNK_TEXT, YIELD_LOG, ModelSpec, build_agent, log_yields
+from bench.model import (
+    CHUNK_TEXT,
+    GATE_FILE,
+    YIELD_LOG,
+    ModelSpec,
+    build_agent,
+    log_yields,
+)
 
 APP_NAME = "assistant"
 USER_ID = "bench"
@@ -39,7 +46,12 @@ async def healthz(request: Request) -> Response:
 
 
 def adkstream_app(spec: ModelSpec, data_dir: Path) -> ASGIApp:
-    """adkstream with its defaults (SQLite sessions and log under `data_dir`)."""
+    """adkstream with its defaults (SQLite sessions and log under `data_dir`).
+
+    `ADKSTREAM_DATABASE_URL`, `ADKSTREAM_REDIS_URL` and `ADKSTREAM_REDIS_PREFIX` in the
+    environment (which `bench.proc` passes only when a scenario asks) still apply: the
+    settings below leave them to the environment.
+    """
     from adkstream.agents import AgentRegistry, HostedAgent
     from adkstream.api import create_app
     from adkstream.settings import Settings
@@ -56,7 +68,7 @@ def adkstream_app(spec: ModelSpec, data_dir: Path) -> ASGIApp:
     )
     if spec.kind == "offline":
         return create_app(settings)
-    agent = build_agent(spec, data_dir / YIELD_LOG)
+    agent = build_agent(spec, data_dir / YIELD_LOG, data_dir / GATE_FILE)
     return create_app(settings, AgentRegistry([HostedAgent.of(agent)]))
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from bench.frames import FrameCounter, StreamResult
@@ -90,14 +91,38 @@ class _StreamProtocol(asyncio.Protocol):
             self.transport.close()
 
 
-def _request(host: str, port: int, path: str, body: dict[str, Any]) -> bytes:
-    payload = json.dumps(body).encode()
-    head = (
-        f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nAccept: text/event-stream\r\n"
-        f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n"
-        "Connection: close\r\n\r\n"
+def _request(
+    host: str,
+    port: int,
+    path: str,
+    body: dict[str, Any] | None,
+    *,
+    method: str = "POST",
+    headers: Mapping[str, str] | None = None,
+) -> bytes:
+    payload = b"" if body is None else json.dumps(body).encode()
+    lines = [f"{method} {path} HTTP/1.1", f"Host: {host}:{port}", "Accept: text/event-stream"]
+    if body is not None:
+        lines += ["Content-Type: application/json", f"Content-Length: {len(payload)}"]
+    lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
+    lines.append("Connection: close")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + payload
+
+
+async def _exchange(
+    port: int, request: bytes, target: Target, *, first_delta_only: bool, record: bool
+) -> StreamResult:
+    loop = asyncio.get_running_loop()
+    start = time.perf_counter()
+    counter = FrameCounter(target, start, record=record)
+    transport, protocol = await loop.create_connection(
+        lambda: _StreamProtocol(counter, first_delta_only), "127.0.0.1", port
     )
-    return head.encode() + payload
+    try:
+        transport.write(request)
+        return await protocol.ended
+    finally:
+        transport.close()
 
 
 async def stream(
@@ -109,14 +134,23 @@ async def stream(
     record: bool = False,
 ) -> StreamResult:
     """POSTs `body` to 127.0.0.1:`port` and reads the answer (to its end or first delta)."""
-    loop = asyncio.get_running_loop()
-    start = time.perf_counter()
-    counter = FrameCounter(target, start, record=record)
-    transport, protocol = await loop.create_connection(
-        lambda: _StreamProtocol(counter, first_delta_only), "127.0.0.1", port
-    )
-    try:
-        transport.write(_request("127.0.0.1", port, target.path, body))
-        return await protocol.ended
-    finally:
-        transport.close()
+    request = _request("127.0.0.1", port, target.path, body)
+    return await _exchange(port, request, target, first_delta_only=first_delta_only, record=record)
+
+
+async def get(
+    port: int,
+    path: str,
+    target: Target,
+    *,
+    headers: Mapping[str, str] | None = None,
+    first_delta_only: bool = False,
+    record: bool = False,
+) -> StreamResult:
+    """GETs `path` (e.g. a run's events, with `Last-Event-ID`) and reads the answer.
+
+    `target` gives the markers only (its path and body are not used); the clock starts
+    before the connection is opened, as for `stream`.
+    """
+    request = _request("127.0.0.1", port, path, None, method="GET", headers=headers)
+    return await _exchange(port, request, target, first_delta_only=first_delta_only, record=record)

@@ -25,6 +25,9 @@ from adkstream.agents.offline import OfflineModel
 
 CHUNK_TEXT = "abc "  # 4 characters; ADK concatenates the chunks into the final text
 YIELD_LOG = "yields.jsonl"  # in the server's data directory
+GATE_FILE = "go"  # in the server's data directory: with `gate`, chunks wait for it
+GATE_TIMEOUT_S = 120.0  # a gated model waits at most this long, then streams anyway
+GATE_POLL_S = 0.01
 
 
 @dataclass(frozen=True)
@@ -36,12 +39,16 @@ class ModelSpec:
         chunks: model chunks per answer.
         interval_ms: pause before each chunk; 0 streams at full speed.
         record_yields: the chunk model (and the floor) log when each chunk was yielded.
+        gate: the chunk model waits (bounded) for `GATE_FILE` in the server's data
+            directory before its first chunk, so that a scenario can attach subscribers
+            to a run before it writes (adkstream servers only).
     """
 
     kind: Literal["offline", "chunks"] = "chunks"
     chunks: int = 2000
     interval_ms: float = 0.0
     record_yields: bool = False
+    gate: bool = False
 
     def args(self) -> list[str]:
         """The `bench.servers` flags that reproduce this spec in another process."""
@@ -53,6 +60,7 @@ class ModelSpec:
             "--interval-ms",
             str(self.interval_ms),
             *(["--record-yields"] if self.record_yields else []),
+            *(["--gate"] if self.gate else []),
         ]
 
     def describe(self) -> dict[str, object]:
@@ -70,19 +78,27 @@ class ChunkModel(BaseLlm):
 
     Like `OfflineModel`, it yields the final `partial=False` response itself: only ADK's
     `Gemini` class aggregates, and without it nothing is persisted. With `yield_log` set,
-    it logs the time of each chunk's yield there.
+    it logs the time of each chunk's yield there. With `gate_file` set, it waits until
+    that file exists (at most `GATE_TIMEOUT_S`) before its first chunk.
     """
 
     model: str = "bench-chunks"
     chunks: int = 2000
     interval_ms: float = 0.0
     yield_log: Path | None = None
+    gate_file: Path | None = None
 
     async def generate_content_async(
         self, llm_request: LlmRequest, stream: bool = False
     ) -> AsyncGenerator[LlmResponse, None]:
         delay = self.interval_ms / 1000
         times: list[float] = []
+        if self.gate_file is not None:
+            # Another process opens the gate (a file): polled, at most GATE_TIMEOUT_S.
+            for _ in range(int(GATE_TIMEOUT_S / GATE_POLL_S)):
+                if self.gate_file.exists():
+                    break
+                await asyncio.sleep(GATE_POLL_S)
         if stream:
             for _ in range(self.chunks):
                 if delay:
@@ -107,15 +123,23 @@ class ChunkModel(BaseLlm):
         )
 
 
-def build_model(spec: ModelSpec, yield_log: Path | None = None) -> BaseLlm:
-    """The model `spec` names; the chunk model logs its yields to `yield_log` if asked."""
+def build_model(
+    spec: ModelSpec, yield_log: Path | None = None, gate_file: Path | None = None
+) -> BaseLlm:
+    """The model `spec` names; the chunk model logs its yields to `yield_log` if asked,
+    and with `spec.gate` waits for `gate_file`."""
     if spec.kind == "offline":
         tokens_per_s = 1000 / spec.interval_ms if spec.interval_ms else 0.0
         return OfflineModel(tokens_per_s=tokens_per_s, reply_tokens=spec.chunks)
     log = yield_log if spec.record_yields else None
-    return ChunkModel(chunks=spec.chunks, interval_ms=spec.interval_ms, yield_log=log)
+    gate = gate_file if spec.gate else None
+    return ChunkModel(
+        chunks=spec.chunks, interval_ms=spec.interval_ms, yield_log=log, gate_file=gate
+    )
 
 
-def build_agent(spec: ModelSpec, yield_log: Path | None = None) -> LlmAgent:
+def build_agent(
+    spec: ModelSpec, yield_log: Path | None = None, gate_file: Path | None = None
+) -> LlmAgent:
     """adkstream's `assistant` agent on the spec's model: every server runs this agent."""
-    return build_assistant(build_model(spec, yield_log))
+    return build_assistant(build_model(spec, yield_log, gate_file))

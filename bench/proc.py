@@ -16,7 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,15 +81,19 @@ class Server:
         return "\n".join(text.splitlines()[-lines:])
 
 
-def _spawn(kind: str, spec: ModelSpec, log_dir: Path) -> Server:
+def _spawn(
+    kind: str, spec: ModelSpec, log_dir: Path, extra_env: Mapping[str, str] | None = None
+) -> Server:
     port = free_port()
     log_path = log_dir / f"{kind}-{port}.log"
     data_dir = Path(tempfile.mkdtemp(prefix=f"bench-{kind}-", dir=log_dir))
     command = [sys.executable, "-m", "bench.servers", kind, "--port", str(port), *spec.args()]
     command += ["--data-dir", str(data_dir)]
-    # Same servers whatever the shell says: no ADKSTREAM_* overrides, no Gemini key.
+    # Same servers whatever the shell says: no ADKSTREAM_* overrides, no Gemini key; a
+    # scenario passes the settings it measures (PostgreSQL, Redis) in `extra_env`.
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ADKSTREAM_", "GOOGLE_API"))}
     env |= {"PYTHONWARNINGS": "ignore", "PYTHONPATH": str(REPO_ROOT)}
+    env |= dict(extra_env or {})
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
@@ -123,15 +127,65 @@ def _stop(server: Server) -> None:
 
 @contextlib.asynccontextmanager
 async def running(
-    kinds: list[str], spec: ModelSpec, log_dir: Path
+    kinds: list[str], spec: ModelSpec, log_dir: Path, *, env: Mapping[str, str] | None = None
 ) -> AsyncIterator[dict[str, Server]]:
     """Starts one server per kind (in parallel), waits until all are ready, stops them after."""
     servers: dict[str, Server] = {}
     try:
         for kind in dict.fromkeys(kinds):
-            servers[kind] = _spawn(kind, spec, log_dir)
+            servers[kind] = _spawn(kind, spec, log_dir, env)
         await asyncio.gather(*(_wait_ready(s) for s in servers.values()))
         yield servers
     finally:
         for server in servers.values():
             _stop(server)
+
+
+@contextlib.asynccontextmanager
+async def replicas(
+    kind: str, count: int, spec: ModelSpec, log_dir: Path, *, env: Mapping[str, str]
+) -> AsyncIterator[list[Server]]:
+    """`count` servers of one kind on their own ports, sharing what `env` points them at."""
+    servers: list[Server] = []
+    try:
+        for _ in range(count):
+            servers.append(_spawn(kind, spec, log_dir, env))
+        await asyncio.gather(*(_wait_ready(s) for s in servers))
+        yield servers
+    finally:
+        for server in servers:
+            _stop(server)
+
+
+def machine_cpu() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine so far, all CPUs (/proc/stat)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    total = sum(fields[:8])  # user nice system idle iowait irq softirq steal
+    return (total - idle) / _TICKS, total / _TICKS
+
+
+def processes_cpu(names: tuple[str, ...]) -> dict[int, float]:
+    """CPU seconds so far of every process whose command name is in `names`, by pid.
+
+    Used for PostgreSQL and Redis, whose processes belong to another user: their
+    /proc/<pid>/stat is world-readable. A process that ends in between is missed.
+    """
+    found: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        if name in names:
+            fields = stat[stat.rindex(")") + 2 :].split()
+            found[int(entry.name)] = (int(fields[11]) + int(fields[12])) / _TICKS
+    return found
+
+
+def cpu_since(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds the processes of `after` spent since `before` (new ones from zero)."""
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())

@@ -8,9 +8,9 @@ decorated by `@scenario("name", "what it measures")` and import it in that packa
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from bench.client import Reader
 from bench.report import Table
@@ -26,11 +26,14 @@ class Context:
         quick: fewer repeats and smaller counts (`--quick`).
         log_dir: where server logs and data directories go.
         reader: the load generator's stream reader (`bench.client`).
+        shared: figures a scenario leaves for later ones in the same run (scenario 5
+            shows scenario 4's one-process figure), by the name of the scenario.
     """
 
     quick: bool
     log_dir: Path
     reader: Reader = "raw"
+    shared: dict[str, Any] = field(default_factory=dict)
 
     def pick(self, full: T, quick: T) -> T:
         return quick if self.quick else full

@@ -25,6 +25,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--chunks", type=int, default=2000)
     parser.add_argument("--interval-ms", type=float, default=0.0)
     parser.add_argument("--record-yields", action="store_true")
+    parser.add_argument("--gate", action="store_true")
     parser.add_argument("--data-dir", type=Path, default=None)
     return parser.parse_args(argv)
 
@@ -36,6 +37,7 @@ def main(argv: list[str] | None = None) -> None:
         chunks=args.chunks,
         interval_ms=args.interval_ms,
         record_yields=args.record_yields,
+        gate=args.gate,
     )
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix=f"bench-{args.kind}-"))
     logging.basicConfig(level=logging.WARNING)

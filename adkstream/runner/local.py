@@ -91,7 +91,7 @@ class InProcess:
 
     def events(self, run_id: str, *, after: int = 0) -> AsyncIterator[StreamEvent]:
         """The run's events after seq `after`, every delta as it was logged, to its end."""
-        return self.log.follow(run_id, after=after, merge=False)
+        return self.log.follow(run_id, after=after, merge_over=None)
 
     def cancel(self, run_id: str, reason: str = "cancelled by the caller") -> None:
         """Stops a run; it ends with `run.cancelled`.

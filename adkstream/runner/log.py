@@ -42,6 +42,8 @@ from adkstream.runner.coalesce import merge_adjacent_deltas
 logger = logging.getLogger("adkstream.log")
 
 READ_BATCH = 500
+MERGE_BACKLOG_OVER = 64
+"""A reader with more events than this waiting for it is behind: its deltas are merged."""
 CLOSE_FLUSH_S = 10.0
 """How long `close` waits for pending events to reach storage."""
 RETRY_MAX_S = 5.0
@@ -249,18 +251,27 @@ class EventLog(ABC):
         await self._wait_stored(run_id, after=after, timeout=timeout)
 
     async def follow(
-        self, run_id: str, *, after: int = 0, merge: bool = True, poll_s: float = 5.0
+        self,
+        run_id: str,
+        *,
+        after: int = 0,
+        merge_over: int | None = MERGE_BACKLOG_OVER,
+        poll_s: float = 5.0,
     ) -> AsyncIterator[StreamEvent]:
         """Replays the events after `after`, then follows the run until its terminal event.
 
-        With `merge`, adjacent deltas of one message in a backlog come as one event
-        carrying the last merged seq: a slow reader costs one batch of memory at most.
+        A reader that has fallen behind (a backlog of more than `merge_over` events;
+        None: never merge) gets adjacent deltas of one message as one event
+        carrying the last merged seq, and catches up in fewer, larger frames; a reader
+        that keeps up sees every event with its own seq. Either way a reader holds one
+        batch in memory at most.
         """
         cursor = after
         while True:
             batch = await self.read(run_id, after=cursor)
             if batch:
-                for event in merge_adjacent_deltas(batch) if merge else batch:
+                behind = merge_over is not None and len(batch) > merge_over
+                for event in merge_adjacent_deltas(batch) if behind else batch:
                     yield event
                 cursor = batch[-1].seq
                 if is_terminal(batch[-1]):

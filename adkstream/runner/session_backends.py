@@ -1,24 +1,27 @@
 """ADK session services: the embedded SQLite default and PostgreSQL for several replicas.
 
 ADK's own `SqliteSessionService` opens a new connection (and a new thread) per
-operation, in rollback-journal mode with SQLite's 5 s busy timeout: under 100 concurrent
-runs about a third of them fail with "database is locked". The embedded default here is
-the same service on one shared connection in WAL mode, its operations taking turns
-(an asyncio lock), which measured 0 errors for 200 and 500 concurrent runs (see
-tests/api/test_load.py and bench/). It overrides ADK's private `_get_db_connection`:
-checked against google-adk 2.13.
+operation, in rollback-journal mode with SQLite's 5 s busy timeout: under 200 concurrent
+runs some fail with "database is locked" (measured: tests/api/test_load.py's load on it).
+The embedded default here is the same service on one shared connection in WAL mode, its
+operations taking turns (an asyncio lock), and its statements run inline in the event
+loop's thread (`sqlite_inline.py`: no trip around a loop that is busy with hundreds of
+streams per statement), which measured 0 errors for 200 and 500 concurrent runs. It
+overrides ADK's private `_get_db_connection`: checked against google-adk 2.13.
 """
 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-import aiosqlite
 from google.adk.sessions import sqlite_session_service as adk_sqlite
 from google.adk.sessions.base_session_service import BaseSessionService
+
+from adkstream.runner.sqlite_inline import InlineConnection
 
 
 class EmbeddedSqliteSessionService(adk_sqlite.SqliteSessionService):
@@ -26,11 +29,11 @@ class EmbeddedSqliteSessionService(adk_sqlite.SqliteSessionService):
 
     def __init__(self, db_path: str) -> None:
         super().__init__(db_path)
-        self._shared: aiosqlite.Connection | None = None
+        self._shared: InlineConnection | None = None
         self._turn = asyncio.Lock()
 
     @asynccontextmanager
-    async def _get_db_connection(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def _get_db_connection(self) -> AsyncIterator[InlineConnection]:  # type: ignore[override]
         async with self._turn:
             if self._shared is None:
                 self._shared = await self._open()
@@ -40,10 +43,10 @@ class EmbeddedSqliteSessionService(adk_sqlite.SqliteSessionService):
                 await self._shared.rollback()
                 raise
 
-    async def _open(self) -> aiosqlite.Connection:
-        conn = await aiosqlite.connect(self._db_connect_path, uri=self._db_connect_uri)
+    async def _open(self) -> InlineConnection:
+        conn = InlineConnection(self._db_connect_path, uri=self._db_connect_uri)
         try:
-            conn.row_factory = aiosqlite.Row
+            conn.row_factory = sqlite3.Row
             await conn.execute("PRAGMA journal_mode=WAL")
             await conn.execute("PRAGMA synchronous=NORMAL")
             await conn.execute("PRAGMA busy_timeout=30000")

@@ -26,7 +26,7 @@ from pathlib import Path
 import aiosqlite
 
 from adkstream.events import StreamEvent, parse_event
-from adkstream.runner.log import EventLog, RunRecord, interruption
+from adkstream.runner.log import EventLog, RunRecord, _HotRun, interruption
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -57,6 +57,11 @@ _UPSERT_RUN = """
 INSERT INTO runs (run_id, session_id, status, created_at, record) VALUES (?, ?, ?, ?, ?)
 ON CONFLICT (run_id) DO UPDATE SET status = excluded.status, record = excluded.record
 WHERE runs.status = 'running'
+"""
+# A new run's row, before its first events (`create_run` writes nothing by itself).
+_INSERT_NEW_RUN = """
+INSERT OR IGNORE INTO runs (run_id, session_id, status, created_at, record)
+VALUES (?, ?, 'running', ?, ?)
 """
 _BUSY_TIMEOUT_MS = 5000
 
@@ -118,16 +123,28 @@ class SqliteLog(EventLog):
             await self._reader.close()
             await self._writer.close()
 
+    async def create_run(self, record: RunRecord) -> None:
+        """Registers a new run; its row is written with its first events.
+
+        No transaction of its own: `run.started` follows at once, and the flusher writes
+        the row and the event in the batch it is building anyway. Under load that saves
+        a transaction (three trips to the writer's thread) per new run, which new runs
+        would otherwise take one at a time.
+        """
+        self._hot[record.run_id] = _HotRun(record)
+
     async def list_runs(self, session_id: str) -> list[RunRecord]:
         rows = await self._reader.execute_fetchall(
             "SELECT record FROM runs WHERE session_id = ? ORDER BY created_at", (session_id,)
         )
-        records = []
-        for (raw,) in rows:
-            record = RunRecord.model_validate_json(raw)
-            hot = self._hot.get(record.run_id)
-            records.append(record if hot is None else hot.record)
-        return records
+        found = {
+            record.run_id: record
+            for record in (RunRecord.model_validate_json(raw) for (raw,) in rows)
+        }
+        for run_id, hot in self._hot.items():  # live here: newer than any stored copy
+            if hot.record.session_id == session_id:
+                found[run_id] = hot.record
+        return sorted(found.values(), key=lambda record: record.created_at)
 
     async def recover_interrupted(self) -> list[str]:
         """Ends every run left `running` that this process does not drive."""
@@ -170,6 +187,10 @@ class SqliteLog(EventLog):
         self, batches: Sequence[tuple[RunRecord, Sequence[StreamEvent]]]
     ) -> None:
         async with self._transaction() as db:
+            await db.executemany(
+                _INSERT_NEW_RUN,
+                [(r.run_id, r.session_id, r.created_at, r.model_dump_json()) for r, _ in batches],
+            )
             await db.executemany(
                 _INSERT_EVENT, [_event_row(event) for _, events in batches for event in events]
             )

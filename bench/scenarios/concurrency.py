@@ -71,6 +71,8 @@ async def concurrency(ctx: Context) -> list[Table]:
     )
     for streams in levels:
         await _level(ctx, table, spec=spec, streams=streams, repeats=repeats)
+    # Scenario 5 (`workers`) compares its workers with this one-process figure.
+    ctx.shared["concurrency"] = [dict(row) for row in table.rows]
     table.notes.append("errors: failed streams summed over all runs")
     table.notes.append("one fresh server per target and level, its runs one after another")
     table.notes.append(

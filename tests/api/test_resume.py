@@ -49,6 +49,9 @@ def resume_server(
         offline_tokens_per_s=200,
         offline_reply_tokens=40,
         coalesce_ms=0,
+        # Module-scoped: the suite's relaxed limits (a function-scoped env) are not set yet.
+        rate_limit="100000/minute",
+        max_runs_per_user=10000,
         **_backend_settings(backend),
     )
     with serve_app_in_thread(create_app(settings, log=_log_for(backend))) as url:
@@ -85,6 +88,7 @@ def _read(
 def test_resume_after_drops_sees_each_event_once(resume_server: str, drops: list[int]) -> None:
     with httpx.Client(base_url=resume_server, timeout=30) as client:
         accepted = client.post("/v1/runs", json={"message": "resume me", "background": True})
+        assert accepted.status_code == 202, accepted.text
         run_id = accepted.json()["run_id"]
         seen: list[StreamEvent] = []
         cursor = 0

@@ -227,13 +227,14 @@ async def test_runs_client_disconnect_cancels_the_run(start_server: ServerFactor
             async with api.client.stream("POST", "/v1/runs", json={"message": "long"}) as response:
                 run_id = response.headers["x-run-id"]
                 session_id = response.headers["x-session-id"]
+                run = api.host.runs.active[run_id]
                 async for line in response.aiter_lines():
                     if line == "event: message.delta":
                         break
-            run = api.host.runs.active.get(run_id)
-            if run is not None:  # the disconnect cancels it within a second
-                async with asyncio.timeout(1.0):
-                    await run.done.wait()
+            assert run.task is not None
+            async with asyncio.timeout(1.0):  # the disconnect cancels it within a second
+                await run.done.wait()
+            await asyncio.wait({run.task})  # then the task frees its slot and ends
             status = (await api.client.get(f"/v1/runs/{run_id}")).json()
             assert status["status"] == "cancelled"
             await api.host.log.flushed(run_id)

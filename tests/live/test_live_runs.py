@@ -48,7 +48,7 @@ class Live:
         )
 
     async def until(self, run: LiveRun, predicate: Callable[[StreamEvent], bool]) -> StreamEvent:
-        async for event in self.log.follow(run.run_id, merge=False):
+        async for event in self.log.follow(run.run_id, merge_over=None):
             if predicate(event):
                 return event
         raise AssertionError("the run ended first")

@@ -75,7 +75,7 @@ class Harness:
 
     async def wait_for(self, run: Run, predicate: Callable[[StreamEvent], bool]) -> StreamEvent:
         """The first event of the run's log that matches, waiting for it to be written."""
-        async for event in self.log.follow(run.run_id, merge=False):
+        async for event in self.log.follow(run.run_id, merge_over=None):
             if predicate(event):
                 return event
         raise AssertionError("the run ended without the awaited event")

@@ -118,8 +118,10 @@ def seqs(events: list[StreamEvent]) -> list[int]:
     return [event.seq for event in events]
 
 
-async def collect(log: EventLog, run_id: str, *, after: int = 0) -> list[StreamEvent]:
-    return [event async for event in log.follow(run_id, after=after)]
+async def collect(
+    log: EventLog, run_id: str, *, after: int = 0, merge_over: int | None = None
+) -> list[StreamEvent]:
+    return [event async for event in log.follow(run_id, after=after, merge_over=merge_over)]
 
 
 async def test_log_append_numbers_events_from_one(storage: Storage) -> None:
@@ -159,7 +161,7 @@ async def test_log_follow_replays_then_follows_live(storage: Storage) -> None:
         caught_up = asyncio.Event()
 
         async def follow() -> None:
-            async for event in log.follow("r1", after=1, merge=False):
+            async for event in log.follow("r1", after=1, merge_over=None):
                 got.append(event)
                 if event.seq == 3:
                     caught_up.set()
@@ -185,8 +187,10 @@ async def test_log_follow_merges_adjacent_deltas_of_a_backlog(
         if released:
             await log.release("r1")
 
-        got = await collect(log, "r1")
+        in_step = await collect(log, "r1", merge_over=8)  # not behind: every event
+        got = await collect(log, "r1", merge_over=2)
 
+        assert [e.seq for e in in_step] == list(range(1, 9))
         assert [(e.type, e.seq) for e in got] == [
             ("run.started", 1),
             ("message.delta", 4),
@@ -198,7 +202,7 @@ async def test_log_follow_merges_adjacent_deltas_of_a_backlog(
         assert got[1].text == "Hello you"
         assert isinstance(got[3], MessageDelta)
         assert (got[3].message_id, got[3].text) == ("m2", "xy")
-        resumed = await collect(log, "r1", after=2)
+        resumed = await collect(log, "r1", after=2, merge_over=2)
         assert isinstance(resumed[0], MessageDelta)
         assert (resumed[0].seq, resumed[0].text) == (4, "lo you")
 
@@ -294,7 +298,7 @@ async def test_log_second_process_reads_and_follows_a_run_live(durable: Storage)
         caught_up = asyncio.Event()
 
         async def follow() -> None:
-            async for event in reader.follow("r1", merge=False):
+            async for event in reader.follow("r1", merge_over=None):
                 got.append(event)
                 if event.seq == 2:
                     caught_up.set()

@@ -1,0 +1,267 @@
+"""Issue 9 scenario 5: the same 500 streams with two worker processes sharing the Redis log.
+
+adkstream's embedded default (SQLite) locks its data directory to one process, so the
+workers run the multi-replica setup of the README: two adkstream processes on two ports,
+ADK sessions in PostgreSQL (`ADKSTREAM_DATABASE_URL`) and the run log in Redis
+(`ADKSTREAM_REDIS_URL`, a key prefix of this run's own). The load generator (one
+process, as in scenario 4) splits the streams between them, round-robin. The reference
+is one of the same processes taking all the streams alone; bursts on one and on two
+workers alternate, so that load from elsewhere on the machine hits both. Scenario 4's
+one-process figure on the embedded default is shown when it ran in the same invocation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import httpx
+
+from bench import services, targets
+from bench.client import Reader, client_cpu_s, make_client, stream_once
+from bench.measure import progress, wait_idle
+from bench.model import ModelSpec
+from bench.proc import Server, cpu_since, machine_cpu, processes_cpu, replicas
+from bench.registry import Context, scenario
+from bench.report import Table, median, percentile
+from bench.targets import Target
+
+PREPARE_CONCURRENCY = 8
+PG_REDIS = "PostgreSQL + Redis"
+
+
+async def _sessions(
+    client: httpx.AsyncClient, plan: list[Server], target: Target
+) -> list[dict[str, Any]]:
+    """One request body per stream, its session created on the worker that will run it."""
+    limit = asyncio.Semaphore(PREPARE_CONCURRENCY)
+
+    async def one(server: Server) -> dict[str, Any]:
+        async with limit:
+            return await target.prepare(client, server.base_url)
+
+    return list(await asyncio.gather(*(one(server) for server in plan)))
+
+
+async def spread_burst(
+    servers: list[Server], target: Target, streams: int, *, reader: Reader, baselines: list[int]
+) -> tuple[dict[str, Any], list[str]]:
+    """`streams` concurrent streams split round-robin over `servers`.
+
+    Returns the figures and the ids of the sessions it created (to delete afterwards).
+    Memory per stream is the sum over the workers of (peak RSS - idle baseline), over
+    `streams`; server CPU is summed over the workers.
+    """
+    plan = [servers[i % len(servers)] for i in range(streams)]
+    async with make_client() as client:
+        bodies = await _sessions(client, plan, target)
+        for server in servers:
+            await wait_idle(server)
+        for server in servers:
+            server.reset_peak()
+        server_before = [s.cpu_s() for s in servers]
+        services_before = processes_cpu(services.SERVICE_PROCESSES)
+        machine_before = machine_cpu()
+        client_before = client_cpu_s()
+        start = time.perf_counter()
+        results = await asyncio.gather(
+            *(
+                stream_once(client, server.base_url, target, body, reader=reader)
+                for server, body in zip(plan, bodies, strict=True)
+            )
+        )
+        wall = time.perf_counter() - start
+        client_after = client_cpu_s()
+        machine_after = machine_cpu()
+        services_after = processes_cpu(services.SERVICE_PROCESSES)
+        server_after = [s.cpu_s() for s in servers]
+        peaks = [s.peak_rss_kb() for s in servers]
+    ttfds = [r.ttfd_s for r in results if r.ttfd_s is not None]
+    errors = [r.error for r in results if r.error is not None]
+    busy = machine_after[0] - machine_before[0]
+    total = machine_after[1] - machine_before[1]
+    server_each = [a - b for a, b in zip(server_after, server_before, strict=True)]
+    services_cpu = cpu_since(services_before, services_after)
+    client_cpu = client_after - client_before
+    figures: dict[str, Any] = {
+        "workers": len(servers),
+        "streams": streams,
+        "wall_s": wall,
+        "errors": len(errors),
+        "first_error": errors[0] if errors else None,
+        "ttfd_median_s": median(ttfds),
+        "ttfd_p99_s": percentile(ttfds, 99),
+        "frames": sum(r.frames for r in results),
+        "peak_kb_per_stream": sum(
+            max(peak - base, 0) for peak, base in zip(peaks, baselines, strict=True)
+        )
+        / streams,
+        "server_cpu_s": sum(server_each),
+        "server_cpu_s_each": server_each,
+        "services_cpu_s": services_cpu,
+        "client_cpu_s": client_cpu,
+        "machine_busy_pct": 100 * busy / total if total else None,
+        # What the rest of the machine took meanwhile (other people's work, the kernel).
+        "other_cpu_s": busy - sum(server_each) - services_cpu - client_cpu,
+    }
+    return figures, [str(body["session_id"]) for body in bodies]
+
+
+async def _warm_up(server: Server, target: Target, *, reader: Reader) -> str:
+    """One full stream (lazy imports, first-use caches, pool connections); its session id."""
+    async with make_client() as client:
+        body = await target.prepare(client, server.base_url)
+        result = await stream_once(client, server.base_url, target, body, reader=reader)
+    if not result.ok:
+        raise RuntimeError(f"warm-up of {target.name} failed: {result.error}\n{server.log_tail()}")
+    return str(body["session_id"])
+
+
+def _row(label: str, storage: str, runs: list[dict[str, Any]]) -> dict[str, Any]:
+    def ms(key: str) -> float | None:
+        value = median([r[key] for r in runs if r[key] is not None])
+        return None if value is None else value * 1000
+
+    total = median([r["wall_s"] for r in runs])
+    streams = runs[0]["streams"]
+    return {
+        "workers": label,
+        "storage": storage,
+        "streams": streams,
+        "total s": total,
+        "streams/s": streams / total if total else None,
+        "errors": sum(r["errors"] for r in runs),
+        "TTFD p50 ms": ms("ttfd_median_s"),
+        "TTFD p99 ms": ms("ttfd_p99_s"),
+        "peak KB/stream": median([r["peak_kb_per_stream"] for r in runs]),
+        "server CPU s": median([r["server_cpu_s"] for r in runs]),
+        "PG+Redis CPU s": median([r["services_cpu_s"] for r in runs]),
+        "client CPU s": median([r["client_cpu_s"] for r in runs]),
+        "client busy %": median([100 * r["client_cpu_s"] / r["wall_s"] for r in runs]),
+        "machine busy %": median([r["machine_busy_pct"] for r in runs]),
+        "other CPU s": median([r["other_cpu_s"] for r in runs]),
+    }
+
+
+def _embedded_row(ctx: Context, streams: int) -> dict[str, Any] | None:
+    """Scenario 4's adkstream row at `streams`, if it ran before in this invocation."""
+    for row in ctx.shared.get("concurrency", []):
+        if row.get("streams") == streams and row.get("target") == "adkstream":
+            total = row.get("total s")
+            return {
+                "workers": "1 (scenario 4)",
+                "storage": "embedded SQLite",
+                "streams": streams,
+                "total s": total,
+                "streams/s": streams / total if total else None,
+                "errors": row.get("errors"),
+                "TTFD p50 ms": row.get("TTFD p50 ms"),
+                "TTFD p99 ms": row.get("TTFD p99 ms"),
+                "peak KB/stream": row.get("peak KB/stream"),
+                "server CPU s": row.get("server CPU s"),
+                "client CPU s": row.get("client CPU s"),
+                "client busy %": row.get("client busy %"),
+            }
+    return None
+
+
+@scenario(
+    "workers",
+    "issue 9 scenario 5: 500 streams on one and two workers sharing PostgreSQL and Redis",
+    order=45,
+)
+async def workers(ctx: Context) -> list[Table]:
+    spec = ModelSpec(kind="chunks", chunks=200, interval_ms=10)
+    streams, repeats = ctx.pick(500, 100), ctx.pick(3, 1)
+    target = targets.adkstream()
+    table = Table(
+        title=f"Scenario 5: {streams} concurrent streams of {spec.chunks} chunks at "
+        f"{spec.interval_ms:g} ms on one and two worker processes (ideal "
+        f"{spec.chunks * spec.interval_ms / 1000:.1f} s; medians of {repeats} runs)",
+        columns=[
+            "workers",
+            "storage",
+            "streams",
+            "total s",
+            "streams/s",
+            "vs 1 worker",
+            "errors",
+            "TTFD p50 ms",
+            "TTFD p99 ms",
+            "peak KB/stream",
+            "server CPU s",
+            "PG+Redis CPU s",
+            "client CPU s",
+            "client busy %",
+            "machine busy %",
+            "other CPU s",
+        ],
+    )
+    down = services.missing()
+    if down:
+        table.notes.append(f"not run: {', '.join(down)} unreachable (bash scripts/services.sh)")
+        return [table]
+    runs: dict[int, list[dict[str, Any]]] = {1: [], 2: []}
+    async with services.redis_prefix("workers") as prefix:
+        env = services.scale_out_env(prefix)
+        async with replicas("adkstream", 2, spec, ctx.log_dir, env=env) as pair:
+            warm_ups = [await _warm_up(server, target, reader=ctx.reader) for server in pair]
+            failures = 0
+            baselines = [server.rss_kb() for server in pair]
+            for repeat in range(repeats):
+                # Alternate which goes first, so that drift hits both the same.
+                for count in (1, 2) if repeat % 2 == 0 else (2, 1):
+                    figures, sessions = await spread_burst(
+                        pair[:count],
+                        target,
+                        streams,
+                        reader=ctx.reader,
+                        baselines=baselines[:count],
+                    )
+                    runs[count].append(figures | {"repeat": repeat})
+                    progress(
+                        f"workers: {streams} streams on {count} worker(s), run "
+                        f"{repeat + 1}/{repeats}: {figures['wall_s']:.1f} s, "
+                        f"{figures['errors']} errors"
+                    )
+                    # Outside the clock: PostgreSQL is shared, leave nothing behind.
+                    failures += await services.delete_sessions(pair[0].base_url, sessions)
+            failures += await services.delete_sessions(pair[0].base_url, warm_ups)
+            if failures:
+                table.notes.append(f"{failures} sessions could not be deleted from PostgreSQL")
+    one, two = _row("1", PG_REDIS, runs[1]), _row("2", PG_REDIS, runs[2])
+    rows = [one, two]
+    embedded = _embedded_row(ctx, streams)
+    if embedded is not None:
+        rows.append(embedded)
+    for row in rows:
+        ref, value = one["streams/s"], row["streams/s"]
+        row["vs 1 worker"] = value / ref if ref and value else None
+    table.rows.extend(rows)
+    for count in (1, 2):
+        table.raw.extend(runs[count])
+        first_errors = [r["first_error"] for r in runs[count] if r["first_error"]]
+        if first_errors:
+            table.notes.append(f"{count} worker(s): first error: {first_errors[0]}")
+    each = [median([r["server_cpu_s_each"][i] for r in runs[2]]) for i in range(2)]
+    table.notes.append(
+        "workers: `bench.servers adkstream` (scenario 4's app) with ADKSTREAM_DATABASE_URL="
+        f"{services.DATABASE_URL} and ADKSTREAM_REDIS_URL={services.REDIS_URL}; the load "
+        "generator splits the streams round-robin; sessions are created before the clock"
+    )
+    table.notes.append(
+        "vs 1 worker: throughput (streams/s) over the 1-worker PostgreSQL + Redis row; "
+        f"2 workers' server CPU s, each: {each[0]:.1f} + {each[1]:.1f}"
+        if None not in each
+        else "vs 1 worker: throughput (streams/s) over the 1-worker PostgreSQL + Redis row"
+    )
+    if embedded is None:
+        table.notes.append("scenario 4 did not run in this invocation: no embedded-default row")
+    table.notes.append(
+        "PG+Redis CPU s: the postgres and redis-server processes (all their clients); "
+        "machine busy %: all CPUs, anyone's work; other CPU s: the machine's busy time "
+        "minus the workers', the load generator's and PG+Redis's (others' work, kernel)"
+    )
+    table.notes.append("issue 9 goal: two workers >= 1.7 x the one-worker throughput at 500")
+    return [table]
