@@ -46,9 +46,21 @@ def missing(*, postgres: bool = True, redis_: bool = True) -> list[str]:
     return down
 
 
-def scale_out_env(prefix: str, *, postgres: bool = True) -> dict[str, str]:
+def redis_url(pool: int | None = None) -> str:
+    """The Redis URL; with `pool`, redis-py's `max_connections` query argument.
+
+    redis-py 8's asyncio pools default to 100 connections and raise `MaxConnectionsError`
+    (no waiting) when a 101st is needed at once: every pool made from this URL (log, run
+    slots, rate limiter) takes its limit from it.
+    """
+    return REDIS_URL if pool is None else f"{REDIS_URL}?max_connections={pool}"
+
+
+def scale_out_env(
+    prefix: str, *, postgres: bool = True, redis_pool: int | None = None
+) -> dict[str, str]:
     """The settings of a replica: sessions in PostgreSQL (if asked), the log in Redis."""
-    env = {"ADKSTREAM_REDIS_URL": REDIS_URL, "ADKSTREAM_REDIS_PREFIX": prefix}
+    env = {"ADKSTREAM_REDIS_URL": redis_url(redis_pool), "ADKSTREAM_REDIS_PREFIX": prefix}
     if postgres:
         env["ADKSTREAM_DATABASE_URL"] = DATABASE_URL
     return env

@@ -6,13 +6,14 @@ Exception text and tracebacks go to the log, never to the client.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from adkstream.errors import RequestError, UnavailableError
+from adkstream.runner import failures
 
 logger = logging.getLogger("adkstream.api")
 
@@ -67,14 +68,26 @@ async def on_http_exception(request: Request, exc: Exception) -> Response:
     return error_response(exc.status_code, code, str(exc.detail), headers=exc.headers)
 
 
+async def on_storage_error(request: Request, exc: Exception) -> Response:
+    """The database or Redis is down or saturated: the request may succeed later."""
+    logger.exception("storage failed on %s %s", request.method, request.url.path)
+    return error_response(
+        503,
+        "storage_unavailable",
+        "The server's storage is unavailable; try again shortly.",
+        headers={"Retry-After": "2"},
+    )
+
+
 async def on_unexpected(request: Request, exc: Exception) -> Response:
     logger.exception("unhandled error on %s %s", request.method, request.url.path)
     return error_response(500, "internal_error", "The server failed to handle the request.")
 
 
-EXCEPTION_HANDLERS = {
+EXCEPTION_HANDLERS: dict[type[Exception], Callable[[Request, Exception], Awaitable[Response]]] = {
     RequestError: on_request_error,
     UnavailableError: on_unavailable,
     HTTPException: on_http_exception,
+    **dict.fromkeys(failures.STORAGE_ERRORS, on_storage_error),
     Exception: on_unexpected,
 }

@@ -6,6 +6,10 @@ to its clients; it can hold request details and internals). The log gets the tra
 
 from __future__ import annotations
 
+import sqlite3
+
+import redis.exceptions
+import sqlalchemy.exc
 from google.genai import errors as genai_errors
 
 from adkstream.events import ErrorInfo
@@ -22,6 +26,17 @@ INTERRUPTED = ErrorInfo(
     code="interrupted", message="The server stopped while the run was in progress."
 )
 INTERNAL = ErrorInfo(code="internal_error", message="The run failed on the server.")
+STORAGE = ErrorInfo(
+    code="storage_unavailable", message="The server's storage is unavailable; try again."
+)
+STORAGE_ERRORS: tuple[type[Exception], ...] = (
+    ConnectionError,  # a database driver that cannot connect (asyncpg raises it raw)
+    sqlite3.OperationalError,
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.TimeoutError,
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+)
 
 
 def classify(exc: BaseException) -> ErrorInfo:
@@ -32,6 +47,8 @@ def classify(exc: BaseException) -> ErrorInfo:
         if exc.code in (401, 403):
             return MODEL_AUTH
         return MODEL_ERROR
+    if isinstance(exc, STORAGE_ERRORS):
+        return STORAGE
     if isinstance(exc, TimeoutError):
         return TIMEOUT
     return INTERNAL

@@ -331,3 +331,14 @@ async def test_runs_coalescing_merges_fast_deltas(api: Api) -> None:
     assert len(deltas_off) == 12
     assert len(deltas_on) == 2
     assert "".join(d.text for d in deltas_on) == "".join(d.text for d in deltas_off)
+
+
+async def test_runs_storage_down_is_503_with_retry_after(start_server: ServerFactory) -> None:
+    # Nothing listens on port 1: the session store cannot connect.
+    unreachable = "postgresql+asyncpg://postgres@127.0.0.1:1/nowhere"
+    async with start_server(database_url=unreachable) as api, asyncio.timeout(30):
+        response = await api.client.post("/v1/runs", json={"message": "x"})
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "2"
+    assert response.json()["error"]["code"] == "storage_unavailable"
+    assert "Connect call failed" not in response.text
