@@ -15,6 +15,7 @@ from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 
 from adkstream.errors import ConfigurationError
+from adkstream.runner.redis_pool import blocking_pool
 
 
 class RequestRate:
@@ -30,13 +31,13 @@ class RequestRate:
         self._redis_url = redis_url
         self._prefix = prefix
         self._limiter: MovingWindowRateLimiter | None = None
-        self._pool: redis.ConnectionPool | None = None
+        self._pool: redis.BlockingConnectionPool | None = None
 
     def _storage(self) -> Storage:
         if self._redis_url is None:
             return MemoryStorage()
         # Our own pool, so that `close` can close its connections.
-        self._pool = redis.ConnectionPool.from_url(self._redis_url)
+        self._pool = blocking_pool(self._redis_url)
         return RedisStorage(
             "async+" + self._redis_url,
             implementation="redispy",

@@ -38,6 +38,7 @@ from redis.exceptions import NoScriptError, RedisError
 
 from adkstream.events import StreamEvent, parse_event
 from adkstream.runner.log import EventLog, RunRecord, interruption
+from adkstream.runner.redis_pool import redis_client
 
 logger = logging.getLogger("adkstream.log")
 
@@ -123,7 +124,7 @@ class RedisLog(EventLog):
         Raises:
             redis.exceptions.RedisError: Redis cannot be reached.
         """
-        client = redis.Redis.from_url(url, decode_responses=False)
+        client = redis_client(url)
         log = cls(client, prefix=prefix, ttl_s=ttl_s, lease_s=lease_s, sweep_s=sweep_s)
         try:
             await log._start()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from abc import ABC, abstractmethod
 
-import redis.asyncio as redis
+from adkstream.runner.redis_pool import redis_client
 
 
 class RunSlots(ABC):
@@ -64,7 +64,7 @@ return 1
 class RedisSlots(RunSlots):
     def __init__(self, url: str, limit: int, *, prefix: str, ttl_s: float) -> None:
         super().__init__(limit)
-        self._redis = redis.Redis.from_url(url)
+        self._redis = redis_client(url)
         self._prefix = prefix
         self._ttl_s = ttl_s
         self._acquire = self._redis.register_script(_ACQUIRE)
