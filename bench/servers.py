@@ -13,6 +13,7 @@ from pathlib import Path
 
 import uvicorn
 
+from adkstream.api.server import DrainingServer, tune_gc
 from bench.apps import BUILDERS
 from bench.model import ModelSpec
 
@@ -51,7 +52,12 @@ def main(argv: list[str] | None = None) -> None:
         timeout_graceful_shutdown=3,
         backlog=4096,
     )
-    uvicorn.Server(config).run()
+    if args.kind == "adkstream":
+        # As `adkstream serve` runs it: its GC settings, and runs drained on a stop signal.
+        tune_gc()
+        DrainingServer(config, app).run()
+    else:
+        uvicorn.Server(config).run()
 
 
 if __name__ == "__main__":

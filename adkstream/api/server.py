@@ -57,11 +57,15 @@ class DrainingServer(uvicorn.Server):
         self._draining = asyncio.get_running_loop().create_task(host.runs.shutdown())
 
 
-def run_server(app: Starlette, *, host: str, port: int, log_level: str) -> None:
-    # Every partial event makes many short-lived pydantic objects: collect the young
-    # generation less often (the default, 700 allocations, runs it thousands of times a
-    # second under load).
+def tune_gc() -> None:
+    """Every partial event makes many short-lived pydantic objects: collect the young
+    generation less often (the default, 700 allocations, runs it thousands of times a
+    second under load)."""
     gc.set_threshold(GC_GEN0_THRESHOLD, 20, 20)
+
+
+def run_server(app: Starlette, *, host: str, port: int, log_level: str) -> None:
+    tune_gc()
     config = uvicorn.Config(
         app,
         host=host,
