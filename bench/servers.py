@@ -10,8 +10,10 @@ import argparse
 import logging
 import tempfile
 from pathlib import Path
+from typing import cast
 
 import uvicorn
+from starlette.applications import Starlette
 
 from adkstream.api.server import DrainingServer, tune_gc
 from bench.apps import BUILDERS
@@ -55,7 +57,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.kind == "adkstream":
         # As `adkstream serve` runs it: its GC settings, and runs drained on a stop signal.
         tune_gc()
-        DrainingServer(config, app).run()
+        DrainingServer(config, cast(Starlette, app)).run()
     else:
         uvicorn.Server(config).run()
 
