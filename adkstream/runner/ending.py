@@ -1,6 +1,8 @@
 """How a run ends, shared by request runs (`runs.py`) and live runs (`live.py`).
 
-The run's ADK side (the pump) reports its end through `PumpEnd`; `stop_pump` gives ADK
+The run's ADK side (the pump) feeds a queue that `next_from_pump` drains (flushing the
+coalescer's pending merge when its window expires) and reports its end through
+`PumpEnd`; `stop_pump` gives ADK
 a grace period to stop by itself before cancelling it; `terminal_event` picks the one
 terminal event from what happened.
 """
@@ -10,11 +12,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from adkstream.events import RunCancelled, RunCompleted, RunFailed, TerminalEvent, Usage
+from adkstream.events import (
+    RunCancelled,
+    RunCompleted,
+    RunFailed,
+    StreamEvent,
+    TerminalEvent,
+    Usage,
+)
 from adkstream.runner import failures
+from adkstream.runner.coalesce import Coalescer
 
 logger = logging.getLogger("adkstream.run")
 
@@ -40,6 +51,24 @@ class Outcome(Protocol):
 
     @property
     def error_code(self) -> str | None: ...
+
+
+async def next_from_pump(
+    queue: asyncio.Queue[list[StreamEvent] | PumpEnd],
+    coalescer: Coalescer,
+    write: Callable[[list[StreamEvent]], object],
+) -> list[StreamEvent] | PumpEnd:
+    """The pump's next item; while waiting, a pending merged delta goes out at its deadline."""
+    loop = asyncio.get_running_loop()
+    while True:
+        deadline = coalescer.deadline
+        if deadline is None:
+            return await queue.get()
+        try:
+            async with asyncio.timeout_at(deadline):
+                return await queue.get()
+        except TimeoutError:
+            write(coalescer.flush(loop.time()))
 
 
 async def stop_pump(pump: asyncio.Task[None], *, run_id: str) -> None:

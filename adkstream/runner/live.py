@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 import uuid
@@ -64,7 +65,13 @@ from adkstream.events import (
 )
 from adkstream.runner import failures
 from adkstream.runner.coalesce import Coalescer
-from adkstream.runner.ending import ABORT_GRACE_S, PumpEnd, stop_pump, terminal_event
+from adkstream.runner.ending import (
+    ABORT_GRACE_S,
+    PumpEnd,
+    next_from_pump,
+    stop_pump,
+    terminal_event,
+)
 from adkstream.runner.live_translate import LiveTranslator, TurnOutputPlugin
 from adkstream.runner.log import EventLog, RunRecord
 from adkstream.runner.telemetry import telemetry_config
@@ -363,17 +370,9 @@ class LiveRuns:
         """Moves translated events from the pump to the log through the coalescer."""
         loop = asyncio.get_running_loop()
         log, run_id = self.log, run.run_id
+        write = functools.partial(log.append, run_id)
         while True:
-            deadline = coalescer.deadline
-            if deadline is None:
-                item = await queue.get()
-            else:
-                try:
-                    async with asyncio.timeout_at(deadline):
-                        item = await queue.get()
-                except TimeoutError:
-                    log.append(run_id, coalescer.flush(loop.time()))
-                    continue
+            item = await next_from_pump(queue, coalescer, write)
             if isinstance(item, PumpEnd):
                 if run.cancel_reason is None and run.failure is None:
                     for event in translator.finish():

@@ -36,7 +36,7 @@ from adkstream.events import (
 )
 from adkstream.runner import failures
 from adkstream.runner.coalesce import Coalescer
-from adkstream.runner.ending import PumpEnd, stop_pump, terminal_event
+from adkstream.runner.ending import PumpEnd, next_from_pump, stop_pump, terminal_event
 from adkstream.runner.log import EventLog, RunRecord
 from adkstream.runner.slots import MemorySlots, RunSlots
 from adkstream.runner.telemetry import streaming_run_config
@@ -350,17 +350,9 @@ class RunManager:
         log, run_id = self.log, run.run_id
         started = loop.time()
         first_delta = True
+        write = functools.partial(log.append, run_id)
         while True:
-            deadline = coalescer.deadline
-            if deadline is None:
-                item = await queue.get()
-            else:
-                try:
-                    async with asyncio.timeout_at(deadline):
-                        item = await queue.get()
-                except TimeoutError:
-                    log.append(run_id, coalescer.flush(loop.time()))
-                    continue
+            item = await next_from_pump(queue, coalescer, write)
             if isinstance(item, PumpEnd):
                 return item
             if run.cancel_reason is not None:
