@@ -13,11 +13,10 @@ a `data:` object with an `error` key (the OpenAI SDK raises it as `APIError`), t
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from adkstream.api.sse import encode_frame
+from adkstream.api.sse import DONE_FRAME, json_frame
 from adkstream.events import (
     MessageCompleted,
     MessageDelta,
@@ -31,12 +30,11 @@ from adkstream.events import (
 
 Json = dict[str, Any]
 
-DONE_FRAME = encode_frame(data="[DONE]")
 MESSAGE_SEPARATOR = "\n\n"
 
 
 def openai_frame(data: Json) -> bytes:
-    return encode_frame(data=json.dumps(data, separators=(",", ":")))
+    return json_frame(data)
 
 
 def error_object(message: str, *, type: str, code: str, param: str | None = None) -> Json:

@@ -9,7 +9,9 @@ parser ignore the whole field.
 
 from __future__ import annotations
 
+import json
 import re
+from typing import Any
 
 from adkstream.events import StreamEvent
 
@@ -62,3 +64,12 @@ def retry_frame(retry_ms: int) -> bytes:
 
 def comment_frame(text: str) -> bytes:
     return encode_frame(comment=text)
+
+
+def json_frame(data: Any) -> bytes:
+    """A `data:`-only frame of compact JSON (AG-UI, Vercel and OpenAI streams: no id/event)."""
+    return encode_frame(data=json.dumps(data, separators=(",", ":")))
+
+
+DONE_FRAME = encode_frame(data="[DONE]")
+"""The end marker of the Vercel and OpenAI streams."""

@@ -18,11 +18,10 @@ Divergences worth knowing:
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from adkstream.api.sse import encode_frame
+from adkstream.api.sse import DONE_FRAME, json_frame
 from adkstream.events import (
     AgentCompleted,
     AgentStarted,
@@ -48,12 +47,10 @@ HEADERS = {
 """The protocol's required headers besides `Content-Type: text/event-stream` and
 `Connection: keep-alive`, which sse-starlette sets."""
 
-DONE_FRAME = encode_frame(data="[DONE]")
-
 
 def vercel_frame(chunk: Chunk) -> bytes:
     """One UI message chunk as an SSE `data:` frame (compact JSON, no `event:` / `id:`)."""
-    return encode_frame(data=json.dumps(chunk, separators=(",", ":")))
+    return json_frame(chunk)
 
 
 @dataclass
