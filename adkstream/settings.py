@@ -21,6 +21,7 @@ class Settings(BaseSettings):
     offline_tokens_per_s: float = Field(default=40.0, ge=0)
     offline_reply_tokens: int = Field(default=60, ge=1)
     coalesce_ms: int = Field(default=30, ge=0, le=1000)
+    coalesce_max_ms: int = Field(default=1000, ge=0, le=10_000)
     heartbeat_s: float = Field(default=15.0, gt=0)
     detach_grace_s: float = Field(default=300.0, ge=0)
     max_body_bytes: int = Field(default=1 << 20, ge=1024)

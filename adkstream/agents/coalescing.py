@@ -10,15 +10,16 @@ Function calls, thoughts next to text, and the final aggregated response pass th
 untouched (pending text first), so the final text and `output_key` are exactly as
 without it.
 
-The window is per run: the run sets `COALESCE_WINDOW_S` before it starts ADK, and ADK's
-tasks inherit it (contextvars are copied into tasks).
+The window is per run: the run sets `COALESCE_WINDOW` (a function giving the window in
+seconds, read at every decision, as the run manager widens it under load) before it
+starts ADK, and ADK's tasks inherit it (contextvars are copied into tasks).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from contextlib import aclosing
 from contextvars import ContextVar
 from typing import Any
@@ -33,11 +34,19 @@ from google.genai import types
 
 from adkstream.agents.registry import walk_nodes
 
-COALESCE_WINDOW_S: ContextVar[float] = ContextVar("adkstream_coalesce_window_s", default=0.0)
+Window = Callable[[], float]
+"""The coalescing window in seconds, now (0: every chunk passes as it comes)."""
+
+
+def no_window() -> float:
+    return 0.0
+
+
+COALESCE_WINDOW: ContextVar[Window] = ContextVar("adkstream_coalesce_window", default=no_window)
 
 
 class CoalescingModel(BaseLlm):
-    """Wraps `inner`; merges its streamed text chunks within `COALESCE_WINDOW_S`."""
+    """Wraps `inner`; merges its streamed text chunks within `COALESCE_WINDOW`."""
 
     inner: BaseLlm
 
@@ -48,9 +57,9 @@ class CoalescingModel(BaseLlm):
     async def generate_content_async(
         self, llm_request: LlmRequest, stream: bool = False
     ) -> AsyncGenerator[LlmResponse, None]:
-        window = COALESCE_WINDOW_S.get()
+        window = COALESCE_WINDOW.get()
         responses = self.inner.generate_content_async(llm_request, stream=stream)
-        if not stream or window <= 0:
+        if not stream or window() <= 0:
             async with aclosing(responses) as passing:
                 async for response in passing:
                     yield response
@@ -70,7 +79,7 @@ _END = object()
 
 
 async def coalesce_responses(
-    responses: AsyncGenerator[LlmResponse, None], window_s: float
+    responses: AsyncGenerator[LlmResponse, None], window: Window
 ) -> AsyncGenerator[LlmResponse, None]:
     """The responses with runs of partial text chunks merged; see the module docstring."""
     loop = asyncio.get_running_loop()
@@ -82,7 +91,7 @@ async def coalesce_responses(
         while True:
             if pending:
                 try:
-                    async with asyncio.timeout_at(last_sent + window_s):
+                    async with asyncio.timeout_at(last_sent + window()):
                         item = await queue.get()
                 except TimeoutError:
                     yield _merged(pending)
@@ -99,7 +108,7 @@ async def coalesce_responses(
                 raise item
             now = loop.time()
             if _is_text_chunk(item) and (not pending or _same_kind(pending[-1], item)):
-                if not pending and now - last_sent >= window_s:
+                if not pending and now - last_sent >= window():
                     last_sent = now
                     yield item
                 else:

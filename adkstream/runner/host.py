@@ -70,6 +70,7 @@ class Host:
             slots=open_slots(settings),
             max_run_s=settings.max_run_s,
             detach_grace_s=settings.detach_grace_s,
+            coalesce_max_ms=settings.coalesce_max_ms,
         )
         live = LiveRuns(
             agents=agents, session_service=session_service, log=log, max_runs=settings.max_runs

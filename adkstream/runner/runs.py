@@ -25,7 +25,7 @@ from google.adk.sessions.base_session_service import BaseSessionService
 from google.genai import types
 
 from adkstream import metrics
-from adkstream.agents.coalescing import COALESCE_WINDOW_S, install_coalescing
+from adkstream.agents.coalescing import COALESCE_WINDOW, install_coalescing
 from adkstream.agents.registry import AgentRegistry, HostedAgent, runner_kwargs
 from adkstream.errors import ConflictError, UnavailableError
 from adkstream.events import (
@@ -38,6 +38,7 @@ from adkstream.runner import failures
 from adkstream.runner.coalesce import Coalescer
 from adkstream.runner.ending import PumpEnd, next_from_pump, stop_pump, terminal_event
 from adkstream.runner.log import EventLog, RunRecord
+from adkstream.runner.loop_lag import AdaptiveWindow, LoopLag
 from adkstream.runner.slots import MemorySlots, RunSlots
 from adkstream.runner.telemetry import streaming_run_config
 from adkstream.runner.translate import Translator
@@ -94,6 +95,8 @@ class RunManager:
         slots: concurrent runs per user; over it `start` raises UnavailableError (429).
         max_run_s: the longest a run may take; then it ends with `run.failed` `timeout`.
         detach_grace_s: how long an `on_disconnect="continue"` run may go on unwatched.
+        coalesce_max_ms: the widest a run's coalescing window grows while the event loop
+            runs late (see `loop_lag`); a run's `coalesce_ms` is the narrowest.
         clock: wall clock for event timestamps.
     """
 
@@ -107,6 +110,7 @@ class RunManager:
         slots: RunSlots | None = None,
         max_run_s: float = 600.0,
         detach_grace_s: float = 300.0,
+        coalesce_max_ms: int = 1000,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.agents = agents
@@ -116,7 +120,9 @@ class RunManager:
         self.slots = slots or MemorySlots(1000)
         self.max_run_s = max_run_s
         self.detach_grace_s = detach_grace_s
+        self.coalesce_max_s = coalesce_max_ms / 1000
         self.clock = clock
+        self.loop_lag = LoopLag()
         self.active: dict[str, Run] = {}
         self._releasing: set[asyncio.Future[None]] = set()
         for agent in agents:
@@ -176,6 +182,7 @@ class RunManager:
             ],
         )
         self.active[run_id] = run
+        self.loop_lag.start()
         metrics.RUNS_STARTED.labels(request.agent.name).inc()
         metrics.RUNS_ACTIVE.inc()
         logger.info(
@@ -287,6 +294,8 @@ class RunManager:
         """Writes the terminal event and forgets the run (synchronous: it cannot be cut)."""
         self.log.append(run.run_id, [terminal])
         self.active.pop(run.run_id, None)
+        if not self.active:
+            self.loop_lag.stop()
         if run._detach_timer is not None:
             run._detach_timer.cancel()
         self._count_end(run, request, terminal, coalescer)
@@ -375,7 +384,9 @@ class RunManager:
     ) -> None:
         runner = self._runners[request.agent.name]
         # ADK's tasks for this run inherit the window (contextvars are copied into tasks).
-        COALESCE_WINDOW_S.set(request.coalesce_ms / 1000)
+        COALESCE_WINDOW.set(
+            AdaptiveWindow(request.coalesce_ms / 1000, self.coalesce_max_s, self.loop_lag)
+        )
         try:
             async with aclosing(
                 runner.run_async(

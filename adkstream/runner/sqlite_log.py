@@ -3,10 +3,11 @@
 Design decisions:
 - WAL with `synchronous=NORMAL`: a commit survives a crash of the process (not
   necessarily a power cut), and readers never block the writer.
-- One writer connection; each flush of the background flusher is one transaction
-  (every run's new events, then their records), so a record never runs ahead of its
-  events. A second, read-only connection serves replays, which never queue behind a
-  write.
+- One writer connection, used inline in the event loop's thread (see `_Writer`); each
+  flush of the background flusher is one transaction (every run's new events, then
+  their records), so a record never runs ahead of its events. Readers see an event
+  only once it is stored, so the write must never wait for the busy loop. A second,
+  read-only connection serves replays, which never queue behind a write.
 - A finished run is final: a late write never turns its record back to running nor
   adds events after its terminal one (if two servers share a data dir, the second's
   recovery ends the first's runs and the first's later writes are dropped). Events
@@ -18,10 +19,10 @@ Design decisions:
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Sequence
+import sqlite3
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import aiosqlite
 
@@ -65,6 +66,8 @@ VALUES (?, ?, 'running', ?, ?)
 """
 _BUSY_TIMEOUT_MS = 5000
 
+T = TypeVar("T")
+
 
 def _run_row(record: RunRecord) -> tuple[str, str, str, float, str]:
     return (
@@ -80,14 +83,58 @@ def _event_row(event: StreamEvent) -> tuple[str, int, str, str]:
     return (event.run_id, event.seq, event.type, event.model_dump_json())
 
 
+class _Writer:
+    """The writer connection, used in the event loop's thread only.
+
+    Not on a thread of its own: there, every row of an `executemany` takes the GIL back
+    from a busy loop thread (one switch interval, 5 ms, each), and under load a batch of
+    a few thousand events took seconds while readers waited for it. Inline, a batch
+    takes microseconds per row and never waits for the loop.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._conn: sqlite3.Connection | None = None
+
+    async def open(self) -> None:
+        conn = sqlite3.connect(self._path, isolation_level=None)
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+            conn.executescript(_SCHEMA)
+        except BaseException:
+            conn.close()
+            raise
+        self._conn = conn
+
+    async def transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Runs `work` inside `BEGIN IMMEDIATE` … `COMMIT`, without yielding the loop."""
+        conn = self._conn
+        if conn is None:
+            raise sqlite3.ProgrammingError("the run log's writer is closed")
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            result = work(conn)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        return result
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
 class SqliteLog(EventLog):
     """The run log in one SQLite file; open it with `await SqliteLog.open(path)`."""
 
-    def __init__(self, writer: aiosqlite.Connection, reader: aiosqlite.Connection) -> None:
+    def __init__(self, writer: _Writer, reader: aiosqlite.Connection) -> None:
         super().__init__()
         self._writer = writer
         self._reader = reader
-        self._write_lock = asyncio.Lock()
 
     @classmethod
     async def open(cls, path: Path) -> SqliteLog:
@@ -96,12 +143,9 @@ class SqliteLog(EventLog):
         Raises:
             sqlite3.Error: the file cannot be opened or is not a database.
         """
-        writer = await aiosqlite.connect(path, isolation_level=None)
+        writer = _Writer(path)
         try:
-            await writer.execute("PRAGMA journal_mode = WAL")
-            await writer.execute("PRAGMA synchronous = NORMAL")
-            await writer.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
-            await writer.executescript(_SCHEMA)
+            await writer.open()
             reader = await aiosqlite.connect(path, isolation_level=None)
         except BaseException:
             await writer.close()
@@ -155,46 +199,38 @@ class SqliteLog(EventLog):
         left = [record for record in left if record.run_id not in self._hot]
         if not left:
             return []
-        async with self._transaction() as db:
+
+        def end_all(db: sqlite3.Connection) -> None:
             for record in left:
-                async with db.execute(
+                row = db.execute(
                     "SELECT MAX(seq) FROM events WHERE run_id = ?", (record.run_id,)
-                ) as cursor:
-                    row = await cursor.fetchone()
+                ).fetchone()
                 last_seq = row[0] if row is not None and row[0] is not None else 0
                 event, ended = interruption(record, last_seq=last_seq)
-                await db.execute(_INSERT_EVENT, _event_row(event))
-                await db.execute(_UPSERT_RUN, _run_row(ended))
+                db.execute(_INSERT_EVENT, _event_row(event))
+                db.execute(_UPSERT_RUN, _run_row(ended))
+
+        await self._writer.transaction(end_all)
         return [record.run_id for record in left]
 
-    @contextlib.asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """`BEGIN IMMEDIATE` … `COMMIT` on the writer, one at a time; rolled back on error."""
-        async with self._write_lock:
-            await self._writer.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._writer
-            except BaseException:
-                await self._writer.execute("ROLLBACK")
-                raise
-            await self._writer.execute("COMMIT")
-
     async def _store_run(self, record: RunRecord) -> None:
-        async with self._transaction() as db:
-            await db.execute(_UPSERT_RUN, _run_row(record))
+        row = _run_row(record)
+        await self._writer.transaction(lambda db: db.execute(_UPSERT_RUN, row))
 
     async def _store_events(
         self, batches: Sequence[tuple[RunRecord, Sequence[StreamEvent]]]
     ) -> None:
-        async with self._transaction() as db:
-            await db.executemany(
-                _INSERT_NEW_RUN,
-                [(r.run_id, r.session_id, r.created_at, r.model_dump_json()) for r, _ in batches],
-            )
-            await db.executemany(
-                _INSERT_EVENT, [_event_row(event) for _, events in batches for event in events]
-            )
-            await db.executemany(_UPSERT_RUN, [_run_row(record) for record, _ in batches])
+        # Serialised here, in the loop's thread: the events are not shared with the writer.
+        new_runs = [(r.run_id, r.session_id, r.created_at, r.model_dump_json()) for r, _ in batches]
+        events = [_event_row(event) for _, batch in batches for event in batch]
+        records = [_run_row(record) for record, _ in batches]
+
+        def write(db: sqlite3.Connection) -> None:
+            db.executemany(_INSERT_NEW_RUN, new_runs)
+            db.executemany(_INSERT_EVENT, events)
+            db.executemany(_UPSERT_RUN, records)
+
+        await self._writer.transaction(write)
 
     async def _load_run(self, run_id: str) -> RunRecord | None:
         async with self._reader.execute(

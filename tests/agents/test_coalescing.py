@@ -44,7 +44,9 @@ async def test_coalescing_first_chunk_alone_then_merged() -> None:
     chunks = [_chunk(w) for w in ["Hel", "lo", " wor", "ld"]]
     async with asyncio.timeout(5):
         out = await _collect(
-            coalesce_responses(_scripted(*chunks, _chunk("Hello world", partial=False)), 10.0)
+            coalesce_responses(
+                _scripted(*chunks, _chunk("Hello world", partial=False)), lambda: 10.0
+            )
         )
     assert _texts(out) == ["Hel", "lo world", "Hello world"]
     assert [r.partial for r in out] == [True, True, False]
@@ -53,14 +55,14 @@ async def test_coalescing_first_chunk_alone_then_merged() -> None:
 async def test_coalescing_zero_window_passes_everything() -> None:
     chunks = [_chunk(w) for w in ["a", "b", "c"]]
     async with asyncio.timeout(5):
-        out = await _collect(coalesce_responses(_scripted(*chunks), 0.0))
+        out = await _collect(coalesce_responses(_scripted(*chunks), lambda: 0.0))
     assert _texts(out) == ["a", "b", "c"]
 
 
 async def test_coalescing_non_text_flushes_pending_first() -> None:
     stream = _scripted(_chunk("a"), _chunk("b"), _call(), _chunk("c"), _chunk("d", thought=True))
     async with asyncio.timeout(5):
-        out = await _collect(coalesce_responses(stream, 10.0))
+        out = await _collect(coalesce_responses(stream, lambda: 10.0))
     assert _texts(out)[:2] == ["a", "b"]
     assert out[2].content is not None and out[2].content.parts[0].function_call is not None
     # A thought never merges into answer text.
@@ -79,7 +81,7 @@ async def test_coalescing_window_expires_while_the_model_is_silent() -> None:
 
     got: list[LlmResponse] = []
     async with asyncio.timeout(5):
-        merged = coalesce_responses(model(), 0.05)
+        merged = coalesce_responses(model(), lambda: 0.05)
         got.append(await anext(merged))
         got.append(await anext(merged))
         release.set()
@@ -96,5 +98,5 @@ async def test_coalescing_error_flushes_then_raises() -> None:
     got: list[LlmResponse] = []
     async with asyncio.timeout(5):
         with pytest.raises(RuntimeError, match="model broke"):
-            await _collect_into(coalesce_responses(failing(), 10.0), got)
+            await _collect_into(coalesce_responses(failing(), lambda: 10.0), got)
     assert _texts(got) == ["a", "b"]
