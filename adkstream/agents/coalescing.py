@@ -5,7 +5,9 @@ own queues), far more than anything done with the event afterwards. Handing ADK 
 larger partials is the lever: `CoalescingModel` wraps an agent's model and merges the
 text chunks that arrive within `coalesce_ms` of the last one it passed on. The first
 chunk of a message, and any chunk after a quiet window, passes at once (no added time to
-first token); a merge goes out when its window expires even if the model is silent.
+first token; if more text came with it, that goes with it); a merge goes out when its
+window expires even if the model is silent. Merging costs a list append per chunk: the
+consumer is woken per merged response, not per chunk.
 Function calls, thoughts next to text, and the final aggregated response pass through
 untouched (pending text first), so the final text and `output_key` are exactly as
 without it.
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import deque
 from collections.abc import AsyncGenerator, Callable
 from contextlib import aclosing
 from contextvars import ContextVar
@@ -83,61 +86,107 @@ async def coalesce_responses(
 ) -> AsyncGenerator[LlmResponse, None]:
     """The responses with runs of partial text chunks merged; see the module docstring."""
     loop = asyncio.get_running_loop()
-    queue: asyncio.Queue[Any] = asyncio.Queue()
-    reader = loop.create_task(_read_into(responses, queue))
-    pending: list[LlmResponse] = []
-    last_sent = float("-inf")
+    merger = _Merger(loop, window)
+    reader = loop.create_task(merger.read(responses))
     try:
         while True:
-            if pending:
-                try:
-                    async with asyncio.timeout_at(last_sent + window()):
-                        item = await queue.get()
-                except TimeoutError:
-                    yield _merged(pending)
-                    pending = []
-                    last_sent = loop.time()
-                    continue
-            else:
-                item = await queue.get()
+            item = await merger.get()
             if item is _END:
-                break
+                return
             if isinstance(item, BaseException):
-                if pending:
-                    yield _merged(pending)
                 raise item
-            now = loop.time()
-            if _is_text_chunk(item) and (not pending or _same_kind(pending[-1], item)):
-                if not pending and now - last_sent >= window():
-                    last_sent = now
-                    yield item
-                else:
-                    pending.append(item)
-                continue
-            if pending:
-                yield _merged(pending)
-                pending = []
-                last_sent = now
             yield item
-        if pending:
-            yield _merged(pending)
     finally:
         reader.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await reader
 
 
-async def _read_into(
-    responses: AsyncGenerator[LlmResponse, None], queue: asyncio.Queue[Any]
-) -> None:
-    try:
-        async with aclosing(responses) as reading:
-            async for response in reading:
-                queue.put_nowait(response)
-    except Exception as exc:
-        queue.put_nowait(exc)
-    else:
-        queue.put_nowait(_END)
+class _TextRun(list[LlmResponse]):
+    """Adjacent text chunks of one kind (thought or answer), merged when they go."""
+
+    thought: bool
+
+
+class _Merger:
+    """Between the task reading the model and ADK: adjacent text chunks wait and merge.
+
+    The reader appends to the last run of text without waking anybody (a chunk costs a
+    list append); the consumer takes the first run when its window is over, at once
+    when it starts a message (first text, or text of another kind), or when something
+    other than text follows it. A consumer slower than the model takes all that piled
+    up in one response.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, window: Window) -> None:
+        self._loop = loop
+        self._window = window
+        self._ready: deque[Any] = deque()
+        self._last_sent = float("-inf")
+        self._last_kind: bool | None = None  # None: no text since the last other item
+        self._waiter: asyncio.Future[None] | None = None
+
+    async def read(self, responses: AsyncGenerator[LlmResponse, None]) -> None:
+        try:
+            async with aclosing(responses) as reading:
+                async for response in reading:
+                    self._put(response)
+        except Exception as exc:
+            self._put_item(exc)
+        else:
+            self._put_item(_END)
+
+    def _put(self, response: LlmResponse) -> None:
+        if not _is_text_chunk(response):
+            self._put_item(response)
+            return
+        thought = _thought(response)
+        tail = self._ready[-1] if self._ready else None
+        if isinstance(tail, _TextRun) and tail.thought == thought:
+            tail.append(response)
+            return
+        run = _TextRun([response])
+        run.thought = thought
+        self._put_item(run)
+
+    def _put_item(self, item: Any) -> None:
+        self._ready.append(item)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def get(self) -> Any:
+        while True:
+            if not self._ready:
+                await self._wait(None)
+                continue
+            head = self._ready[0]
+            if not isinstance(head, _TextRun):
+                self._last_kind = None
+                return self._ready.popleft()
+            now = self._loop.time()
+            due = now if head.thought != self._last_kind else self._last_sent + self._window()
+            if len(self._ready) > 1 or now >= due:
+                self._ready.popleft()
+                self._last_sent, self._last_kind = now, head.thought
+                return _merged(head)
+            await self._wait(due)
+
+    async def _wait(self, due: float | None) -> None:
+        """Until the reader adds an item (not a chunk to the last run) or `due` passes."""
+        waiter = self._waiter = self._loop.create_future()
+        timer = None if due is None else self._loop.call_at(due, _resolve, waiter)
+        try:
+            await waiter
+        finally:
+            self._waiter = None
+            if timer is not None:
+                timer.cancel()
+
+
+def _resolve(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 def _is_text_chunk(response: LlmResponse) -> bool:

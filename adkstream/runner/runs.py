@@ -25,6 +25,7 @@ from google.adk.sessions.base_session_service import BaseSessionService
 from google.genai import types
 
 from adkstream import metrics
+from adkstream.agents.a2a_import import remember_missing_a2a
 from adkstream.agents.coalescing import COALESCE_WINDOW, install_coalescing
 from adkstream.agents.registry import AgentRegistry, HostedAgent, runner_kwargs
 from adkstream.errors import ConflictError, UnavailableError
@@ -82,6 +83,7 @@ class RunRequest:
 
 
 _RUN_CONFIG = streaming_run_config()
+remember_missing_a2a()
 
 
 class RunManager:

@@ -27,8 +27,10 @@ def _texts(responses: list[LlmResponse]) -> list[str]:
 
 
 async def _scripted(*responses: LlmResponse) -> AsyncGenerator[LlmResponse, None]:
+    """A streaming model: between chunks it waits (here one trip around the loop)."""
     for response in responses:
         yield response
+        await asyncio.sleep(0)
 
 
 async def _collect_into(gen: AsyncGenerator[LlmResponse, None], into: list[LlmResponse]) -> None:
@@ -75,6 +77,7 @@ async def test_coalescing_window_expires_while_the_model_is_silent() -> None:
 
     async def model() -> AsyncGenerator[LlmResponse, None]:
         yield _chunk("first")
+        await asyncio.sleep(0)
         yield _chunk("second")
         await release.wait()  # the model goes quiet: the merge must not wait for it
         yield _chunk("Done", partial=False)
@@ -92,6 +95,7 @@ async def test_coalescing_window_expires_while_the_model_is_silent() -> None:
 async def test_coalescing_error_flushes_then_raises() -> None:
     async def failing() -> AsyncGenerator[LlmResponse, None]:
         yield _chunk("a")
+        await asyncio.sleep(0)
         yield _chunk("b")
         raise RuntimeError("model broke")
 
@@ -100,3 +104,17 @@ async def test_coalescing_error_flushes_then_raises() -> None:
         with pytest.raises(RuntimeError, match="model broke"):
             await _collect_into(coalesce_responses(failing(), lambda: 10.0), got)
     assert _texts(got) == ["a", "b"]
+
+
+async def test_coalescing_a_slow_consumer_takes_what_piled_up_in_one_response() -> None:
+    # The model is faster than ADK: everything it said meanwhile goes as one partial,
+    # the first chunk included (it is not held back: it goes with what came with it).
+    async def burst() -> AsyncGenerator[LlmResponse, None]:
+        for word in ["a", "b", "c"]:
+            yield _chunk(word)
+        yield _chunk("abc", partial=False)
+
+    async with asyncio.timeout(5):
+        out = await _collect(coalesce_responses(burst(), lambda: 10.0))
+    assert _texts(out) == ["abc", "abc"]
+    assert [r.partial for r in out] == [True, False]

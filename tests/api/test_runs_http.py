@@ -326,10 +326,10 @@ async def test_runs_coalescing_merges_fast_deltas(api: Api) -> None:
         logged_on = await api.host.log.read(on.headers["x-run-id"], after=0)
     deltas_off = [e for e in logged_off if isinstance(e, MessageDelta)]
     deltas_on = [e for e in logged_on if isinstance(e, MessageDelta)]
-    # 12 words without delay: every word a delta without coalescing; with a 1 s window the
-    # first word goes at once and the rest in one merged delta.
+    # 12 words without delay: every word a delta without coalescing; with a 1 s window
+    # what the model said meanwhile goes in one or two merged deltas.
     assert len(deltas_off) == 12
-    assert len(deltas_on) == 2
+    assert 1 <= len(deltas_on) <= 2
     assert "".join(d.text for d in deltas_on) == "".join(d.text for d in deltas_off)
 
 

@@ -96,7 +96,9 @@ def _fake_server_tasks(tasks: set[asyncio.Task[object]]) -> set[asyncio.Task[obj
 async def test_runs_assistant_deltas_concatenate_to_completed_text(
     harness: Harness, fake_gemini: FakeGemini, coalesce_ms: int
 ) -> None:
-    fake_gemini.script(TextReply(["Hel", "lo", " wor", "ld"]))
+    # Chunks 50 ms apart: each arrives after the 30 ms window, so none waits for another
+    # (chunks that arrive together may leave together, the first one included).
+    fake_gemini.script(TextReply(["Hel", "lo", " wor", "ld"], delay_s=0.05))
     async with asyncio.timeout(TIMEOUT_S):
         run, events = await harness.run("assistant", "hi", coalesce_ms=coalesce_ms)
 
@@ -441,7 +443,8 @@ async def test_runs_coalesced_offline_stream_keeps_invariants() -> None:
     [text] = check_stream(events).values()
     assert len(text.split()) == 40
     deltas = of_type(events, "message.delta")
-    assert deltas[0].text == "You"  # the first word goes out at once
+    # Words yielded without pause are there together: they go to ADK merged.
+    assert text.startswith(deltas[0].text) and len(deltas) < 40
     assert session.state["said"] == text
     assert isinstance(events[-1], RunCompleted)
     assert events[-1].final_text == text
