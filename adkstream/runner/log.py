@@ -266,13 +266,26 @@ class EventLog(ABC):
         that keeps up sees every event with its own seq. Either way a reader holds one
         batch in memory at most.
         """
+        batches = self.follow_batches(run_id, after=after, merge_over=merge_over, poll_s=poll_s)
+        async for batch in batches:
+            for event in batch:
+                yield event
+
+    async def follow_batches(
+        self,
+        run_id: str,
+        *,
+        after: int = 0,
+        merge_over: int | None = MERGE_BACKLOG_OVER,
+        poll_s: float = 5.0,
+    ) -> AsyncIterator[list[StreamEvent]]:
+        """`follow`, as the batches storage hands over: one write per batch for a stream."""
         cursor = after
         while True:
             batch = await self.read(run_id, after=cursor)
             if batch:
                 behind = merge_over is not None and len(batch) > merge_over
-                for event in merge_adjacent_deltas(batch) if behind else batch:
-                    yield event
+                yield merge_adjacent_deltas(batch) if behind else batch
                 cursor = batch[-1].seq
                 if is_terminal(batch[-1]):
                     return

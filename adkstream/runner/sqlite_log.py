@@ -135,6 +135,7 @@ class SqliteLog(EventLog):
         super().__init__()
         self._writer = writer
         self._reader = reader
+        self._rowless: set[str] = set()  # runs created here whose row is not written yet
 
     @classmethod
     async def open(cls, path: Path) -> SqliteLog:
@@ -176,6 +177,11 @@ class SqliteLog(EventLog):
         would otherwise take one at a time.
         """
         self._hot[record.run_id] = _HotRun(record)
+        self._rowless.add(record.run_id)
+
+    async def release(self, run_id: str) -> None:
+        await super().release(run_id)
+        self._rowless.discard(run_id)
 
     async def list_runs(self, session_id: str) -> list[RunRecord]:
         rows = await self._reader.execute_fetchall(
@@ -220,8 +226,8 @@ class SqliteLog(EventLog):
     async def _store_events(
         self, batches: Sequence[tuple[RunRecord, Sequence[StreamEvent]]]
     ) -> None:
-        # Serialised here, in the loop's thread: the events are not shared with the writer.
-        new_runs = [(r.run_id, r.session_id, r.created_at, r.model_dump_json()) for r, _ in batches]
+        rowless = [r for r, _ in batches if r.run_id in self._rowless]
+        new_runs = [(r.run_id, r.session_id, r.created_at, r.model_dump_json()) for r in rowless]
         events = [_event_row(event) for _, batch in batches for event in batch]
         records = [_run_row(record) for record, _ in batches]
 
@@ -231,6 +237,7 @@ class SqliteLog(EventLog):
             db.executemany(_UPSERT_RUN, records)
 
         await self._writer.transaction(write)
+        self._rowless.difference_update(r.run_id for r in rowless)
 
     async def _load_run(self, run_id: str) -> RunRecord | None:
         async with self._reader.execute(

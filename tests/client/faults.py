@@ -58,13 +58,20 @@ class CutStreams:
         frames = 0
 
         async def cut_send(message: Message) -> None:
+            body = message.get("body", b"") if message["type"] == "http.response.body" else b""
+            if not body.startswith(b"id:"):
+                if not cut.is_set():
+                    await send(message)
+                return
+            # One body may carry several frames (events stored together): count each.
+            for frame in body.split(b"\n\n")[:-1]:
+                await send_frame(message | {"body": frame + b"\n\n"})
+
+        async def send_frame(message: Message) -> None:
             nonlocal frames
             if cut.is_set():
                 return  # the connection is gone: like uvicorn, drop what follows
-            body = message.get("body", b"") if message["type"] == "http.response.body" else b""
-            if not body.startswith(b"id:"):
-                await send(message)
-                return
+            body = message["body"]
             frames += 1
             if frames < self.k:
                 await send(message)
