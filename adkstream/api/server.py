@@ -58,10 +58,18 @@ class DrainingServer(uvicorn.Server):
 
 
 def tune_gc() -> None:
-    """Every partial event makes many short-lived pydantic objects: collect the young
-    generation less often (the default, 700 allocations, runs it thousands of times a
-    second under load)."""
+    """Collects less often, and never walks what start-up made.
+
+    Every partial event makes many short-lived pydantic objects: the young generation
+    is collected less often (the default, 700 allocations, runs it thousands of times a
+    second under load). The app, once built, holds about 200,000 objects (modules,
+    pydantic schemas, ADK's agents) that live as long as the process: `gc.freeze()`
+    moves them out of the collector's sight (a full collection of them took 140 ms).
+    Call it once the app is built.
+    """
     gc.set_threshold(GC_GEN0_THRESHOLD, 20, 20)
+    gc.collect()
+    gc.freeze()
 
 
 def run_server(app: Starlette, *, host: str, port: int, log_level: str) -> None:
