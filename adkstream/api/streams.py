@@ -11,12 +11,12 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 
-from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from adkstream import metrics
 from adkstream.api.bodies import RunResult
+from adkstream.api.event_stream import EventStreamResponse
 from adkstream.api.inputs import StreamFormat
 from adkstream.api.sse import event_frame, retry_frame
 from adkstream.events import StreamEvent
@@ -55,18 +55,12 @@ async def stream_response(
             media_type=fmt.value,
             headers=headers | {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
-    return EventSourceResponse(
+    return EventStreamResponse(
         _sse(host, record.run_id, after),
         status_code=status_code,
         headers=headers | SSE_HEADERS,
-        ping=host.settings.heartbeat_s,
-        ping_message_factory=_ping,
-        sep="\n",
+        ping_s=host.settings.heartbeat_s,
     )
-
-
-def _ping() -> ServerSentEvent:
-    return ServerSentEvent(comment="ping")
 
 
 async def _sse(host: Host, run_id: str, after: int) -> AsyncIterator[bytes]:

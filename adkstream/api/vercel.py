@@ -45,7 +45,7 @@ HEADERS = {
     "x-vercel-ai-ui-message-stream": "v1",
 }
 """The protocol's required headers besides `Content-Type: text/event-stream` and
-`Connection: keep-alive`, which sse-starlette sets."""
+`Connection: keep-alive`, which `EventStreamResponse` sets."""
 
 
 def vercel_frame(chunk: Chunk) -> bytes:

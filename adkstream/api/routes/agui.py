@@ -6,7 +6,7 @@ differ from the session's state become the run's `state_delta`.
 
 This module also holds the shell the three protocol adapters share (AG-UI, Vercel,
 OpenAI): open the session a client names, start a run as `POST /v1/runs` does, and
-stream a protocol encoder's frames from the run's log with sse-starlette.
+stream a protocol encoder's frames from the run's log (`EventStreamResponse`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from typing import Any
 
 from ag_ui.core import RunAgentInput, UserMessage
 from google.genai import types
-from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -25,6 +24,7 @@ from starlette.routing import Route
 from adkstream.agents.registry import HostedAgent
 from adkstream.api.agui import AguiEncoder
 from adkstream.api.bodies import _ID_PATTERN
+from adkstream.api.event_stream import EventStreamResponse
 from adkstream.api.inputs import current_user, host_of, read_model
 from adkstream.api.streams import SSE_HEADERS, run_headers
 from adkstream.errors import ConflictError, NotFoundError, RequestError
@@ -165,23 +165,17 @@ def protocol_stream(
     frames: FrameSource,
     *,
     headers: dict[str, str] | None = None,
-) -> EventSourceResponse:
+) -> EventStreamResponse:
     """The run's events from the start, through `frames`, as an SSE response.
 
     The response watches the run while it is open: when the client leaves, the run's
     disconnect policy applies (`cancel` stops it), as for the native stream.
     """
-    return EventSourceResponse(
+    return EventStreamResponse(
         _relay(host, record.run_id, frames),
         headers=run_headers(record) | SSE_HEADERS | (headers or {}),
-        ping=host.settings.heartbeat_s,
-        ping_message_factory=_ping,
-        sep="\n",
+        ping_s=host.settings.heartbeat_s,
     )
-
-
-def _ping() -> ServerSentEvent:
-    return ServerSentEvent(comment="ping")
 
 
 async def _relay(host: Host, run_id: str, frames: FrameSource) -> AsyncIterator[bytes]:
