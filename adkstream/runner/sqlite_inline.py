@@ -19,7 +19,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import AsyncIterator, Generator, Iterable
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 
 class InlineCursor:
@@ -78,9 +78,15 @@ class _Execution:
 class InlineConnection:
     """sqlite3 behind aiosqlite's coroutine API, executed without leaving the loop."""
 
-    def __init__(self, path: str, *, uri: bool = False) -> None:
+    def __init__(
+        self,
+        path: str,
+        *,
+        uri: bool = False,
+        isolation_level: Literal["DEFERRED", "IMMEDIATE", "EXCLUSIVE"] | None = "DEFERRED",
+    ) -> None:
         # The connection never leaves the loop's thread.
-        self._conn = sqlite3.connect(path, uri=uri, isolation_level="DEFERRED")
+        self._conn = sqlite3.connect(path, uri=uri, isolation_level=isolation_level)
 
     @property
     def row_factory(self) -> Any:

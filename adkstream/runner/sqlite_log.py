@@ -7,7 +7,8 @@ Design decisions:
   flush of the background flusher is one transaction (every run's new events, then
   their records), so a record never runs ahead of its events. Readers see an event
   only once it is stored, so the write must never wait for the busy loop. A second,
-  read-only connection serves replays, which never queue behind a write.
+  read-only connection, also inline, serves replays and the end of every stream (a
+  follower reads from the file once the run's hot copy is released).
 - A finished run is final: a late write never turns its record back to running nor
   adds events after its terminal one (if two servers share a data dir, the second's
   recovery ends the first's runs and the first's later writes are dropped). Events
@@ -24,10 +25,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
-import aiosqlite
-
 from adkstream.events import StreamEvent, parse_event
 from adkstream.runner.log import EventLog, RunRecord, _HotRun, interruption
+from adkstream.runner.sqlite_inline import InlineConnection
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -131,7 +131,7 @@ class _Writer:
 class SqliteLog(EventLog):
     """The run log in one SQLite file; open it with `await SqliteLog.open(path)`."""
 
-    def __init__(self, writer: _Writer, reader: aiosqlite.Connection) -> None:
+    def __init__(self, writer: _Writer, reader: InlineConnection) -> None:
         super().__init__()
         self._writer = writer
         self._reader = reader
@@ -147,7 +147,7 @@ class SqliteLog(EventLog):
         writer = _Writer(path)
         try:
             await writer.open()
-            reader = await aiosqlite.connect(path, isolation_level=None)
+            reader = InlineConnection(str(path), isolation_level=None)
         except BaseException:
             await writer.close()
             raise
