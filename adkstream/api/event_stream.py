@@ -10,6 +10,7 @@ runs on shutdown, and has no per-send timeout).
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Mapping
 
 from starlette.responses import StreamingResponse
@@ -17,6 +18,10 @@ from starlette.types import Receive, Scope, Send
 
 from adkstream.api.sse import encode_frame
 
+logger = logging.getLogger("adkstream.api")
+
+CLEANUP_S = 5.0
+"""The longest the frame iterator's cleanup may take once the stream ends."""
 PING_FRAME = encode_frame(comment="ping")
 _PING = {"type": "http.response.body", "body": PING_FRAME, "more_body": True}
 DEFAULT_HEADERS = {"Connection": "keep-alive"}
@@ -75,10 +80,19 @@ class EventStreamResponse(StreamingResponse):
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
                 self._last_write = loop.time()
         finally:
-            aclose = getattr(self._frames, "aclose", None)
-            if aclose is not None:
-                await aclose()
+            await self._close_frames()
         await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    async def _close_frames(self) -> None:
+        """Runs the frame iterator's cleanup (bounded: it must not hold the response)."""
+        aclose = getattr(self._frames, "aclose", None)
+        if aclose is None:
+            return
+        try:
+            async with asyncio.timeout(CLEANUP_S):
+                await aclose()
+        except TimeoutError:
+            logger.warning("an event stream's cleanup took over %ss; left behind", CLEANUP_S)
 
     async def _watch(self, receive: Receive, send: Send, loop: asyncio.AbstractEventLoop) -> None:
         """Returns when the client disconnects; pings after `ping_s` of silence meanwhile."""

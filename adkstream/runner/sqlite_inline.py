@@ -16,10 +16,15 @@ async context manager), `execute_fetchall`, `executescript`, `commit`, `rollback
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import sqlite3
 from collections.abc import AsyncIterator, Generator, Iterable
 from types import TracebackType
 from typing import Any, Literal, Self
+
+logger = logging.getLogger("adkstream.storage")
 
 
 class InlineCursor:
@@ -120,3 +125,60 @@ class InlineConnection:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
+
+
+class WalCheckpointer:
+    """Checkpoints a WAL database from a worker thread, so that no fsync blocks the loop.
+
+    A connection that commits also runs SQLite's automatic checkpoints, which copy the
+    WAL into the database and, with `synchronous=NORMAL`, fsync both: inline in the
+    event loop that stalled every stream of the process (measured: single commits of
+    40-50 ms every few seconds at idle, where a commit takes 0.3 ms). The inline
+    connections therefore set `PRAGMA wal_autocheckpoint = 0`, and this
+    runs a PASSIVE checkpoint (it never blocks readers or the writer) every
+    `interval_s` on a connection of its own, in a thread.
+    """
+
+    def __init__(self, path: str, *, uri: bool = False, interval_s: float = 1.0) -> None:
+        self._path = path
+        self._uri = uri
+        self.interval_s = interval_s
+        self._conn: sqlite3.Connection | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(
+                self._run(), name="adkstream-wal-checkpointer"
+            )
+
+    async def checkpoint(self) -> tuple[int, int, int]:
+        """One PASSIVE checkpoint: (busy, WAL frames, frames checkpointed)."""
+        return await asyncio.to_thread(self._checkpoint)
+
+    def _checkpoint(self) -> tuple[int, int, int]:
+        if self._conn is None:
+            self._conn = sqlite3.connect(
+                self._path, uri=self._uri, isolation_level=None, check_same_thread=False
+            )
+        busy, frames, done = self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        return busy, frames, done
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval_s)  # a period, not a wait for anything
+            try:
+                await self.checkpoint()
+            except sqlite3.Error:
+                logger.exception("checkpointing %s failed; trying again", self._path)
+
+    async def stop(self) -> None:
+        """Stops checkpointing and closes its connection (the last close checkpoints)."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            await asyncio.to_thread(conn.close)

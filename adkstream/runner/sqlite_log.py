@@ -2,7 +2,8 @@
 
 Design decisions:
 - WAL with `synchronous=NORMAL`: a commit survives a crash of the process (not
-  necessarily a power cut), and readers never block the writer.
+  necessarily a power cut), and readers never block the writer. Checkpoints (and
+  their fsyncs) run on a thread (`WalCheckpointer`), never in the loop.
 - One writer connection, used inline in the event loop's thread (see `_Writer`); each
   flush of the background flusher is one transaction (every run's new events, then
   their records), so a record never runs ahead of its events. Readers see an event
@@ -27,7 +28,7 @@ from typing import TypeVar
 
 from adkstream.events import StreamEvent, parse_event
 from adkstream.runner.log import EventLog, RunRecord, _HotRun, interruption
-from adkstream.runner.sqlite_inline import InlineConnection
+from adkstream.runner.sqlite_inline import InlineConnection, WalCheckpointer
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -101,6 +102,7 @@ class _Writer:
         try:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA wal_autocheckpoint = 0")  # the checkpointer's job
             conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
             conn.executescript(_SCHEMA)
         except BaseException:
@@ -131,10 +133,13 @@ class _Writer:
 class SqliteLog(EventLog):
     """The run log in one SQLite file; open it with `await SqliteLog.open(path)`."""
 
-    def __init__(self, writer: _Writer, reader: InlineConnection) -> None:
+    def __init__(
+        self, writer: _Writer, reader: InlineConnection, checkpointer: WalCheckpointer
+    ) -> None:
         super().__init__()
         self._writer = writer
         self._reader = reader
+        self._checkpointer = checkpointer
         self._rowless: set[str] = set()  # runs created here whose row is not written yet
 
     @classmethod
@@ -158,13 +163,16 @@ class SqliteLog(EventLog):
             await reader.close()
             await writer.close()
             raise
-        return cls(writer, reader)
+        checkpointer = WalCheckpointer(str(path))
+        checkpointer.start()
+        return cls(writer, reader, checkpointer)
 
     async def close(self) -> None:
         """Flushes pending events, then closes both connections."""
         try:
             await super().close()
         finally:
+            await self._checkpointer.stop()
             await self._reader.close()
             await self._writer.close()
 
