@@ -34,13 +34,14 @@ def progress(message: str) -> None:
     print(f"  [{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
-async def warm_up(server: Server, target: Target, *, reader: Reader) -> None:
-    """One full stream, so lazy imports and first-use caches are not measured."""
+async def warm_up(server: Server, target: Target, *, reader: Reader) -> dict[str, Any]:
+    """One full stream, so lazy imports and first-use caches are not measured; its body."""
     async with make_client() as client:
         body = await target.prepare(client, server.base_url)
         result = await stream_once(client, server.base_url, target, body, reader=reader)
     if not result.ok:
         raise RuntimeError(f"warm-up of {target.name} failed: {result.error}\n{server.log_tail()}")
+    return body
 
 
 async def one_stream_cpu(server: Server, target: Target, *, reader: Reader) -> dict[str, Any]:

@@ -18,6 +18,12 @@ def median(values: Sequence[float]) -> float | None:
     return statistics.median(clean) if clean else None
 
 
+def median_ms(runs: Sequence[dict[str, Any]], key: str) -> float | None:
+    """The median over `runs` of a figure in seconds, in milliseconds (None: no figure)."""
+    value = median([r[key] for r in runs if r[key] is not None])
+    return None if value is None else value * 1000
+
+
 def percentile(values: Sequence[float], q: float) -> float | None:
     """The q-th percentile (0..100) by the nearest-rank method."""
     ordered = sorted(values)

@@ -137,10 +137,10 @@ class _Merger:
             self._put_item(_END)
 
     def _put(self, response: LlmResponse) -> None:
-        if not _is_text_chunk(response):
+        thought = _text_kind(response)
+        if thought is None:
             self._put_item(response)
             return
-        thought = _thought(response)
         tail = self._ready[-1] if self._ready else None
         if isinstance(tail, _TextRun) and tail.thought == thought:
             tail.append(response)
@@ -151,9 +151,8 @@ class _Merger:
 
     def _put_item(self, item: Any) -> None:
         self._ready.append(item)
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
+        if self._waiter is not None:
+            _resolve(self._waiter)
 
     async def get(self) -> Any:
         while True:
@@ -189,11 +188,15 @@ def _resolve(waiter: asyncio.Future[None]) -> None:
         waiter.set_result(None)
 
 
-def _is_text_chunk(response: LlmResponse) -> bool:
+def _text_kind(response: LlmResponse) -> bool | None:
+    """None if `response` is not a partial text chunk; else whether it is thought text."""
     content = response.content
     if not response.partial or content is None or not content.parts:
-        return False
-    return all(p.text is not None and _only_text(p) for p in content.parts)
+        return None
+    for part in content.parts:
+        if part.text is None or not _only_text(part):
+            return None
+    return bool(content.parts[0].thought)
 
 
 def _only_text(part: types.Part) -> bool:
@@ -207,27 +210,17 @@ def _only_text(part: types.Part) -> bool:
     )
 
 
-def _same_kind(a: LlmResponse, b: LlmResponse) -> bool:
-    """Thought chunks merge with thoughts, answer text with answer text."""
-    return _thought(a) == _thought(b)
-
-
-def _thought(response: LlmResponse) -> bool:
-    parts = _parts(response)
-    return bool(parts and parts[0].thought)
-
-
 def _parts(response: LlmResponse) -> list[types.Part]:
     content = response.content
     return content.parts or [] if content is not None else []
 
 
-def _merged(pending: list[LlmResponse]) -> LlmResponse:
-    if len(pending) == 1:
-        return pending[0]
-    last = pending[-1]
-    text = "".join(p.text or "" for r in pending for p in _parts(r))
-    part = types.Part(text=text, thought=True if _thought(last) else None)
+def _merged(run: _TextRun) -> LlmResponse:
+    if len(run) == 1:
+        return run[0]
+    last = run[-1]
+    text = "".join(p.text or "" for r in run for p in _parts(r))
+    part = types.Part(text=text, thought=True if run.thought else None)
     content = types.Content(role=last.content.role if last.content else "model", parts=[part])
     return last.model_copy(update={"content": content})
 

@@ -51,7 +51,6 @@ class EventStreamResponse(StreamingResponse):
             headers=DEFAULT_HEADERS | dict(headers or {}),
             media_type="text/event-stream",
         )
-        self._frames = frames
         self._ping_s = ping_s
         self._last_write = 0.0
 
@@ -76,7 +75,7 @@ class EventStreamResponse(StreamingResponse):
             {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
         )
         try:
-            async for chunk in self._frames:
+            async for chunk in self.body_iterator:
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
                 self._last_write = loop.time()
         finally:
@@ -85,7 +84,7 @@ class EventStreamResponse(StreamingResponse):
 
     async def _close_frames(self) -> None:
         """Runs the frame iterator's cleanup (bounded: it must not hold the response)."""
-        aclose = getattr(self._frames, "aclose", None)
+        aclose = getattr(self.body_iterator, "aclose", None)
         if aclose is None:
             return
         try:

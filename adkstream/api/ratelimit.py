@@ -100,10 +100,14 @@ class RequestRate:
         """Counts a request of `user`; None if allowed, else the seconds to wait."""
         if self._redis_url is None:
             wait_s = self._memory.hit(user)
-            return None if wait_s is None else max(1.0, math.ceil(wait_s))
+        else:
+            wait_s = await self._redis_hit(self._redis_url, user)
+        return None if wait_s is None else max(1.0, math.ceil(wait_s))
+
+    async def _redis_hit(self, url: str, user: str) -> float | None:
         if self._limiter is None:
-            self._limiter = MovingWindowRateLimiter(self._redis_storage(self._redis_url))
+            self._limiter = MovingWindowRateLimiter(self._redis_storage(url))
         if await self._limiter.hit(self.item, user):
             return None
         stats = await self._limiter.get_window_stats(self.item, user)
-        return max(1.0, math.ceil(stats.reset_time - time.time()))
+        return stats.reset_time - time.time()

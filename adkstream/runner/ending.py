@@ -2,9 +2,8 @@
 
 The run's ADK side (the pump) feeds a queue that `next_from_pump` drains (flushing the
 coalescer's pending merge when its window expires) and reports its end through
-`PumpEnd`; `stop_pump` gives ADK
-a grace period to stop by itself before cancelling it; `terminal_event` picks the one
-terminal event from what happened.
+`PumpEnd`; `stop_pump` gives ADK a grace period to stop by itself before cancelling it;
+`terminal_event` picks the one terminal event from what happened.
 """
 
 from __future__ import annotations

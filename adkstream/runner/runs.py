@@ -83,7 +83,6 @@ class RunRequest:
 
 
 _RUN_CONFIG = streaming_run_config()
-remember_missing_a2a()
 
 
 class RunManager:
@@ -127,6 +126,7 @@ class RunManager:
         self.loop_lag = LoopLag()
         self.active: dict[str, Run] = {}
         self._releasing: set[asyncio.Future[None]] = set()
+        remember_missing_a2a()
         for agent in agents:
             install_coalescing(agent.root)
         self._runners = {
@@ -358,10 +358,9 @@ class RunManager:
     ) -> PumpEnd:
         """Moves translated events from the pump to the log through the coalescer."""
         loop = asyncio.get_running_loop()
-        log, run_id = self.log, run.run_id
         started = loop.time()
         first_delta = True
-        write = functools.partial(log.append, run_id)
+        write = functools.partial(self.log.append, run.run_id)
         while True:
             item = await next_from_pump(queue, coalescer, write)
             if isinstance(item, PumpEnd):
@@ -372,7 +371,7 @@ class RunManager:
             for event in item:
                 ready = coalescer.push(event, now)
                 if ready:
-                    log.append(run_id, ready)
+                    write(ready)
                     if first_delta and coalescer.deltas_out:
                         first_delta = False
                         metrics.FIRST_DELTA_SECONDS.observe(now - started)

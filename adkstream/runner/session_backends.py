@@ -7,8 +7,8 @@ The embedded default here is the same service on one shared connection in WAL mo
 operations taking turns (an asyncio lock), and its statements run inline in the event
 loop's thread (`sqlite_inline.py`: no trip around a loop that is busy with hundreds of
 streams per statement), which measured 0 errors for 200 and 500 concurrent runs; its
-checkpoints run on a thread (`WalCheckpointer`). It
-overrides ADK's private `_get_db_connection`: checked against google-adk 2.13.
+checkpoints run on a thread (`WalCheckpointer`). It overrides ADK's private
+`_get_db_connection`: checked against google-adk 2.13.
 """
 
 from __future__ import annotations

@@ -60,10 +60,11 @@ INSERT INTO runs (run_id, session_id, status, created_at, record) VALUES (?, ?, 
 ON CONFLICT (run_id) DO UPDATE SET status = excluded.status, record = excluded.record
 WHERE runs.status = 'running'
 """
-# A new run's row, before its first events (`create_run` writes nothing by itself).
+# A new run's row, before its first events (`create_run` writes nothing by itself). It
+# takes a `_run_row` like `_UPSERT_RUN` (the status, ?3, is always `running` here).
 _INSERT_NEW_RUN = """
 INSERT OR IGNORE INTO runs (run_id, session_id, status, created_at, record)
-VALUES (?, ?, 'running', ?, ?)
+VALUES (?1, ?2, 'running', ?4, ?5)
 """
 _BUSY_TIMEOUT_MS = 5000
 
@@ -180,9 +181,8 @@ class SqliteLog(EventLog):
         """Registers a new run; its row is written with its first events.
 
         No transaction of its own: `run.started` follows at once, and the flusher writes
-        the row and the event in the batch it is building anyway. Under load that saves
-        a transaction (three trips to the writer's thread) per new run, which new runs
-        would otherwise take one at a time.
+        the row and the event in the batch it is building anyway (one transaction per
+        batch, not one more per new run).
         """
         self._hot[record.run_id] = _HotRun(record)
         self._rowless.add(record.run_id)
@@ -234,10 +234,9 @@ class SqliteLog(EventLog):
     async def _store_events(
         self, batches: Sequence[tuple[RunRecord, Sequence[StreamEvent]]]
     ) -> None:
-        rowless = [r for r, _ in batches if r.run_id in self._rowless]
-        new_runs = [(r.run_id, r.session_id, r.created_at, r.model_dump_json()) for r in rowless]
-        events = [_event_row(event) for _, batch in batches for event in batch]
         records = [_run_row(record) for record, _ in batches]
+        new_runs = [row for row in records if row[0] in self._rowless]
+        events = [_event_row(event) for _, batch in batches for event in batch]
 
         def write(db: sqlite3.Connection) -> None:
             db.executemany(_INSERT_NEW_RUN, new_runs)
@@ -245,7 +244,7 @@ class SqliteLog(EventLog):
             db.executemany(_UPSERT_RUN, records)
 
         await self._writer.transaction(write)
-        self._rowless.difference_update(r.run_id for r in rowless)
+        self._rowless.difference_update(row[0] for row in new_runs)
 
     async def _load_run(self, run_id: str) -> RunRecord | None:
         async with self._reader.execute(

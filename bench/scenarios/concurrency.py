@@ -14,7 +14,7 @@ from bench.measure import burst, progress, warm_up
 from bench.model import ModelSpec
 from bench.proc import running
 from bench.registry import Context, scenario
-from bench.report import Table, median
+from bench.report import Table, median, median_ms
 from bench.targets import Target
 
 
@@ -103,17 +103,13 @@ async def _level(
 
 
 def _row(streams: int, name: str, runs: list[dict[str, Any]]) -> dict[str, Any]:
-    def ms(key: str) -> float | None:
-        value = median([r[key] for r in runs if r[key] is not None])
-        return None if value is None else value * 1000
-
     return {
         "streams": streams,
         "target": name,
         "total s": median([r["wall_s"] for r in runs]),
         "errors": sum(r["errors"] for r in runs),
-        "TTFD p50 ms": ms("ttfd_median_s"),
-        "TTFD p99 ms": ms("ttfd_p99_s"),
+        "TTFD p50 ms": median_ms(runs, "ttfd_median_s"),
+        "TTFD p99 ms": median_ms(runs, "ttfd_p99_s"),
         "peak KB/stream": median([r["peak_kb_per_stream"] for r in runs]),
         "server CPU s": median([r["server_cpu_s"] for r in runs]),
         "client CPU s": median([r["client_cpu_s"] for r in runs]),

@@ -29,11 +29,11 @@ import httpx
 
 from bench import services, targets
 from bench.client import Reader, client_cpu_s, make_client, stream_once
-from bench.measure import progress, wait_idle
+from bench.measure import progress, wait_idle, warm_up
 from bench.model import ModelSpec
 from bench.proc import Server, cpu_since, machine_cpu, processes_cpu, replicas
 from bench.registry import Context, scenario
-from bench.report import Table, median, percentile
+from bench.report import Table, median, median_ms, percentile
 from bench.targets import Target
 
 PREPARE_CONCURRENCY = 8
@@ -121,21 +121,7 @@ async def spread_burst(
     return figures, [str(body["session_id"]) for body in bodies]
 
 
-async def _warm_up(server: Server, target: Target, *, reader: Reader) -> str:
-    """One full stream (lazy imports, first-use caches, pool connections); its session id."""
-    async with make_client() as client:
-        body = await target.prepare(client, server.base_url)
-        result = await stream_once(client, server.base_url, target, body, reader=reader)
-    if not result.ok:
-        raise RuntimeError(f"warm-up of {target.name} failed: {result.error}\n{server.log_tail()}")
-    return str(body["session_id"])
-
-
 def _row(label: str, setup: str, runs: list[dict[str, Any]]) -> dict[str, Any]:
-    def ms(key: str) -> float | None:
-        value = median([r[key] for r in runs if r[key] is not None])
-        return None if value is None else value * 1000
-
     total = median([r["wall_s"] for r in runs])
     streams = runs[0]["streams"]
     return {
@@ -145,8 +131,8 @@ def _row(label: str, setup: str, runs: list[dict[str, Any]]) -> dict[str, Any]:
         "total s": total,
         "streams/s": streams / total if total else None,
         "errors": sum(r["errors"] for r in runs),
-        "TTFD p50 ms": ms("ttfd_median_s"),
-        "TTFD p99 ms": ms("ttfd_p99_s"),
+        "TTFD p50 ms": median_ms(runs, "ttfd_median_s"),
+        "TTFD p99 ms": median_ms(runs, "ttfd_p99_s"),
         "peak KB/stream": median([r["peak_kb_per_stream"] for r in runs]),
         "server CPU s": median([r["server_cpu_s"] for r in runs]),
         "PG+Redis CPU s": median([r["services_cpu_s"] for r in runs]),
@@ -211,7 +197,9 @@ async def _setup_runs(
     """Bursts on one and on two workers of one setup, alternating which goes first."""
     runs: dict[int, list[dict[str, Any]]] = {1: [], 2: []}
     async with replicas("adkstream", 2, spec, ctx.log_dir, env=env) as pair:
-        warm_ups = [await _warm_up(server, target, reader=ctx.reader) for server in pair]
+        warm_ups = [
+            str((await warm_up(server, target, reader=ctx.reader))["session_id"]) for server in pair
+        ]
         failures = 0
         baselines = [server.rss_kb() for server in pair]
         for repeat in range(repeats):
