@@ -1,16 +1,21 @@
-"""Coalescing before ADK: merge a model's partial text chunks within the run's window.
+"""The wrapper around every hosted agent's model: its partial text reaches ADK rarely or never.
 
 ADK spends about 220 µs of CPU on every partial event (pydantic copies, telemetry, its
-own queues), far more than anything done with the event afterwards. Handing ADK fewer,
-larger partials is the lever: `CoalescingModel` wraps an agent's model and merges the
-text chunks that arrive within `coalesce_ms` of the last one it passed on. The first
-chunk of a message, and any chunk after a quiet window, passes at once (no added time to
-first token; if more text came with it, that goes with it); a merge goes out when its
-window expires even if the model is silent. Merging costs a list append per chunk: the
-consumer is woken per merged response, not per chunk.
-Function calls, thoughts next to text, and the final aggregated response pass through
-untouched (pending text first), so the final text and `output_key` are exactly as
-without it.
+own queues), far more than anything done with the event afterwards. `CoalescingModel`
+wraps an agent's model and does one of two things with its partial text chunks:
+- Tap (the default): each chunk goes to the run's text sink (`text_tap`), and ADK sees
+  only the rest (the final aggregated response, function calls, anything but plain
+  text). The run merges the tapped deltas within its window on the way out.
+- Merge (agents with an `after_model_callback`, which must see partial responses, and
+  any call the tap cannot attribute): chunks that arrive within the run's window of the
+  last one passed on go to ADK as one. The first chunk of a message, and any chunk after
+  a quiet window, passes at once (no added time to first token; if more text came with
+  it, that goes with it); a merge goes out when its window expires even if the model is
+  silent. Merging costs a list append per chunk: the consumer is woken per merged
+  response, not per chunk.
+Either way function calls, thoughts next to text, and the final aggregated response pass
+through untouched (pending text first), so the final text and `output_key` are exactly
+as without it.
 
 The window is per run: the run sets `COALESCE_WINDOW` (a function giving the window in
 seconds, read at every decision, as the run manager widens it under load) before it
@@ -36,6 +41,7 @@ from google.adk.workflow import BaseNode
 from google.genai import types
 
 from adkstream.agents.registry import walk_nodes
+from adkstream.agents.text_tap import TEXT_TAP, model_call_of
 
 Window = Callable[[], float]
 """The coalescing window in seconds, now (0: every chunk passes as it comes)."""
@@ -49,19 +55,36 @@ COALESCE_WINDOW: ContextVar[Window] = ContextVar("adkstream_coalesce_window", de
 
 
 class CoalescingModel(BaseLlm):
-    """Wraps `inner`; merges its streamed text chunks within `COALESCE_WINDOW`."""
+    """Wraps `inner`; taps its streamed text (see `text_tap`) or merges it within the window.
+
+    Attributes:
+        inner: the agent's model.
+        tap: whether partial text may bypass ADK (False when the agent has an
+            `after_model_callback`, which must see every partial response).
+    """
 
     inner: BaseLlm
+    tap: bool = True
 
     @classmethod
-    def wrap(cls, inner: BaseLlm) -> CoalescingModel:
-        return cls(model=inner.model, inner=inner)
+    def wrap(cls, inner: BaseLlm, *, tap: bool = True) -> CoalescingModel:
+        return cls(model=inner.model, inner=inner, tap=tap)
 
     async def generate_content_async(
         self, llm_request: LlmRequest, stream: bool = False
     ) -> AsyncGenerator[LlmResponse, None]:
-        window = COALESCE_WINDOW.get()
         responses = self.inner.generate_content_async(llm_request, stream=stream)
+        sink = TEXT_TAP.get() if stream and self.tap else None
+        call = model_call_of(llm_request) if sink is not None else None
+        if sink is not None and call is not None:
+            async with aclosing(responses) as tapping:
+                async for response in tapping:
+                    if _all_text(response):
+                        sink(call, _visible_text(response))
+                    else:
+                        yield response
+            return
+        window = COALESCE_WINDOW.get()
         if not stream or window() <= 0:
             async with aclosing(responses) as passing:
                 async for response in passing:
@@ -188,15 +211,28 @@ def _resolve(waiter: asyncio.Future[None]) -> None:
         waiter.set_result(None)
 
 
+def _all_text(response: LlmResponse) -> bool:
+    """Whether `response` is a partial chunk of text only (answer, thought, or both)."""
+    content = response.content
+    if not response.partial or content is None or not content.parts:
+        return False
+    return all(part.text is not None and _only_text(part) for part in content.parts)
+
+
 def _text_kind(response: LlmResponse) -> bool | None:
-    """None if `response` is not a partial text chunk; else whether it is thought text."""
+    """None if `response` is not a partial chunk of text of one kind; else whether it is thought."""
     content = response.content
     if not response.partial or content is None or not content.parts:
         return None
+    thought = bool(content.parts[0].thought)
     for part in content.parts:
-        if part.text is None or not _only_text(part):
+        if part.text is None or not _only_text(part) or bool(part.thought) != thought:
             return None
-    return bool(content.parts[0].thought)
+    return thought
+
+
+def _visible_text(response: LlmResponse) -> str:
+    return "".join(p.text or "" for p in _parts(response) if not p.thought)
 
 
 def _only_text(part: types.Part) -> bool:
@@ -229,7 +265,8 @@ def install_coalescing(root: BaseNode) -> None:
     """Wraps the model of every LLM agent under `root` (once; string models resolved)."""
     for node in walk_nodes(root):
         if isinstance(node, LlmAgent) and not isinstance(node.model, CoalescingModel):
-            node.model = CoalescingModel.wrap(node.canonical_model)
+            tap = not node.after_model_callback
+            node.model = CoalescingModel.wrap(node.canonical_model, tap=tap)
 
 
 def unwrapped(model: BaseLlm | str) -> BaseLlm | str:

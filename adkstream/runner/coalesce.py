@@ -1,6 +1,6 @@
 """Coalescing of message deltas: a pure core, fed events and the time (server-side throttling).
 
-Deltas of one message that arrive within `window_s` of the last delta sent are merged.
+Deltas of one message that arrive within the window of the last delta sent are merged.
 The first delta of a message, and any delta after a quiet window, goes out at once: no
 added time to first token. A pending merge goes out when its window expires (the caller
 asks `deadline` and calls `flush`), when a non-delta event or another message's delta
@@ -9,7 +9,8 @@ arrives, or at the end of the run.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import functools
+from collections.abc import Callable, Iterable
 
 from adkstream.events import MessageDelta, StreamEvent
 
@@ -18,11 +19,13 @@ class Coalescer:
     """Merges the deltas of a message within a window.
 
     Args:
-        window_s: the window in seconds; 0 sends every delta as it comes.
+        window: the window in seconds, or a function giving it now (a run's window
+            widens while the server is loaded: `loop_lag.AdaptiveWindow`); 0 sends every
+            delta as it comes.
     """
 
-    def __init__(self, window_s: float) -> None:
-        self.window_s = window_s
+    def __init__(self, window: float | Callable[[], float]) -> None:
+        self._window = window if callable(window) else functools.partial(float, window)
         self.deltas_in = 0
         self.deltas_out = 0
         self._pending: MessageDelta | None = None
@@ -35,7 +38,7 @@ class Coalescer:
         """When the pending merge must go out, or None when nothing is pending."""
         if self._pending is None:
             return None
-        return self._last_sent[self._pending.message_id] + self.window_s
+        return self._last_sent[self._pending.message_id] + self._window()
 
     def push(self, event: StreamEvent, now: float) -> list[StreamEvent]:
         """Takes one event; returns the events to send now, in order."""
@@ -54,7 +57,7 @@ class Coalescer:
         else:
             out = []
         last = self._last_sent.get(event.message_id)
-        if self.window_s <= 0 or last is None or now - last >= self.window_s:
+        if last is None or now - last >= self._window():
             self._last_sent[event.message_id] = now
             self.deltas_out += 1
             out.append(event)

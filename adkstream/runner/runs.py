@@ -28,6 +28,7 @@ from adkstream import metrics
 from adkstream.agents.a2a_import import remember_missing_a2a
 from adkstream.agents.coalescing import COALESCE_WINDOW, install_coalescing
 from adkstream.agents.registry import AgentRegistry, HostedAgent, runner_kwargs
+from adkstream.agents.text_tap import TEXT_TAP, ModelCall, TextTapPlugin
 from adkstream.errors import ConflictError, UnavailableError
 from adkstream.events import (
     RunFailed,
@@ -133,6 +134,7 @@ class RunManager:
             agent.name: Runner(
                 app_name=agent.name,
                 session_service=session_service,
+                plugins=[TextTapPlugin()],
                 **runner_kwargs(agent),  # type: ignore[arg-type]
             )
             for agent in agents
@@ -264,10 +266,12 @@ class RunManager:
         translator = Translator(
             run_id=run.run_id, output_keys=request.agent.output_keys, clock=self.clock
         )
-        coalescer = Coalescer(request.coalesce_ms / 1000)
+        window = AdaptiveWindow(request.coalesce_ms / 1000, self.coalesce_max_s, self.loop_lag)
+        coalescer = Coalescer(window)
         queue: asyncio.Queue[list[StreamEvent] | PumpEnd] = asyncio.Queue()
         pump = asyncio.get_running_loop().create_task(
-            self._pump(run, request, translator, queue), name=f"adkstream-pump-{run.run_id}"
+            self._pump(run, request, translator, queue, window),
+            name=f"adkstream-pump-{run.run_id}",
         )
         terminal: TerminalEvent | None = None
         try:
@@ -382,12 +386,12 @@ class RunManager:
         request: RunRequest,
         translator: Translator,
         queue: asyncio.Queue[list[StreamEvent] | PumpEnd],
+        window: AdaptiveWindow,
     ) -> None:
         runner = self._runners[request.agent.name]
-        # ADK's tasks for this run inherit the window (contextvars are copied into tasks).
-        COALESCE_WINDOW.set(
-            AdaptiveWindow(request.coalesce_ms / 1000, self.coalesce_max_s, self.loop_lag)
-        )
+        # ADK's tasks for this run inherit both (contextvars are copied into tasks).
+        COALESCE_WINDOW.set(window)
+        TEXT_TAP.set(functools.partial(_tap_into, queue, translator))
         try:
             async with aclosing(
                 runner.run_async(
@@ -421,3 +425,15 @@ class RunManager:
             end=end,
             cancel_reason=run.cancel_reason,
         )
+
+
+def _tap_into(
+    queue: asyncio.Queue[list[StreamEvent] | PumpEnd],
+    translator: Translator,
+    call: ModelCall,
+    text: str,
+) -> None:
+    """A run's text sink: tapped text joins ADK's events in the pump's queue, in order."""
+    translated = translator.tapped(call, text)
+    if translated:
+        queue.put_nowait(translated)

@@ -20,8 +20,10 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from google.adk.events.event import Event
+from google.adk.events.event_actions import EventActions
 from google.genai.types import Part
 
+from adkstream.agents.text_tap import ModelCall
 from adkstream.events import (
     AgentCompleted,
     AgentStarted,
@@ -65,7 +67,14 @@ def _fallback(value: Any) -> Any:
 
 @dataclass
 class _Message:
+    message_id: str
     text: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _TappedMessage(_Message):
+    actions: EventActions | None = None
+    """The model call's shared `EventActions`: its final event carries the same object."""
 
 
 @dataclass
@@ -85,6 +94,7 @@ class Translator:
     final_text: str = ""
     error_code: str | None = None
     _messages: dict[str, _Message] = field(default_factory=dict)
+    _tapped: dict[int, _TappedMessage] = field(default_factory=dict)
     _agents: set[tuple[str, str | None]] = field(default_factory=set)
 
     def translate(self, event: Event) -> list[StreamEvent]:
@@ -92,10 +102,7 @@ class Translator:
             return []
         now = self.clock()
         out: list[StreamEvent] = []
-        agent_key = (event.author, event.branch)
-        if agent_key not in self._agents:
-            self._agents.add(agent_key)
-            out.append(self._attributed(AgentStarted, event, now))
+        self._start_agent(event.author, event.branch, now, out)
         if event.error_code:
             self.error_code = event.error_code
         if event.partial:
@@ -103,6 +110,37 @@ class Translator:
         else:
             self._final(event, now, out)
         return out
+
+    def tapped(self, call: ModelCall, text: str) -> list[StreamEvent]:
+        """A chunk of a model call's visible text that bypassed ADK (see `text_tap`)."""
+        now = self.clock()
+        out: list[StreamEvent] = []
+        self._start_agent(call.author, call.branch, now, out)
+        if not text:
+            return out
+        message = self._tapped.get(id(call.actions))
+        if message is None or message.actions is not call.actions:
+            message = _TappedMessage(message_id=Event.new_id(), actions=call.actions)
+            self._tapped[id(call.actions)] = message
+        message.text.append(text)
+        out.append(
+            MessageDelta(
+                run_id=self.run_id,
+                ts=now,
+                author=call.author,
+                branch=call.branch,
+                message_id=message.message_id,
+                text=text,
+            )
+        )
+        return out
+
+    def _start_agent(
+        self, author: str, branch: str | None, now: float, out: list[StreamEvent]
+    ) -> None:
+        if (author, branch) not in self._agents:
+            self._agents.add((author, branch))
+            out.append(AgentStarted(run_id=self.run_id, ts=now, author=author, branch=branch))
 
     def _attributed(
         self, kind: type[AttributedT], event: Event, now: float, **payload: Any
@@ -114,8 +152,19 @@ class Translator:
         text = _text_of(event)
         if not text:
             return
-        self._messages.setdefault(event.id, _Message()).text.append(text)
+        self._messages.setdefault(event.id, _Message(event.id)).text.append(text)
         out.append(self._attributed(MessageDelta, event, now, message_id=event.id, text=text))
+
+    def _streamed(self, event: Event) -> _Message | None:
+        """The message a final event completes: from ADK's partials, or tapped."""
+        streamed = self._messages.pop(event.id, None)
+        if streamed is not None:
+            return streamed
+        tapped = self._tapped.get(id(event.actions))
+        if tapped is not None and tapped.actions is event.actions:
+            del self._tapped[id(event.actions)]
+            return tapped
+        return None
 
     def _final(self, event: Event, now: float, out: list[StreamEvent]) -> None:
         actions = event.actions
@@ -129,7 +178,7 @@ class Translator:
                 )
             )
         text = _text_of(event)
-        streamed = self._messages.pop(event.id, None)
+        streamed = self._streamed(event)
         if text:
             self._complete_message(event, text, streamed, now, out)
         for part in _parts_of(event):
@@ -177,6 +226,7 @@ class Translator:
         out: list[StreamEvent],
     ) -> None:
         sent = "".join(streamed.text) if streamed else ""
+        message_id = streamed.message_id if streamed else event.id
         if text.startswith(sent):
             tail = text[len(sent) :]
         else:
@@ -184,12 +234,12 @@ class Translator:
             # answer): the deltas already sent are the record, so they stand as the text.
             tail, text = "", sent
         if tail:
-            out.append(self._attributed(MessageDelta, event, now, message_id=event.id, text=tail))
+            out.append(self._attributed(MessageDelta, event, now, message_id=message_id, text=tail))
         key = self.output_keys.get(event.author)
         stored = key if key is not None and key in event.actions.state_delta else None
         out.append(
             self._attributed(
-                MessageCompleted, event, now, message_id=event.id, text=text, output_key=stored
+                MessageCompleted, event, now, message_id=message_id, text=text, output_key=stored
             )
         )
         self.final_text = text
