@@ -86,6 +86,16 @@ class RunRequest:
 _RUN_CONFIG = streaming_run_config()
 
 
+@dataclass
+class _Pipe:
+    """A run's ADK side and what joins it to the log, made before the run's task starts."""
+
+    translator: Translator
+    coalescer: Coalescer
+    queue: asyncio.Queue[list[StreamEvent] | PumpEnd]
+    pump: asyncio.Task[None]
+
+
 class RunManager:
     """Starts, cancels and tracks the runs of this process.
 
@@ -172,6 +182,9 @@ class RunManager:
         except Exception as exc:
             logger.exception("run %s: the log refused the new run", run_id)
             raise UnavailableError("the run log is unavailable", code="log_unavailable") from exc
+        # ADK starts first: the rest of the request's work (storing `run.started`, the
+        # response's headers) then happens while the model thinks, not before it is asked.
+        pipe = self._open_pipe(run, request)
         self.log.append(
             run_id,
             [
@@ -194,10 +207,23 @@ class RunManager:
             extra={"run_id": run_id, "agent": request.agent.name, "user": request.user_id},
         )
         run.task = asyncio.get_running_loop().create_task(
-            self._drive(run, request), name=f"adkstream-run-{run_id}"
+            self._drive(run, request, pipe), name=f"adkstream-run-{run_id}"
         )
-        run.task.add_done_callback(functools.partial(self._on_task_done, run, request))
+        run.task.add_done_callback(functools.partial(self._on_task_done, run, request, pipe))
         return run
+
+    def _open_pipe(self, run: Run, request: RunRequest) -> _Pipe:
+        """Starts the run's ADK side (the pump task) and what joins it to the log."""
+        window = AdaptiveWindow(request.coalesce_ms / 1000, self.coalesce_max_s, self.loop_lag)
+        translator = Translator(
+            run_id=run.run_id, output_keys=request.agent.output_keys, clock=self.clock
+        )
+        queue: asyncio.Queue[list[StreamEvent] | PumpEnd] = asyncio.Queue()
+        pump = asyncio.get_running_loop().create_task(
+            self._pump(run, request, translator, queue, window),
+            name=f"adkstream-pump-{run.run_id}",
+        )
+        return _Pipe(translator, Coalescer(window), queue, pump)
 
     def cancel(self, run_id: str, reason: str) -> Run:
         """Asks a run of this process to stop; it ends with `run.cancelled`."""
@@ -262,21 +288,12 @@ class RunManager:
         if self._releasing:
             await asyncio.wait(self._releasing, timeout=RELEASE_TIMEOUT_S)
 
-    async def _drive(self, run: Run, request: RunRequest) -> None:
-        translator = Translator(
-            run_id=run.run_id, output_keys=request.agent.output_keys, clock=self.clock
-        )
-        window = AdaptiveWindow(request.coalesce_ms / 1000, self.coalesce_max_s, self.loop_lag)
-        coalescer = Coalescer(window)
-        queue: asyncio.Queue[list[StreamEvent] | PumpEnd] = asyncio.Queue()
-        pump = asyncio.get_running_loop().create_task(
-            self._pump(run, request, translator, queue, window),
-            name=f"adkstream-pump-{run.run_id}",
-        )
+    async def _drive(self, run: Run, request: RunRequest, pipe: _Pipe) -> None:
+        translator, coalescer, pump = pipe.translator, pipe.coalescer, pipe.pump
         terminal: TerminalEvent | None = None
         try:
             async with asyncio.timeout(self.max_run_s):
-                end = await self._relay(run, queue, coalescer)
+                end = await self._relay(run, pipe.queue, coalescer)
             terminal = self._terminal(run, translator, end)
         except asyncio.CancelledError:
             terminal = RunFailed(run_id=run.run_id, ts=self.clock(), error=failures.INTERRUPTED)
@@ -323,12 +340,16 @@ class RunManager:
         except Exception:
             logger.exception("run %s: releasing its slot or log copy failed", run.run_id)
 
-    def _on_task_done(self, run: Run, request: RunRequest, task: asyncio.Task[None]) -> None:
+    def _on_task_done(
+        self, run: Run, request: RunRequest, pipe: _Pipe, task: asyncio.Task[None]
+    ) -> None:
         """Ends a run whose task was cancelled before its first step (its `finally` never ran)."""
         if run.done.is_set():
             return
+        run.abort_signal.set()
+        pipe.pump.cancel()
         terminal = RunFailed(run_id=run.run_id, ts=self.clock(), error=failures.INTERRUPTED)
-        self._end(run, request, terminal, Coalescer(0))
+        self._end(run, request, terminal, pipe.coalescer)
         release = asyncio.ensure_future(self._release_now(run))
         self._releasing.add(release)
         release.add_done_callback(self._releasing.discard)

@@ -118,3 +118,20 @@ async def test_coalescing_a_slow_consumer_takes_what_piled_up_in_one_response() 
         out = await _collect(coalesce_responses(burst(), lambda: 10.0))
     assert _texts(out) == ["abc", "abc"]
     assert [r.partial for r in out] == [True, False]
+
+
+async def test_coalescing_passes_a_chunk_of_thought_and_text_untouched() -> None:
+    # One chunk holding a thought and answer text is neither kind: merging it into
+    # either run would make its answer a thought, or its thought an answer.
+    parts = [types.Part(text="hmm", thought=True), types.Part(text="Hi")]
+    mixed = LlmResponse(content=types.Content(role="model", parts=parts), partial=True)
+    stream = _scripted(_chunk("a", thought=True), mixed, _chunk(" there"))
+    async with asyncio.timeout(5):
+        out = await _collect(coalesce_responses(stream, lambda: 10.0))
+    assert any(r is mixed for r in out)
+    visible = [p.text for r in out for p in (r.content.parts if r.content else []) or []]
+    thoughts = [
+        p.text for r in out for p in (r.content.parts if r.content else []) or [] if p.thought
+    ]
+    assert "".join(visible) == "ahmmHi there"
+    assert thoughts == ["a", "hmm"]

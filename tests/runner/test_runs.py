@@ -9,8 +9,10 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 from google.adk.agents import LlmAgent
+from google.adk.agents.callback_context import CallbackContext
 from google.adk.events.event import Event
 from google.adk.models.google_llm import Gemini
+from google.adk.models.llm_response import LlmResponse
 
 from adkstream.agents import OfflineModel
 from adkstream.agents.builtin import build_assistant, build_fanout, build_pipeline
@@ -31,6 +33,7 @@ from adkstream.events import (
 )
 from adkstream.runner import Run
 from adkstream.runner.log import RunStatus
+from adkstream.runner.translate import Translator
 from tests.fakes.fixtures import fake_gemini
 from tests.fakes.gemini_server import (
     ErrorReply,
@@ -155,6 +158,61 @@ async def test_runs_output_key_gets_only_the_final_text(
         e.actions.state_delta["last_answer"] for e in session.events if e.actions.state_delta
     ]
     assert written == ["The answer is 42"]
+
+
+@pytest.fixture
+def partials_seen_by_adk(monkeypatch: pytest.MonkeyPatch) -> list[Event]:
+    """The partial ADK events the run's translator gets (every event ADK yields passes it)."""
+    seen: list[Event] = []
+    translate = Translator.translate
+
+    def spy(self: Translator, event: Event) -> list[StreamEvent]:
+        if event.partial:
+            seen.append(event)
+        return translate(self, event)
+
+    monkeypatch.setattr(Translator, "translate", spy)
+    return seen
+
+
+async def test_runs_text_tap_streams_every_chunk_without_adk_partials(
+    harness: Harness, fake_gemini: FakeGemini, partials_seen_by_adk: list[Event]
+) -> None:
+    fake_gemini.script(TextReply(["The ", "answer ", "is ", "42"]))
+    async with asyncio.timeout(TIMEOUT_S):
+        run, events = await harness.run("assistant", "question")
+        session = await harness.session(run)
+
+    assert partials_seen_by_adk == []
+    completed = check_stream(events)
+    deltas = of_type(events, "message.delta")
+    assert [d.text for d in deltas] == ["The ", "answer ", "is ", "42"]
+    assert list(completed.values()) == ["The answer is 42"]
+    assert session.state["last_answer"] == "The answer is 42"
+
+
+async def test_runs_after_model_callback_sees_every_partial(
+    fake_gemini: FakeGemini, gemini: Gemini, partials_seen_by_adk: list[Event]
+) -> None:
+    # A callback that may rewrite partial responses must get them all: no tap for it.
+    callback_saw: list[tuple[bool, str]] = []
+
+    def after_model(
+        callback_context: CallbackContext, llm_response: LlmResponse
+    ) -> LlmResponse | None:
+        parts = llm_response.content.parts or [] if llm_response.content else []
+        callback_saw.append((bool(llm_response.partial), "".join(p.text or "" for p in parts)))
+        return None
+
+    agent = LlmAgent(name="watched", model=gemini, after_model_callback=after_model)
+    harness = make_harness(HostedAgent.of(agent))
+    fake_gemini.script(TextReply(["Hel", "lo"]))
+    async with asyncio.timeout(TIMEOUT_S):
+        _, events = await harness.run("watched", "hi")
+
+    assert callback_saw == [(True, "Hel"), (True, "lo"), (False, "Hello")]
+    assert [e.content.parts[0].text for e in partials_seen_by_adk if e.content] == ["Hel", "lo"]
+    assert list(check_stream(events).values()) == ["Hello"]
 
 
 async def test_runs_tool_call_yields_one_call_and_one_result(

@@ -6,8 +6,10 @@ from typing import Any
 
 from google.adk.events.event import Event
 from google.adk.events.event_actions import EventActions
+from google.adk.models.llm_request import LlmRequest
 from google.genai import types
 
+from adkstream.agents.text_tap import ModelCall
 from adkstream.events import (
     AgentCompleted,
     AgentStarted,
@@ -154,6 +156,73 @@ def test_translate_aggregate_disagreeing_with_stream_keeps_the_streamed_text() -
     assert completed.text == _streamed(out) == "Hello there"
     assert [e.text for e in out if isinstance(e, MessageDelta)] == ["Hello", " there"]
     assert translator.final_text == "Hello there"
+
+
+def _call(actions: EventActions, *, author: str = "bot", branch: str | None = None) -> ModelCall:
+    return ModelCall(author=author, branch=branch, actions=actions, request=LlmRequest())
+
+
+def test_translate_tapped_text_is_completed_by_the_final_event_of_its_call() -> None:
+    # The final event carries the EventActions object the call's callback context held.
+    translator = _translator(bot="answer")
+    actions = EventActions(state_delta={"answer": "Hello"})
+    call = _call(actions, branch="b")
+    out = translator.tapped(call, "Hel") + translator.tapped(call, "lo")
+    out += _feed(translator, _event(_text("Hello"), partial=False, branch="b", actions=actions))
+
+    assert _types(out) == [
+        "agent.started",
+        "message.delta",
+        "message.delta",
+        "message.completed",
+        "state.delta",
+        "agent.completed",
+    ]
+    deltas = [e for e in out if isinstance(e, MessageDelta)]
+    [completed] = [e for e in out if isinstance(e, MessageCompleted)]
+    assert {d.message_id for d in deltas} == {completed.message_id}
+    assert completed.message_id != MSG  # the tap names the message before ADK's event exists
+    assert [(d.author, d.branch, d.text) for d in deltas] == [
+        ("bot", "b", "Hel"),
+        ("bot", "b", "lo"),
+    ]
+    assert (completed.text, completed.output_key) == ("Hello", "answer")
+    assert translator.final_text == "Hello"
+
+
+def test_translate_tapped_text_of_two_calls_makes_two_messages() -> None:
+    translator = _translator()
+    first, second = EventActions(), EventActions()
+    out = translator.tapped(_call(first), "One")
+    out += _feed(translator, _event(_text("One"), partial=False, id="e1", actions=first))
+    out += translator.tapped(_call(second), "Two")
+    out += _feed(translator, _event(_text("Two"), partial=False, id="e2", actions=second))
+
+    completed = [e for e in out if isinstance(e, MessageCompleted)]
+    assert [c.text for c in completed] == ["One", "Two"]
+    assert len({c.message_id for c in completed}) == 2
+    for message in completed:
+        assert _streamed(out, message.message_id) == message.text
+
+
+def test_translate_final_event_of_another_call_does_not_take_tapped_text() -> None:
+    # Equal but distinct actions: the final event belongs to another call, whose text was
+    # not streamed, so it is streamed whole under ADK's id; the tapped message stays open.
+    translator = _translator()
+    out = translator.tapped(_call(EventActions()), "Partial")
+    out += _feed(translator, _event(_text("Other"), partial=False, actions=EventActions()))
+
+    [completed] = [e for e in out if isinstance(e, MessageCompleted)]
+    assert (completed.message_id, completed.text) == (MSG, "Other")
+    assert _streamed(out) == "Other"
+
+
+def test_translate_tapped_thought_only_starts_the_agent() -> None:
+    translator = _translator()
+    call = _call(EventActions())
+
+    assert _types(translator.tapped(call, "")) == ["agent.started"]
+    assert translator.tapped(call, "") == []
 
 
 def test_translate_thoughts_are_ignored() -> None:
