@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections import deque
 from collections.abc import AsyncGenerator, Callable
 from contextlib import aclosing
@@ -77,12 +78,9 @@ class CoalescingModel(BaseLlm):
         sink = TEXT_TAP.get() if stream and self.tap else None
         call = model_call_of(llm_request) if sink is not None else None
         if sink is not None and call is not None:
-            async with aclosing(responses) as tapping:
-                async for response in tapping:
-                    if _all_text(response):
-                        sink(call, _visible_text(response))
-                    else:
-                        yield response
+            async with aclosing(tap_responses(responses, functools.partial(sink, call))) as rest:
+                async for response in rest:
+                    yield response
             return
         window = COALESCE_WINDOW.get()
         if not stream or window() <= 0:
@@ -114,6 +112,46 @@ async def coalesce_responses(
     try:
         while True:
             item = await merger.get()
+            if item is _END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await reader
+
+
+async def tap_responses(
+    responses: AsyncGenerator[LlmResponse, None], sink: Callable[[str], None]
+) -> AsyncGenerator[LlmResponse, None]:
+    """The responses that are not partial text; the visible text of those goes to `sink`.
+
+    A task of its own reads the model, so that a chunk costs one step of that task: were
+    the model read here, at the bottom of ADK's dozen nested generators, every chunk would
+    resume them all.
+    """
+    loop = asyncio.get_running_loop()
+    rest: asyncio.Queue[Any] = asyncio.Queue()
+
+    async def read() -> None:
+        try:
+            async with aclosing(responses) as reading:
+                async for response in reading:
+                    if _all_text(response):
+                        sink(_visible_text(response))
+                    else:
+                        rest.put_nowait(response)
+        except Exception as exc:
+            rest.put_nowait(exc)
+        else:
+            rest.put_nowait(_END)
+
+    reader = loop.create_task(read())
+    try:
+        while True:
+            item = await rest.get()
             if item is _END:
                 return
             if isinstance(item, BaseException):

@@ -52,8 +52,14 @@ class Outcome(Protocol):
     def error_code(self) -> str | None: ...
 
 
+class PumpOutput(Protocol):
+    """Where a pump's events wait for the run's task (an `asyncio.Queue` or an `Inbox`)."""
+
+    async def get(self) -> list[StreamEvent] | PumpEnd: ...
+
+
 async def next_from_pump(
-    queue: asyncio.Queue[list[StreamEvent] | PumpEnd],
+    queue: PumpOutput,
     coalescer: Coalescer,
     write: Callable[[list[StreamEvent]], object],
 ) -> list[StreamEvent] | PumpEnd:

@@ -31,14 +31,15 @@ from adkstream.agents.registry import AgentRegistry, HostedAgent, runner_kwargs
 from adkstream.agents.text_tap import TEXT_TAP, ModelCall, TextTapPlugin
 from adkstream.errors import ConflictError, UnavailableError
 from adkstream.events import (
+    MessageDelta,
     RunFailed,
     RunStarted,
-    StreamEvent,
     TerminalEvent,
 )
 from adkstream.runner import failures
 from adkstream.runner.coalesce import Coalescer
 from adkstream.runner.ending import PumpEnd, next_from_pump, stop_pump, terminal_event
+from adkstream.runner.inbox import Inbox
 from adkstream.runner.log import EventLog, RunRecord
 from adkstream.runner.loop_lag import AdaptiveWindow, LoopLag
 from adkstream.runner.slots import MemorySlots, RunSlots
@@ -92,7 +93,7 @@ class _Pipe:
 
     translator: Translator
     coalescer: Coalescer
-    queue: asyncio.Queue[list[StreamEvent] | PumpEnd]
+    inbox: Inbox[PumpEnd]
     pump: asyncio.Task[None]
 
 
@@ -218,12 +219,12 @@ class RunManager:
         translator = Translator(
             run_id=run.run_id, output_keys=request.agent.output_keys, clock=self.clock
         )
-        queue: asyncio.Queue[list[StreamEvent] | PumpEnd] = asyncio.Queue()
+        inbox: Inbox[PumpEnd] = Inbox()
         pump = asyncio.get_running_loop().create_task(
-            self._pump(run, request, translator, queue, window),
+            self._pump(run, request, translator, inbox, window),
             name=f"adkstream-pump-{run.run_id}",
         )
-        return _Pipe(translator, Coalescer(window), queue, pump)
+        return _Pipe(translator, Coalescer(window), inbox, pump)
 
     def cancel(self, run_id: str, reason: str) -> Run:
         """Asks a run of this process to stop; it ends with `run.cancelled`."""
@@ -293,7 +294,7 @@ class RunManager:
         terminal: TerminalEvent | None = None
         try:
             async with asyncio.timeout(self.max_run_s):
-                end = await self._relay(run, pipe.queue, coalescer)
+                end = await self._relay(run, pipe.inbox, coalescer)
             terminal = self._terminal(run, translator, end)
         except asyncio.CancelledError:
             terminal = RunFailed(run_id=run.run_id, ts=self.clock(), error=failures.INTERRUPTED)
@@ -378,7 +379,7 @@ class RunManager:
     async def _relay(
         self,
         run: Run,
-        queue: asyncio.Queue[list[StreamEvent] | PumpEnd],
+        inbox: Inbox[PumpEnd],
         coalescer: Coalescer,
     ) -> PumpEnd:
         """Moves translated events from the pump to the log through the coalescer."""
@@ -387,7 +388,7 @@ class RunManager:
         first_delta = True
         write = functools.partial(self.log.append, run.run_id)
         while True:
-            item = await next_from_pump(queue, coalescer, write)
+            item = await next_from_pump(inbox, coalescer, write)
             if isinstance(item, PumpEnd):
                 return item
             if run.cancel_reason is not None:
@@ -406,13 +407,14 @@ class RunManager:
         run: Run,
         request: RunRequest,
         translator: Translator,
-        queue: asyncio.Queue[list[StreamEvent] | PumpEnd],
+        inbox: Inbox[PumpEnd],
         window: AdaptiveWindow,
     ) -> None:
         runner = self._runners[request.agent.name]
         # ADK's tasks for this run inherit both (contextvars are copied into tasks).
         COALESCE_WINDOW.set(window)
-        TEXT_TAP.set(functools.partial(_tap_into, queue, translator))
+        merge = request.coalesce_ms > 0  # coalescing off: one delta per model chunk
+        TEXT_TAP.set(functools.partial(_tap_into, inbox, translator, merge))
         try:
             async with aclosing(
                 runner.run_async(
@@ -427,11 +429,11 @@ class RunManager:
                 async for adk_event in events:
                     translated = translator.translate(adk_event)
                     if translated:
-                        queue.put_nowait(translated)
+                        inbox.put(translated)
         except Exception as exc:
-            queue.put_nowait(PumpEnd(exc))
+            inbox.put(PumpEnd(exc))
         else:
-            queue.put_nowait(PumpEnd())
+            inbox.put(PumpEnd())
 
     async def _stop_pump(self, run: Run, pump: asyncio.Task[None]) -> None:
         """Abort first (ADK persists its marker), then cancel what did not stop in time."""
@@ -449,12 +451,20 @@ class RunManager:
 
 
 def _tap_into(
-    queue: asyncio.Queue[list[StreamEvent] | PumpEnd],
-    translator: Translator,
-    call: ModelCall,
-    text: str,
+    inbox: Inbox[PumpEnd], translator: Translator, merge: bool, call: ModelCall, text: str
 ) -> None:
-    """A run's text sink: tapped text joins ADK's events in the pump's queue, in order."""
-    translated = translator.tapped(call, text)
-    if translated:
-        queue.put_nowait(translated)
+    """A run's text sink: tapped text joins ADK's events in the inbox, in order.
+
+    With `merge`, text of a message whose last delta is still unread joins that delta
+    (one list append).
+    """
+    if merge and text:
+        message_id = translator.open_message_id(call)
+        if message_id is not None and inbox.join_text(message_id, text):
+            translator.add_tapped_text(call, text)
+            return
+    events = translator.tapped(call, text)
+    if events and isinstance(events[-1], MessageDelta):
+        inbox.put_text(events[-1].message_id, events)
+    elif events:
+        inbox.put(events)

@@ -118,8 +118,8 @@ class Translator:
         self._start_agent(call.author, call.branch, now, out)
         if not text:
             return out
-        message = self._tapped.get(id(call.actions))
-        if message is None or message.actions is not call.actions:
+        message = self._open(call)
+        if message is None:
             message = _TappedMessage(message_id=Event.new_id(), actions=call.actions)
             self._tapped[id(call.actions)] = message
         message.text.append(text)
@@ -134,6 +134,21 @@ class Translator:
             )
         )
         return out
+
+    def open_message_id(self, call: ModelCall) -> str | None:
+        """The id of the message `call`'s tapped text makes, once it has text."""
+        message = self._open(call)
+        return None if message is None else message.message_id
+
+    def add_tapped_text(self, call: ModelCall, text: str) -> None:
+        """More text of `call`'s open message that the caller merged into an unsent delta."""
+        message = self._open(call)
+        assert message is not None, "no open message: use `tapped`"
+        message.text.append(text)
+
+    def _open(self, call: ModelCall) -> _TappedMessage | None:
+        message = self._tapped.get(id(call.actions))
+        return message if message is not None and message.actions is call.actions else None
 
     def _start_agent(
         self, author: str, branch: str | None, now: float, out: list[StreamEvent]

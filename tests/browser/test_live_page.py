@@ -148,7 +148,8 @@ async def test_live_page_refused_socket_shows_the_error(page: Page, serve_chat: 
         chat = LivePage(page, server.url)
         await chat.open()
         await chat.pick_agent("pipeline")  # a workflow cannot run live
-        await page.check("#live")
+        # A click, not `check`: the refusal may switch it off again before `check` looks.
+        await page.click("#live")
         await page.wait_for_selector("#transcript .note.error")
         await page.wait_for_function(_LIVE_IS, arg="off")
         errors = await chat.notes("error")

@@ -178,7 +178,8 @@ def partials_seen_by_adk(monkeypatch: pytest.MonkeyPatch) -> list[Event]:
 async def test_runs_text_tap_streams_every_chunk_without_adk_partials(
     harness: Harness, fake_gemini: FakeGemini, partials_seen_by_adk: list[Event]
 ) -> None:
-    fake_gemini.script(TextReply(["The ", "answer ", "is ", "42"]))
+    # Paced chunks: each is read before the next comes, so none joins another's delta.
+    fake_gemini.script(TextReply(["The ", "answer ", "is ", "42"], delay_s=0.05))
     async with asyncio.timeout(TIMEOUT_S):
         run, events = await harness.run("assistant", "question")
         session = await harness.session(run)
@@ -330,7 +331,8 @@ async def test_runs_fanout_streams_both_branches(harness: Harness, fake_gemini: 
     assert "hopeful" in messages["optimist"].text
     assert "critical" in messages["skeptic"].text
     assert set(completed.values()) == {m.text for m in messages.values()}
-    assert len(of_type(events, "message.delta")) > 4
+    # The echo's chunks come together, so each answer may stream as one delta.
+    assert {d.author for d in of_type(events, "message.delta")} == {"optimist", "skeptic"}
     started = _by_author(events, "agent.started")
     finished = _by_author(events, "agent.completed")
     assert {a: len(e) for a, e in started.items()} == {"optimist": 1, "skeptic": 1, "fanout": 1}
@@ -369,7 +371,8 @@ async def _start_hanging(harness: Harness, fake_gemini: FakeGemini) -> Run:
     run = await harness.start("assistant", "think")
     await fake_gemini.hanging.wait()
     # Mid-stream: the model's first words reached the log before we stop it.
-    await harness.wait_for(run, lambda e: isinstance(e, MessageDelta) and e.text == " hard")
+    # (The two chunks come together: they may make one delta.)
+    await harness.wait_for(run, lambda e: isinstance(e, MessageDelta) and e.text.endswith(" hard"))
     return run
 
 

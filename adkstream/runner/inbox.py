@@ -1,0 +1,85 @@
+"""A run's inbox: what the run's task writes to the log, in the order ADK and the tap made it.
+
+Two producers feed it: the pump (ADK's events, translated) and the text tap (a model's
+streamed text, translated as it comes, see `agents.text_tap`). The run's task reads it.
+Tapped text that arrives while the previous piece of the same message is still unread
+joins that piece instead of queueing behind it: the reader is woken once per piece it
+can take, not once per model chunk, and a loaded process (a reader that runs late)
+writes fewer, larger deltas without holding any text back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from typing import Generic, TypeVar
+
+from adkstream.events import MessageDelta, StreamEvent
+
+ItemT = TypeVar("ItemT")
+
+
+class _Text:
+    """Translated events that end with a delta, plus the text that joined that delta since."""
+
+    __slots__ = ("events", "key", "more")
+
+    def __init__(self, key: object, events: list[StreamEvent]) -> None:
+        self.key = key
+        self.events = events
+        self.more: list[str] = []
+
+    def taken(self) -> list[StreamEvent]:
+        if not self.more:
+            return self.events
+        *head, delta = self.events
+        assert isinstance(delta, MessageDelta)
+        text = delta.text + "".join(self.more)
+        return [*head, delta.model_copy(update={"text": text})]
+
+
+class Inbox(Generic[ItemT]):
+    """A FIFO of translated events (or the pump's end, an `ItemT`) with text merging."""
+
+    def __init__(self) -> None:
+        self._items: deque[list[StreamEvent] | ItemT | _Text] = deque()
+        self._text_tail: _Text | None = None
+        self._waiter: asyncio.Future[None] | None = None
+
+    def put(self, item: list[StreamEvent] | ItemT) -> None:
+        self._items.append(item)
+        self._text_tail = None
+        self._wake()
+
+    def put_text(self, key: object, events: list[StreamEvent]) -> None:
+        """Events ending with a delta of message `key`; text may join it while it is unread."""
+        text = _Text(key, events)
+        self._items.append(text)
+        self._text_tail = text
+        self._wake()
+
+    def join_text(self, key: object, text: str) -> bool:
+        """Adds `text` to the unread delta of message `key`; False if there is none."""
+        tail = self._text_tail
+        if tail is None or tail.key != key:
+            return False
+        tail.more.append(text)
+        return True
+
+    async def get(self) -> list[StreamEvent] | ItemT:
+        while not self._items:
+            waiter = self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await waiter
+            finally:
+                self._waiter = None
+        item = self._items.popleft()
+        if isinstance(item, _Text):
+            if item is self._text_tail:
+                self._text_tail = None
+            return item.taken()
+        return item
+
+    def _wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)

@@ -1,0 +1,65 @@
+"""The run's inbox: events in order; tapped text joins its message's unread delta."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from adkstream.events import AgentStarted, MessageDelta, StreamEvent
+from adkstream.runner.inbox import Inbox
+
+NOW = 1_700_000_000.0
+
+
+def _delta(text: str, message_id: str = "m1") -> MessageDelta:
+    return MessageDelta(
+        run_id="r", ts=NOW, author="bot", branch=None, message_id=message_id, text=text
+    )
+
+
+def _texts(events: list[StreamEvent] | str) -> list[str]:
+    assert isinstance(events, list)
+    return [e.text for e in events if isinstance(e, MessageDelta)]
+
+
+async def test_inbox_text_joins_the_unread_delta_of_its_message() -> None:
+    inbox: Inbox[str] = Inbox()
+    started = AgentStarted(run_id="r", ts=NOW, author="bot", branch=None)
+    inbox.put_text("m1", [started, _delta("Hel")])
+
+    assert inbox.join_text("m1", "lo")
+    assert not inbox.join_text("m2", "other message")
+    first = await inbox.get()
+    assert isinstance(first, list) and first[0] == started
+    assert _texts(first) == ["Hello"]
+    assert not inbox.join_text("m1", " world")  # read: the next piece is a delta of its own
+
+
+async def test_inbox_other_items_keep_text_from_joining_across_them() -> None:
+    inbox: Inbox[str] = Inbox()
+    inbox.put_text("m1", [_delta("a")])
+    inbox.put([_delta("b", "m2")])
+
+    assert not inbox.join_text("m1", "c")  # joining would move "c" before "b"
+    assert _texts(await inbox.get()) == ["a"]
+    assert _texts(await inbox.get()) == ["b"]
+
+
+async def test_inbox_get_waits_for_an_item() -> None:
+    inbox: Inbox[str] = Inbox()
+    reader = asyncio.ensure_future(inbox.get())
+    await asyncio.sleep(0)
+    assert not reader.done()
+    inbox.put("end")
+    async with asyncio.timeout(5):
+        assert await reader == "end"
+
+
+async def test_inbox_get_cancelled_while_waiting_leaves_it_usable() -> None:
+    inbox: Inbox[str] = Inbox()
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(0.01):
+            await inbox.get()
+    inbox.put("end")
+    async with asyncio.timeout(5):
+        assert await inbox.get() == "end"
