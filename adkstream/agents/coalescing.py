@@ -28,7 +28,7 @@ import asyncio
 import contextlib
 import functools
 from collections import deque
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine
 from contextlib import aclosing
 from contextvars import ContextVar
 from typing import Any
@@ -102,28 +102,15 @@ class CoalescingModel(BaseLlm):
 _END = object()
 
 
-async def coalesce_responses(
+def coalesce_responses(
     responses: AsyncGenerator[LlmResponse, None], window: Window
 ) -> AsyncGenerator[LlmResponse, None]:
     """The responses with runs of partial text chunks merged; see the module docstring."""
-    loop = asyncio.get_running_loop()
-    merger = _Merger(loop, window)
-    reader = loop.create_task(merger.read(responses))
-    try:
-        while True:
-            item = await merger.get()
-            if item is _END:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        reader.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await reader
+    merger = _Merger(asyncio.get_running_loop(), window)
+    return _pass_on(_read(responses, merger.put, merger.put_item), merger.get)
 
 
-async def tap_responses(
+def tap_responses(
     responses: AsyncGenerator[LlmResponse, None], sink: Callable[[str], None]
 ) -> AsyncGenerator[LlmResponse, None]:
     """The responses that are not partial text; the visible text of those goes to `sink`.
@@ -132,26 +119,42 @@ async def tap_responses(
     the model read here, at the bottom of ADK's dozen nested generators, every chunk would
     resume them all.
     """
-    loop = asyncio.get_running_loop()
     rest: asyncio.Queue[Any] = asyncio.Queue()
 
-    async def read() -> None:
-        try:
-            async with aclosing(responses) as reading:
-                async for response in reading:
-                    if _all_text(response):
-                        sink(_visible_text(response))
-                    else:
-                        rest.put_nowait(response)
-        except Exception as exc:
-            rest.put_nowait(exc)
+    def take(response: LlmResponse) -> None:
+        if _all_text(response):
+            sink(_visible_text(response))
         else:
-            rest.put_nowait(_END)
+            rest.put_nowait(response)
 
-    reader = loop.create_task(read())
+    return _pass_on(_read(responses, take, rest.put_nowait), rest.get)
+
+
+async def _read(
+    responses: AsyncGenerator[LlmResponse, None],
+    take: Callable[[LlmResponse], None],
+    end: Callable[[Any], None],
+) -> None:
+    """Reads the model to its end: each response to `take`, then `_END` (or the error) to `end`."""
+    try:
+        async with aclosing(responses) as reading:
+            async for response in reading:
+                take(response)
+    except Exception as exc:
+        end(exc)
+    else:
+        end(_END)
+
+
+async def _pass_on(
+    reading: Coroutine[Any, Any, None], get: Callable[[], Awaitable[Any]]
+) -> AsyncGenerator[LlmResponse, None]:
+    """What `get` hands over, until `_END` (an error it hands over is raised), while
+    `reading` runs in a task of its own (cancelled when this generator is closed)."""
+    reader = asyncio.get_running_loop().create_task(reading)
     try:
         while True:
-            item = await rest.get()
+            item = await get()
             if item is _END:
                 return
             if isinstance(item, BaseException):
@@ -187,20 +190,10 @@ class _Merger:
         self._last_kind: bool | None = None  # None: no text since the last other item
         self._waiter: asyncio.Future[None] | None = None
 
-    async def read(self, responses: AsyncGenerator[LlmResponse, None]) -> None:
-        try:
-            async with aclosing(responses) as reading:
-                async for response in reading:
-                    self._put(response)
-        except Exception as exc:
-            self._put_item(exc)
-        else:
-            self._put_item(_END)
-
-    def _put(self, response: LlmResponse) -> None:
+    def put(self, response: LlmResponse) -> None:
         thought = _text_kind(response)
         if thought is None:
-            self._put_item(response)
+            self.put_item(response)
             return
         tail = self._ready[-1] if self._ready else None
         if isinstance(tail, _TextRun) and tail.thought == thought:
@@ -208,9 +201,9 @@ class _Merger:
             return
         run = _TextRun([response])
         run.thought = thought
-        self._put_item(run)
+        self.put_item(run)
 
-    def _put_item(self, item: Any) -> None:
+    def put_item(self, item: Any) -> None:
         self._ready.append(item)
         if self._waiter is not None:
             _resolve(self._waiter)
