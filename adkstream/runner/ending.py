@@ -1,6 +1,6 @@
 """How a run ends, shared by request runs (`runs.py`) and live runs (`live.py`).
 
-The run's ADK side (the pump) feeds a queue that `next_from_pump` drains (flushing the
+The run's ADK side (the pump) feeds an `Inbox` that `next_from_pump` drains (flushing the
 coalescer's pending merge when its window expires) and reports its end through
 `PumpEnd`; `stop_pump` gives ADK a grace period to stop by itself before cancelling it;
 `terminal_event` picks the one terminal event from what happened.
@@ -25,6 +25,7 @@ from adkstream.events import (
 )
 from adkstream.runner import failures
 from adkstream.runner.coalesce import Coalescer
+from adkstream.runner.inbox import Inbox
 
 logger = logging.getLogger("adkstream.run")
 
@@ -52,28 +53,16 @@ class Outcome(Protocol):
     def error_code(self) -> str | None: ...
 
 
-class PumpOutput(Protocol):
-    """Where a pump's events wait for the run's task (an `asyncio.Queue` or an `Inbox`)."""
-
-    async def get(self) -> list[StreamEvent] | PumpEnd: ...
-
-
 async def next_from_pump(
-    queue: PumpOutput,
-    coalescer: Coalescer,
-    write: Callable[[list[StreamEvent]], object],
+    inbox: Inbox[PumpEnd], coalescer: Coalescer, write: Callable[[list[StreamEvent]], object]
 ) -> list[StreamEvent] | PumpEnd:
     """The pump's next item; while waiting, a pending merged delta goes out at its deadline."""
     loop = asyncio.get_running_loop()
     while True:
-        deadline = coalescer.deadline
-        if deadline is None:
-            return await queue.get()
-        try:
-            async with asyncio.timeout_at(deadline):
-                return await queue.get()
-        except TimeoutError:
-            write(coalescer.flush(loop.time()))
+        item = await inbox.get(until=coalescer.deadline)
+        if item is not None:
+            return item
+        write(coalescer.flush(loop.time()))
 
 
 async def stop_pump(pump: asyncio.Task[None], *, run_id: str) -> None:

@@ -66,13 +66,23 @@ class Inbox(Generic[ItemT]):
         tail.more.append(text)
         return True
 
-    async def get(self) -> list[StreamEvent] | ItemT:
+    async def get(self, *, until: float | None = None) -> list[StreamEvent] | ItemT | None:
+        """The next item; None if there is none by `until` (the loop's clock; None: wait on).
+
+        A deadline costs a timer, not a timeout scope, and nothing when an item is there.
+        """
         while not self._items:
-            waiter = self._waiter = asyncio.get_running_loop().create_future()
+            loop = asyncio.get_running_loop()
+            if until is not None and loop.time() >= until:
+                return None
+            waiter = self._waiter = loop.create_future()
+            timer = None if until is None else loop.call_at(until, _resolve, waiter)
             try:
                 await waiter
             finally:
                 self._waiter = None
+                if timer is not None:
+                    timer.cancel()
         item = self._items.popleft()
         if isinstance(item, _Text):
             if item is self._text_tail:
@@ -81,5 +91,10 @@ class Inbox(Generic[ItemT]):
         return item
 
     def _wake(self) -> None:
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(None)
+        if self._waiter is not None:
+            _resolve(self._waiter)
+
+
+def _resolve(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)

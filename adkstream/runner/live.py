@@ -60,7 +60,6 @@ from adkstream.events import (
     ErrorInfo,
     RunFailed,
     RunStarted,
-    StreamEvent,
     TerminalEvent,
 )
 from adkstream.runner import failures
@@ -72,6 +71,7 @@ from adkstream.runner.ending import (
     stop_pump,
     terminal_event,
 )
+from adkstream.runner.inbox import Inbox
 from adkstream.runner.live_translate import LiveTranslator, TurnOutputPlugin
 from adkstream.runner.log import EventLog, RunRecord
 from adkstream.runner.telemetry import telemetry_config
@@ -332,14 +332,14 @@ class LiveRuns:
             run_id=run.run_id, output_keys=agent.output_keys, clock=self.clock
         )
         coalescer = Coalescer(coalesce_ms / 1000)
-        queue: asyncio.Queue[list[StreamEvent] | PumpEnd] = asyncio.Queue()
+        inbox: Inbox[PumpEnd] = Inbox()
         pump = run.pump = asyncio.get_running_loop().create_task(
-            self._pump(run, runner, translator, queue, config),
+            self._pump(run, runner, translator, inbox, config),
             name=f"adkstream-live-pump-{run.run_id}",
         )
         terminal: TerminalEvent | None = None
         try:
-            end = await self._relay(run, queue, coalescer, translator)
+            end = await self._relay(run, inbox, coalescer, translator)
             terminal = self._terminal(run, translator, end)
         except asyncio.CancelledError:
             terminal = RunFailed(run_id=run.run_id, ts=self.clock(), error=failures.INTERRUPTED)
@@ -363,7 +363,7 @@ class LiveRuns:
     async def _relay(
         self,
         run: LiveRun,
-        queue: asyncio.Queue[list[StreamEvent] | PumpEnd],
+        inbox: Inbox[PumpEnd],
         coalescer: Coalescer,
         translator: LiveTranslator,
     ) -> PumpEnd:
@@ -372,7 +372,7 @@ class LiveRuns:
         log, run_id = self.log, run.run_id
         write = functools.partial(log.append, run_id)
         while True:
-            item = await next_from_pump(queue, coalescer, write)
+            item = await next_from_pump(inbox, coalescer, write)
             if isinstance(item, PumpEnd):
                 if run.cancel_reason is None and run.failure is None:
                     for event in translator.finish():
@@ -391,7 +391,7 @@ class LiveRuns:
         run: LiveRun,
         runner: Runner,
         translator: LiveTranslator,
-        queue: asyncio.Queue[list[StreamEvent] | PumpEnd],
+        inbox: Inbox[PumpEnd],
         config: RunConfig,
     ) -> None:
         error: Exception | None = None
@@ -407,11 +407,11 @@ class LiveRuns:
                 async for adk_event in events:
                     translated = translator.translate(adk_event)
                     if translated:
-                        queue.put_nowait(translated)
+                        inbox.put(translated)
         except Exception as exc:
             error = exc
         finally:
-            queue.put_nowait(PumpEnd(error))
+            inbox.put(PumpEnd(error))
 
     async def _stop_pump(self, run: LiveRun, pump: asyncio.Task[None]) -> None:
         """The queue is closed: ADK stops by itself; cancel what did not stop in time."""

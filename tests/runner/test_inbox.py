@@ -55,11 +55,25 @@ async def test_inbox_get_waits_for_an_item() -> None:
         assert await reader == "end"
 
 
+async def test_inbox_get_until_a_deadline_returns_none_then_serves_on() -> None:
+    inbox: Inbox[str] = Inbox()
+    loop = asyncio.get_running_loop()
+    async with asyncio.timeout(5):
+        assert await inbox.get(until=loop.time()) is None  # already due: no wait
+        assert await inbox.get(until=loop.time() + 0.01) is None  # the timer ends the wait
+        waiting = asyncio.ensure_future(inbox.get(until=loop.time() + 60))
+        await asyncio.sleep(0)
+        inbox.put("end")
+        assert await waiting == "end"
+
+
 async def test_inbox_get_cancelled_while_waiting_leaves_it_usable() -> None:
     inbox: Inbox[str] = Inbox()
-    with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(0.01):
-            await inbox.get()
+    reader = asyncio.ensure_future(inbox.get())
+    await asyncio.sleep(0)
+    reader.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await reader
     inbox.put("end")
     async with asyncio.timeout(5):
         assert await inbox.get() == "end"
