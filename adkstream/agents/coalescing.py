@@ -43,6 +43,7 @@ from google.genai import types
 
 from adkstream.agents.registry import walk_nodes
 from adkstream.agents.text_tap import TEXT_TAP, model_call_of
+from adkstream.wakeup import Wakeup
 
 Window = Callable[[], float]
 """The coalescing window in seconds, now (0: every chunk passes as it comes)."""
@@ -188,7 +189,7 @@ class _Merger:
         self._ready: deque[Any] = deque()
         self._last_sent = float("-inf")
         self._last_kind: bool | None = None  # None: no text since the last other item
-        self._waiter: asyncio.Future[None] | None = None
+        self._wakeup = Wakeup()  # the consumer's, woken when the reader adds an item
 
     def put(self, response: LlmResponse) -> None:
         thought = _text_kind(response)
@@ -205,13 +206,12 @@ class _Merger:
 
     def put_item(self, item: Any) -> None:
         self._ready.append(item)
-        if self._waiter is not None:
-            _resolve(self._waiter)
+        self._wakeup.wake()
 
     async def get(self) -> Any:
         while True:
             if not self._ready:
-                await self._wait(None)
+                await self._wakeup.wait()
                 continue
             head = self._ready[0]
             if not isinstance(head, _TextRun):
@@ -223,23 +223,7 @@ class _Merger:
                 self._ready.popleft()
                 self._last_sent, self._last_kind = now, head.thought
                 return _merged(head)
-            await self._wait(due)
-
-    async def _wait(self, due: float | None) -> None:
-        """Until the reader adds an item (not a chunk to the last run) or `due` passes."""
-        waiter = self._waiter = self._loop.create_future()
-        timer = None if due is None else self._loop.call_at(due, _resolve, waiter)
-        try:
-            await waiter
-        finally:
-            self._waiter = None
-            if timer is not None:
-                timer.cancel()
-
-
-def _resolve(waiter: asyncio.Future[None]) -> None:
-    if not waiter.done():
-        waiter.set_result(None)
+            await self._wakeup.wait(due)
 
 
 def _all_text(response: LlmResponse) -> bool:

@@ -15,6 +15,7 @@ from collections import deque
 from typing import Generic, TypeVar
 
 from adkstream.events import MessageDelta, StreamEvent
+from adkstream.wakeup import Wakeup
 
 ItemT = TypeVar("ItemT")
 
@@ -44,19 +45,19 @@ class Inbox(Generic[ItemT]):
     def __init__(self) -> None:
         self._items: deque[list[StreamEvent] | ItemT | _Text] = deque()
         self._text_tail: _Text | None = None
-        self._waiter: asyncio.Future[None] | None = None
+        self._wakeup = Wakeup()
 
     def put(self, item: list[StreamEvent] | ItemT) -> None:
         self._items.append(item)
         self._text_tail = None
-        self._wake()
+        self._wakeup.wake()
 
     def put_text(self, key: object, events: list[StreamEvent]) -> None:
         """Events ending with a delta of message `key`; text may join it while it is unread."""
         text = _Text(key, events)
         self._items.append(text)
         self._text_tail = text
-        self._wake()
+        self._wakeup.wake()
 
     def join_text(self, key: object, text: str) -> bool:
         """Adds `text` to the unread delta of message `key`; False if there is none."""
@@ -75,26 +76,10 @@ class Inbox(Generic[ItemT]):
             loop = asyncio.get_running_loop()
             if until is not None and loop.time() >= until:
                 return None
-            waiter = self._waiter = loop.create_future()
-            timer = None if until is None else loop.call_at(until, _resolve, waiter)
-            try:
-                await waiter
-            finally:
-                self._waiter = None
-                if timer is not None:
-                    timer.cancel()
+            await self._wakeup.wait(until)
         item = self._items.popleft()
         if isinstance(item, _Text):
             if item is self._text_tail:
                 self._text_tail = None
             return item.taken()
         return item
-
-    def _wake(self) -> None:
-        if self._waiter is not None:
-            _resolve(self._waiter)
-
-
-def _resolve(waiter: asyncio.Future[None]) -> None:
-    if not waiter.done():
-        waiter.set_result(None)
