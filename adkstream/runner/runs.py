@@ -348,7 +348,9 @@ class RunManager:
         if run.done.is_set():
             return
         run.abort_signal.set()
-        pipe.pump.cancel()
+        pipe.pump.cancel()  # `shutdown` waits for it with the releases
+        self._releasing.add(pipe.pump)
+        pipe.pump.add_done_callback(self._releasing.discard)
         terminal = RunFailed(run_id=run.run_id, ts=self.clock(), error=failures.INTERRUPTED)
         self._end(run, request, terminal, pipe.coalescer)
         release = asyncio.ensure_future(self._release_now(run))

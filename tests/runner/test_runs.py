@@ -473,6 +473,7 @@ async def test_runs_shutdown_right_after_start_ends_the_run() -> None:
 
     assert run.done.is_set()
     assert not harness.manager.active
+    assert not [t for t in asyncio.all_tasks() if t.get_name().startswith("adkstream-pump")]
     check_stream(events)
     terminal = events[-1]
     assert isinstance(terminal, RunFailed)
