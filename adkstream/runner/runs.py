@@ -183,8 +183,8 @@ class RunManager:
         except Exception as exc:
             logger.exception("run %s: the log refused the new run", run_id)
             raise UnavailableError("the run log is unavailable", code="log_unavailable") from exc
-        # ADK starts first: the rest of the request's work (storing `run.started`, the
-        # response's headers) then happens while the model thinks, not before it is asked.
+        # The pump first: ADK's first step then runs before the rest of the request's work
+        # (storing `run.started`, the response's headers) instead of after it.
         pipe = self._open_pipe(run, request)
         self.log.append(
             run_id,

@@ -7,6 +7,9 @@ What it does about ADK 2.x (see shared/ADK_NOTES.md):
   aggregate has text the partials did not, is sent as one last delta so that the
   deltas always concatenate to the completed text).
 - Partial events and their aggregate share one `event.id`: it is the message id.
+- Text tapped from the model before ADK (`tapped`, see `agents.text_tap`) has no ADK
+  event: its message gets an id of its own, and the final event of the same model call
+  (it carries the call's `EventActions` object) completes it.
 - Partial events share a mutable `EventActions` with the final event, and progressive
   streaming previews function calls in partials: actions and tool calls are read from
   non-partial events only. Nothing of the ADK event is kept after `translate` returns.
@@ -73,7 +76,7 @@ class _Message:
 
 @dataclass
 class _TappedMessage(_Message):
-    actions: EventActions | None = None
+    actions: EventActions = field(kw_only=True)
     """The model call's shared `EventActions`: its final event carries the same object."""
 
 
