@@ -16,6 +16,7 @@ from google.adk.events.event import Event
 from google.adk.plugins.base_plugin import BasePlugin
 from google.genai import types
 
+from adkstream.agents.content import parts_of, visible_text
 from adkstream.events import (
     AgentCompleted,
     MediaDelta,
@@ -53,7 +54,7 @@ class TurnOutputPlugin(BasePlugin):
             return None
         slot = (event.invocation_id, event.author)
         transcript = event.output_transcription
-        text = _text_of(event)
+        text = visible_text(event)
         if transcript is not None and transcript.finished and transcript.text:
             event.actions.state_delta[key] = self._add(slot, transcript.text)
         elif text and isinstance(event.actions.state_delta.get(key), str):
@@ -132,7 +133,7 @@ class LiveTranslator:
             self._media(event, key, media, out)
         elif event.output_transcription is not None:
             self._transcription(event, key, out)
-        elif event.partial and _text_of(event):
+        elif event.partial and visible_text(event):
             self._delta(event, key, out)
         else:
             self._final(event, key, out)
@@ -157,12 +158,12 @@ class LiveTranslator:
         opened = self._open.get(key)
         if opened is None:
             opened = self._open[key] = _Open(message_id=event.id)
-        opened.text.append(_text_of(event))
+        opened.text.append(visible_text(event))
         self._turn_output, self._turn_key = True, key
         out.extend(self.inner.translate(event.model_copy(update={"id": opened.message_id})))
 
     def _final(self, event: Event, key: _Key, out: list[StreamEvent]) -> None:
-        if not _text_of(event):
+        if not visible_text(event):
             translated = self.inner.translate(event)
             if any(isinstance(e, ToolCall | ToolResult) for e in translated):
                 self._turn_output, self._turn_key = True, key
@@ -265,14 +266,5 @@ class LiveTranslator:
         self._turn_output = False
 
 
-def _parts_of(event: Event) -> list[types.Part]:
-    content = event.content
-    return content.parts or [] if content is not None else []
-
-
-def _text_of(event: Event) -> str:
-    return "".join(p.text for p in _parts_of(event) if p.text and not p.thought)
-
-
 def _media_of(event: Event) -> list[types.Blob]:
-    return [p.inline_data for p in _parts_of(event) if p.inline_data and p.inline_data.data]
+    return [p.inline_data for p in parts_of(event) if p.inline_data and p.inline_data.data]

@@ -1,11 +1,13 @@
 """How late the event loop runs, and the coalescing window that widens with it.
 
 Under load every stream's model yields about one chunk per trip around the event loop,
-not one per 10 ms: a window shorter than a trip merges nothing, ADK then does its
-per-event work (hundreds of microseconds) for every chunk, and the trips grow longer
-still. Measured with 500 streams of 200 chunks at 10 ms on one process (`bench`'s
-scenario 4): a fixed 30 ms window sent ADK about 200 events per stream and the burst
-took 66 s; widened to ten loop trips (at most 1 s), about 15 events and 12-15 s.
+not one per 10 ms: a window shorter than a trip merges nothing, every chunk then costs
+a whole event downstream (ADK's per-event work, hundreds of microseconds, where chunks
+still pass through ADK; the log's and the stream's everywhere), and the trips grow
+longer still. Measured with 500 streams of 200 chunks at 10 ms on one process
+(`bench`'s scenario 4, when every chunk went through ADK): a fixed 30 ms window sent ADK
+about 200 events per stream and the burst took 66 s; widened to ten loop trips (at most
+1 s), about 15 events and 12-15 s.
 So a run's window is its `coalesce_ms` while the loop keeps time, and ten loop trips
 (up to `coalesce_max_ms`) while it does not. The first chunk of a message still goes
 at once; later text arrives in fewer, larger pieces rather than later.
@@ -19,7 +21,7 @@ from dataclasses import dataclass
 TICK_S = 0.025
 """How often the monitor looks at the loop while runs are active."""
 TRIPS_PER_WINDOW = 10
-"""A widened window spans this many loop trips (lag): ADK sees about a tenth of the chunks."""
+"""A widened window spans this many loop trips (lag): about a tenth of the chunks make events."""
 _DECAY = 0.8
 """Weight of the old figure when the lag falls: rises at once, falls over a few ticks."""
 

@@ -460,11 +460,8 @@ def _tap_into(
     With `merge`, text of a message whose last delta is still unread joins that delta
     (one list append).
     """
-    if merge and text:
-        message_id = translator.open_message_id(call)
-        if message_id is not None and inbox.join_text(message_id, text):
-            translator.add_tapped_text(call, text)
-            return
+    if merge and text and translator.join_tapped(call, text, inbox.join_text):
+        return
     events = translator.tapped(call, text)
     if events and isinstance(events[-1], MessageDelta):
         inbox.put_text(events[-1].message_id, events)

@@ -14,6 +14,7 @@ from google.adk.sessions.base_session_service import BaseSessionService, GetSess
 from google.adk.sessions.session import Session
 from pydantic import BaseModel, ConfigDict
 
+from adkstream.agents.content import visible_text
 from adkstream.agents.registry import AgentRegistry, HostedAgent
 from adkstream.errors import ConflictError, NotFoundError
 from adkstream.runner.translate import json_safe
@@ -124,9 +125,7 @@ def _view(agent: str, session: Session, *, with_messages: bool) -> SessionView:
 
 def _message(event: Event) -> SessionMessage | None:
     """A persisted final event with visible text, as a chat message."""
-    if event.content is None or not event.content.parts:
-        return None
-    text = "".join(p.text for p in event.content.parts if p.text and not p.thought)
+    text = visible_text(event)
     if not text:
         return None
     role = "user" if event.author == "user" else "assistant"

@@ -24,8 +24,8 @@ from typing import Any, TypeVar
 
 from google.adk.events.event import Event
 from google.adk.events.event_actions import EventActions
-from google.genai.types import Part
 
+from adkstream.agents.content import parts_of, visible_text
 from adkstream.agents.text_tap import ModelCall
 from adkstream.events import (
     AgentCompleted,
@@ -121,7 +121,7 @@ class Translator:
         self._start_agent(call.author, call.branch, now, out)
         if not text:
             return out
-        message = self._open(call)
+        message = self._tapped_for(call.actions)
         if message is None:
             message = _TappedMessage(message_id=Event.new_id(), actions=call.actions)
             self._tapped[id(call.actions)] = message
@@ -138,20 +138,22 @@ class Translator:
         )
         return out
 
-    def open_message_id(self, call: ModelCall) -> str | None:
-        """The id of the message `call`'s tapped text makes, once it has text."""
-        message = self._open(call)
-        return None if message is None else message.message_id
+    def join_tapped(self, call: ModelCall, text: str, join: Callable[[str, str], bool]) -> bool:
+        """More of `call`'s text, if `join(message_id, text)` puts it in an unsent delta.
 
-    def add_tapped_text(self, call: ModelCall, text: str) -> None:
-        """More text of `call`'s open message that the caller merged into an unsent delta."""
-        message = self._open(call)
-        assert message is not None, "no open message: use `tapped`"
+        False (nothing recorded) when the call has no message yet or `join` refuses: then
+        the text is for `tapped`. Saves a delta event per chunk that joins.
+        """
+        message = self._tapped_for(call.actions)
+        if message is None or not join(message.message_id, text):
+            return False
         message.text.append(text)
+        return True
 
-    def _open(self, call: ModelCall) -> _TappedMessage | None:
-        message = self._tapped.get(id(call.actions))
-        return message if message is not None and message.actions is call.actions else None
+    def _tapped_for(self, actions: EventActions) -> _TappedMessage | None:
+        """The open tapped message of the model call that holds `actions`."""
+        message = self._tapped.get(id(actions))
+        return message if message is not None and message.actions is actions else None
 
     def _start_agent(
         self, author: str, branch: str | None, now: float, out: list[StreamEvent]
@@ -167,7 +169,7 @@ class Translator:
         return kind(run_id=self.run_id, ts=now, author=event.author, branch=event.branch, **payload)
 
     def _partial(self, event: Event, now: float, out: list[StreamEvent]) -> None:
-        text = _text_of(event)
+        text = visible_text(event)
         if not text:
             return
         self._messages.setdefault(event.id, _Message(event.id)).text.append(text)
@@ -178,11 +180,10 @@ class Translator:
         streamed = self._messages.pop(event.id, None)
         if streamed is not None:
             return streamed
-        tapped = self._tapped.get(id(event.actions))
-        if tapped is not None and tapped.actions is event.actions:
+        tapped = self._tapped_for(event.actions)
+        if tapped is not None:
             del self._tapped[id(event.actions)]
-            return tapped
-        return None
+        return tapped
 
     def _final(self, event: Event, now: float, out: list[StreamEvent]) -> None:
         actions = event.actions
@@ -195,11 +196,11 @@ class Translator:
                     to_agent=actions.transfer_to_agent,
                 )
             )
-        text = _text_of(event)
+        text = visible_text(event)
         streamed = self._streamed(event)
         if text:
             self._complete_message(event, text, streamed, now, out)
-        for part in _parts_of(event):
+        for part in parts_of(event):
             if (call := part.function_call) is not None:
                 out.append(
                     self._attributed(
@@ -261,13 +262,3 @@ class Translator:
             )
         )
         self.final_text = text
-
-
-def _parts_of(event: Event) -> list[Part]:
-    content = event.content
-    return content.parts or [] if content is not None else []
-
-
-def _text_of(event: Event) -> str:
-    """The visible text of an event: text parts, thoughts left out."""
-    return "".join(p.text for p in _parts_of(event) if p.text and not p.thought)
