@@ -23,7 +23,6 @@ logger = logging.getLogger("adkstream.api")
 CLEANUP_S = 5.0
 """The longest the frame iterator's cleanup may take once the stream ends."""
 PING_FRAME = encode_frame(comment="ping")
-_PING = {"type": "http.response.body", "body": PING_FRAME, "more_body": True}
 DEFAULT_HEADERS = {"Connection": "keep-alive"}
 
 

@@ -179,10 +179,12 @@ def protocol_stream(
 
 
 async def _relay(host: Host, run_id: str, frames: FrameSource) -> AsyncIterator[bytes]:
+    """The frames of each batch storage hands over go out in one write, as for `/v1/runs`."""
     async with host.runs.watching(run_id):
-        async for event in host.log.follow(run_id):
-            for frame in frames(event):
-                yield frame
+        async for batch in host.log.follow_batches(run_id):
+            data = b"".join([frame for event in batch for frame in frames(event)])
+            if data:  # an encoder may have nothing to say for some events
+                yield data
 
 
 routes = [Route("/v1/agui/{agent}", run_agui, methods=["POST"])]
