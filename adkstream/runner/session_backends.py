@@ -49,10 +49,7 @@ class EmbeddedSqliteSessionService(adk_sqlite.SqliteSessionService):
         conn = InlineConnection(self._db_connect_path, uri=self._db_connect_uri)
         try:
             conn.row_factory = sqlite3.Row
-            await conn.execute("PRAGMA journal_mode=WAL")
-            await conn.execute("PRAGMA synchronous=NORMAL")
-            await conn.execute("PRAGMA wal_autocheckpoint=0")  # the checkpointer's job
-            await conn.execute("PRAGMA busy_timeout=30000")
+            await conn.use_wal(busy_timeout_ms=30_000)
             await conn.execute(adk_sqlite.PRAGMA_FOREIGN_KEYS)
             await conn.executescript(adk_sqlite.CREATE_SCHEMA_SQL)
             await conn.commit()

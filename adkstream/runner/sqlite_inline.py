@@ -9,9 +9,10 @@ WAL database with `synchronous=NORMAL` a statement takes microseconds (no fsync 
 commit), so running it inline is cheaper than the trip, and an operation never yields
 the loop while it holds the connection.
 
-Only what ADK's `SqliteSessionService` uses is here: `execute` (awaited, or used as an
+What ADK's `SqliteSessionService` uses is here: `execute` (awaited, or used as an
 async context manager), `execute_fetchall`, `executescript`, `commit`, `rollback`,
-`close`, `row_factory`, and cursors with `fetchone`, `fetchall` and `async for`.
+`close`, `row_factory`, and cursors with `fetchone`, `fetchall` and `async for`; and for
+adkstream's own files, `use_wal` and `transaction`.
 """
 
 from __future__ import annotations
@@ -20,11 +21,13 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Generator, Iterable
+from collections.abc import AsyncIterator, Callable, Generator, Iterable
 from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Any, Literal, Self, TypeVar
 
 logger = logging.getLogger("adkstream.storage")
+
+T = TypeVar("T")
 
 
 class InlineCursor:
@@ -119,6 +122,25 @@ class InlineConnection:
 
     async def close(self) -> None:
         self._conn.close()
+
+    async def use_wal(self, *, busy_timeout_ms: int) -> None:
+        """WAL with `synchronous=NORMAL` and no automatic checkpoints: run a
+        `WalCheckpointer` on the file (see there)."""
+        await self.execute("PRAGMA journal_mode = WAL")
+        await self.execute("PRAGMA synchronous = NORMAL")
+        await self.execute("PRAGMA wal_autocheckpoint = 0")
+        await self.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
+
+    async def transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Runs `work` inside `BEGIN IMMEDIATE` … `COMMIT` (for `isolation_level=None`)."""
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            result = work(self._conn)
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
+        return result
 
     async def __aenter__(self) -> Self:
         return self

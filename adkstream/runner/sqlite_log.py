@@ -4,7 +4,7 @@ Design decisions:
 - WAL with `synchronous=NORMAL`: a commit survives a crash of the process (not
   necessarily a power cut), and readers never block the writer. Checkpoints (and
   their fsyncs) run on a thread (`WalCheckpointer`), never in the loop.
-- One writer connection, used inline in the event loop's thread (see `_Writer`); each
+- One writer connection, used inline in the event loop's thread (see `open`); each
   flush of the background flusher is one transaction (every run's new events, then
   their records), so a record never runs ahead of its events. Readers see an event
   only once it is stored, so the write must never wait for the busy loop. A second,
@@ -22,9 +22,8 @@ Design decisions:
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TypeVar
 
 from adkstream.events import StreamEvent, parse_event
 from adkstream.runner.log import EventLog, RunRecord, _HotRun, interruption
@@ -68,8 +67,6 @@ VALUES (?1, ?2, 'running', ?4, ?5)
 """
 _BUSY_TIMEOUT_MS = 5000
 
-T = TypeVar("T")
-
 
 def _run_row(record: RunRecord) -> tuple[str, str, str, float, str]:
     return (
@@ -85,57 +82,11 @@ def _event_row(event: StreamEvent) -> tuple[str, int, str, str]:
     return (event.run_id, event.seq, event.type, event.model_dump_json())
 
 
-class _Writer:
-    """The writer connection, used in the event loop's thread only.
-
-    Not on a thread of its own: there, every row of an `executemany` takes the GIL back
-    from a busy loop thread (one switch interval, 5 ms, each), and under load a batch of
-    a few thousand events took seconds while readers waited for it. Inline, a batch
-    takes microseconds per row and never waits for the loop.
-    """
-
-    def __init__(self, path: Path) -> None:
-        self._path = path
-        self._conn: sqlite3.Connection | None = None
-
-    async def open(self) -> None:
-        conn = sqlite3.connect(self._path, isolation_level=None)
-        try:
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
-            conn.execute("PRAGMA wal_autocheckpoint = 0")  # the checkpointer's job
-            conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
-            conn.executescript(_SCHEMA)
-        except BaseException:
-            conn.close()
-            raise
-        self._conn = conn
-
-    async def transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        """Runs `work` inside `BEGIN IMMEDIATE` … `COMMIT`, without yielding the loop."""
-        conn = self._conn
-        if conn is None:
-            raise sqlite3.ProgrammingError("the run log's writer is closed")
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            result = work(conn)
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
-        return result
-
-    async def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
-
-
 class SqliteLog(EventLog):
     """The run log in one SQLite file; open it with `await SqliteLog.open(path)`."""
 
     def __init__(
-        self, writer: _Writer, reader: InlineConnection, checkpointer: WalCheckpointer
+        self, writer: InlineConnection, reader: InlineConnection, checkpointer: WalCheckpointer
     ) -> None:
         super().__init__()
         self._writer = writer
@@ -150,9 +101,14 @@ class SqliteLog(EventLog):
         Raises:
             sqlite3.Error: the file cannot be opened or is not a database.
         """
-        writer = _Writer(path)
+        # Used in the event loop's thread, not on a thread of its own: there, every row of
+        # an `executemany` takes the GIL back from a busy loop thread (one switch interval,
+        # 5 ms, each), and under load a batch of a few thousand events took seconds while
+        # readers waited for it. Inline, a batch takes microseconds per row.
+        writer = InlineConnection(str(path), isolation_level=None)
         try:
-            await writer.open()
+            await writer.use_wal(busy_timeout_ms=_BUSY_TIMEOUT_MS)
+            await writer.executescript(_SCHEMA)
             reader = InlineConnection(str(path), isolation_level=None)
         except BaseException:
             await writer.close()
