@@ -127,11 +127,11 @@ class Translator:
             self._tapped[id(call.actions)] = message
         message.text.append(text)
         out.append(
-            MessageDelta(
-                run_id=self.run_id,
-                ts=now,
-                author=call.author,
-                branch=call.branch,
+            self._by(
+                call.author,
+                call.branch,
+                MessageDelta,
+                now,
                 message_id=message.message_id,
                 text=text,
             )
@@ -160,13 +160,19 @@ class Translator:
     ) -> None:
         if (author, branch) not in self._agents:
             self._agents.add((author, branch))
-            out.append(AgentStarted(run_id=self.run_id, ts=now, author=author, branch=branch))
+            out.append(self._by(author, branch, AgentStarted, now))
 
     def _attributed(
         self, kind: type[AttributedT], event: Event, now: float, **payload: Any
     ) -> AttributedT:
         """An event of `kind` for this run, attributed to the ADK event's author and branch."""
-        return kind(run_id=self.run_id, ts=now, author=event.author, branch=event.branch, **payload)
+        return self._by(event.author, event.branch, kind, now, **payload)
+
+    def _by(
+        self, author: str, branch: str | None, kind: type[AttributedT], now: float, **payload: Any
+    ) -> AttributedT:
+        """An event of `kind` for this run, attributed to `author` on `branch`."""
+        return kind(run_id=self.run_id, ts=now, author=author, branch=branch, **payload)
 
     def _partial(self, event: Event, now: float, out: list[StreamEvent]) -> None:
         text = visible_text(event)
