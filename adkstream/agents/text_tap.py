@@ -47,6 +47,11 @@ TextSink = Callable[[ModelCall, str], None]
 TEXT_TAP: ContextVar[TextSink | None] = ContextVar("adkstream_text_tap", default=None)
 """Set by a run before it starts ADK; ADK's tasks for the run inherit it."""
 
+MODEL_CALLING: ContextVar[Callable[[], None] | None] = ContextVar(
+    "adkstream_model_calling", default=None
+)
+"""Set by a run before it starts ADK: called each time ADK is about to call a model."""
+
 _MODEL_CALL: ContextVar[ModelCall | None] = ContextVar("adkstream_model_call", default=None)
 
 
@@ -66,6 +71,9 @@ class TextTapPlugin(BasePlugin):
             request=llm_request,
         )
         _MODEL_CALL.set(call)
+        calling = MODEL_CALLING.get()
+        if calling is not None:
+            calling()
         return None
 
 

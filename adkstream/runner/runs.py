@@ -28,7 +28,7 @@ from adkstream import metrics
 from adkstream.agents.a2a_import import remember_missing_a2a
 from adkstream.agents.coalescing import COALESCE_WINDOW, install_coalescing
 from adkstream.agents.registry import AgentRegistry, HostedAgent, runner_kwargs
-from adkstream.agents.text_tap import TEXT_TAP, ModelCall, TextTapPlugin
+from adkstream.agents.text_tap import MODEL_CALLING, TEXT_TAP, ModelCall, TextTapPlugin
 from adkstream.errors import ConflictError, UnavailableError
 from adkstream.events import (
     MessageDelta,
@@ -85,6 +85,10 @@ class RunRequest:
 
 
 _RUN_CONFIG = streaming_run_config()
+# How long `start` lets ADK go first. At idle ADK calls the model 1.5-3 ms after the run
+# starts; the bound only holds back the response's headers of an agent that does slow
+# work before its first model call (a callback calling a service, a custom agent).
+FIRST_STEP_WAIT_S = 0.02
 
 
 @dataclass
@@ -95,6 +99,8 @@ class _Pipe:
     coalescer: Coalescer
     inbox: Inbox[PumpEnd]
     pump: asyncio.Task[None]
+    started: asyncio.Future[None]
+    """Done when ADK first calls a model, yields an event or ends, whichever is first."""
 
 
 class RunManager:
@@ -110,6 +116,8 @@ class RunManager:
         detach_grace_s: how long an `on_disconnect="continue"` run may go on unwatched.
         coalesce_max_ms: the widest a run's coalescing window grows while the event loop
             runs late (see `loop_lag`); a run's `coalesce_ms` is the narrowest.
+        first_step_wait_s: `start` returns once ADK has called a model, yielded an event
+            or ended, or after this long, whichever is first (see `_start`).
         clock: wall clock for event timestamps.
     """
 
@@ -124,6 +132,7 @@ class RunManager:
         max_run_s: float = 600.0,
         detach_grace_s: float = 300.0,
         coalesce_max_ms: int = 1000,
+        first_step_wait_s: float = FIRST_STEP_WAIT_S,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.agents = agents
@@ -134,6 +143,7 @@ class RunManager:
         self.max_run_s = max_run_s
         self.detach_grace_s = detach_grace_s
         self.coalesce_max_s = coalesce_max_ms / 1000
+        self.first_step_wait_s = first_step_wait_s
         self.clock = clock
         self.loop_lag = LoopLag()
         self.active: dict[str, Run] = {}
@@ -152,7 +162,7 @@ class RunManager:
         }
 
     async def start(self, request: RunRequest) -> Run:
-        """Creates the run record, writes `run.started` and starts the run's task."""
+        """Creates the run record, starts ADK, writes `run.started` and starts the run's task."""
         if len(self.active) >= self.max_runs:
             raise UnavailableError("the server is at its run limit", code="server_busy")
         run_id = uuid.uuid4().hex
@@ -183,9 +193,23 @@ class RunManager:
         except Exception as exc:
             logger.exception("run %s: the log refused the new run", run_id)
             raise UnavailableError("the run log is unavailable", code="log_unavailable") from exc
-        # The pump first: ADK's first step then runs before the rest of the request's work
-        # (storing `run.started`, the response's headers) instead of after it.
+        # ADK first: the rest of the request's work (storing `run.started`, the response's
+        # headers) then runs while the model works on its first chunk, not before ADK
+        # gets to call the model.
         pipe = self._open_pipe(run, request)
+        try:
+            await asyncio.wait([pipe.started], timeout=self.first_step_wait_s)
+        except BaseException:
+            # The request was cancelled meanwhile: the run ends like any cancelled run.
+            self._register(run, request, pipe)
+            self.cancel(run_id, "the request that started the run was cancelled")
+            raise
+        self._register(run, request, pipe)
+        return run
+
+    def _register(self, run: Run, request: RunRequest, pipe: _Pipe) -> None:
+        """Writes `run.started` and starts the run's task (which writes all that follows)."""
+        run_id, record = run.run_id, run.record
         self.log.append(
             run_id,
             [
@@ -211,7 +235,6 @@ class RunManager:
             self._drive(run, request, pipe), name=f"adkstream-run-{run_id}"
         )
         run.task.add_done_callback(functools.partial(self._on_task_done, run, request, pipe))
-        return run
 
     def _open_pipe(self, run: Run, request: RunRequest) -> _Pipe:
         """Starts the run's ADK side (the pump task) and what joins it to the log."""
@@ -220,11 +243,13 @@ class RunManager:
             run_id=run.run_id, output_keys=request.agent.output_keys, clock=self.clock
         )
         inbox: Inbox[PumpEnd] = Inbox()
-        pump = asyncio.get_running_loop().create_task(
-            self._pump(run, request, translator, inbox, window),
+        loop = asyncio.get_running_loop()
+        started = loop.create_future()
+        pump = loop.create_task(
+            self._pump(run, request, translator, inbox, window, started),
             name=f"adkstream-pump-{run.run_id}",
         )
-        return _Pipe(translator, Coalescer(window), inbox, pump)
+        return _Pipe(translator, Coalescer(window), inbox, pump, started)
 
     def cancel(self, run_id: str, reason: str) -> Run:
         """Asks a run of this process to stop; it ends with `run.cancelled`."""
@@ -411,8 +436,11 @@ class RunManager:
         translator: Translator,
         inbox: Inbox[PumpEnd],
         window: AdaptiveWindow,
+        started: asyncio.Future[None],
     ) -> None:
         runner = self._runners[request.agent.name]
+        settle = functools.partial(_settle, started)
+        MODEL_CALLING.set(settle)
         # ADK's tasks for this run inherit both (contextvars are copied into tasks).
         COALESCE_WINDOW.set(window)
         merge = request.coalesce_ms > 0  # coalescing off: one delta per model chunk
@@ -432,10 +460,13 @@ class RunManager:
                     translated = translator.translate(adk_event)
                     if translated:
                         inbox.put(translated)
+                        settle()
         except Exception as exc:
             inbox.put(PumpEnd(exc))
         else:
             inbox.put(PumpEnd())
+        finally:
+            settle()
 
     async def _stop_pump(self, run: Run, pump: asyncio.Task[None]) -> None:
         """Abort first (ADK persists its marker), then cancel what did not stop in time."""
@@ -450,6 +481,11 @@ class RunManager:
             end=end,
             cancel_reason=run.cancel_reason,
         )
+
+
+def _settle(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 def _tap_into(

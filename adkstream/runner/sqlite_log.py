@@ -5,11 +5,13 @@ Design decisions:
   necessarily a power cut), and readers never block the writer. Checkpoints (and
   their fsyncs) run on a thread (`WalCheckpointer`), never in the loop.
 - One writer connection, used inline in the event loop's thread (see `open`); each
-  flush of the background flusher is one transaction (every run's new events, then
-  their records), so a record never runs ahead of its events. Readers see an event
-  only once it is stored, so the write must never wait for the busy loop. A second,
-  read-only connection, also inline, serves replays and the end of every stream (a
-  follower reads from the file once the run's hot copy is released).
+  flush of the background flusher is one transaction (every run's new events, then the
+  records of runs that began or ended), so a record never runs ahead of its events. In
+  between, a record's only change is its `last_seq`, which readers take from the
+  events. Readers see an event only once it is stored, so the write must never wait
+  for the busy loop. A second, read-only connection, also inline, serves replays and
+  the end of every stream (a follower reads from the file once the run's hot copy is
+  released).
 - A finished run is final: a late write never turns its record back to running nor
   adds events after its terminal one (if two servers share a data dir, the second's
   recovery ends the first's runs and the first's later writes are dropped). Events
@@ -65,6 +67,11 @@ _INSERT_NEW_RUN = """
 INSERT OR IGNORE INTO runs (run_id, session_id, status, created_at, record)
 VALUES (?1, ?2, 'running', ?4, ?5)
 """
+# A running run's stored record keeps the `last_seq` it was created with: the events
+# say how far it has got.
+_LOAD_RUN = """
+SELECT record, (SELECT MAX(seq) FROM events WHERE events.run_id = runs.run_id) FROM runs
+"""
 _BUSY_TIMEOUT_MS = 5000
 
 
@@ -76,6 +83,14 @@ def _run_row(record: RunRecord) -> tuple[str, str, str, float, str]:
         record.created_at,
         record.model_dump_json(),
     )
+
+
+def _with_last_seq(row: tuple[str, int | None]) -> RunRecord:
+    raw, last_seq = row
+    record = RunRecord.model_validate_json(raw)
+    if last_seq is not None and last_seq != record.last_seq:
+        record = record.model_copy(update={"last_seq": last_seq})
+    return record
 
 
 def _event_row(event: StreamEvent) -> tuple[str, int, str, str]:
@@ -149,12 +164,9 @@ class SqliteLog(EventLog):
 
     async def list_runs(self, session_id: str) -> list[RunRecord]:
         rows = await self._reader.execute_fetchall(
-            "SELECT record FROM runs WHERE session_id = ? ORDER BY created_at", (session_id,)
+            _LOAD_RUN + " WHERE session_id = ? ORDER BY created_at", (session_id,)
         )
-        found = {
-            record.run_id: record
-            for record in (RunRecord.model_validate_json(raw) for (raw,) in rows)
-        }
+        found = {record.run_id: record for record in map(_with_last_seq, rows)}
         for run_id, hot in self._hot.items():  # live here: newer than any stored copy
             if hot.record.session_id == session_id:
                 found[run_id] = hot.record
@@ -190,24 +202,23 @@ class SqliteLog(EventLog):
     async def _store_events(
         self, batches: Sequence[tuple[RunRecord, Sequence[StreamEvent]]]
     ) -> None:
-        records = [_run_row(record) for record, _ in batches]
-        new_runs = [row for row in records if row[0] in self._rowless]
+        # A record is written when its run is new or has ended: in between only its
+        # `last_seq` changes, and readers take that from the events (`_LOAD_RUN`).
+        new_runs = [_run_row(record) for record, _ in batches if record.run_id in self._rowless]
+        ended = [_run_row(record) for record, _ in batches if record.finished]
         events = [_event_row(event) for _, batch in batches for event in batch]
 
         def write(db: sqlite3.Connection) -> None:
             db.executemany(_INSERT_NEW_RUN, new_runs)
             db.executemany(_INSERT_EVENT, events)
-            db.executemany(_UPSERT_RUN, records)
+            db.executemany(_UPSERT_RUN, ended)
 
         await self._writer.transaction(write)
         self._rowless.difference_update(row[0] for row in new_runs)
 
     async def _load_run(self, run_id: str) -> RunRecord | None:
-        async with self._reader.execute(
-            "SELECT record FROM runs WHERE run_id = ?", (run_id,)
-        ) as cursor:
-            row = await cursor.fetchone()
-        return None if row is None else RunRecord.model_validate_json(row[0])
+        rows = await self._reader.execute_fetchall(_LOAD_RUN + " WHERE run_id = ?", (run_id,))
+        return _with_last_seq(rows[0]) if rows else None
 
     async def _load_events(self, run_id: str, *, after: int, limit: int) -> list[StreamEvent]:
         rows = await self._reader.execute_fetchall(
