@@ -96,3 +96,23 @@ async def test_start_cancelled_while_adk_begins_ends_the_run_cancelled() -> None
     assert not harness.manager.active
     assert not harness.manager.slots._runs  # the user's slot is free again
     assert not [t for t in asyncio.all_tasks() if t.get_name().startswith("adkstream-")]
+
+
+async def test_start_lets_only_one_run_at_a_time_go_first() -> None:
+    gate = Gate()
+    harness = make_harness(_gated_agent(gate))
+    harness.manager.first_step_wait_s = 60.0  # longer than the test may take
+    async with asyncio.timeout(TIMEOUT_S):
+        first = asyncio.ensure_future(harness.start("gated", "one"))
+        await gate.entered.wait()  # the first start waits for its (held) ADK
+        second = await harness.start("gated", "two")  # returns without waiting
+        assert not first.done()
+        gate.open.set()
+        runs = [await first, second]
+        for run in runs:
+            await run.done.wait()
+
+    for run in runs:
+        events = await harness.events(run)
+        check_stream(events)
+        assert isinstance(events[-1], RunCompleted)
