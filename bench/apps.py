@@ -26,6 +26,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
+from adkstream.agents.content import visible_text
 from bench.model import GATE_FILE, YIELD_LOG, ModelSpec, build_agent, build_model
 
 APP_NAME = "assistant"
@@ -148,8 +149,7 @@ class FloorEndpoint:
         seq = 0
         responses = self.model.generate_content_async(LlmRequest(), stream=True)
         async for response in responses:
-            parts = response.content.parts if response.content else None
-            text = "".join(part.text or "" for part in parts or [])
+            text = visible_text(response)
             if response.partial:
                 seq += 1
                 data = json.dumps({"type": "message.delta", "seq": seq, "text": text})

@@ -56,7 +56,8 @@ _MODEL_CALL: ContextVar[ModelCall | None] = ContextVar("adkstream_model_call", d
 
 
 class TextTapPlugin(BasePlugin):
-    """Notes each model call for `CoalescingModel` (it changes nothing ADK does)."""
+    """Notes each model call for `CoalescingModel` and tells the run (`MODEL_CALLING`) that
+    ADK is about to call a model; it changes nothing ADK does."""
 
     def __init__(self) -> None:
         super().__init__(name="adkstream_text_tap")

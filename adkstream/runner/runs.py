@@ -200,21 +200,24 @@ class RunManager:
         # share the loop anyway, and holding every one of them back cost about 40% more
         # CPU in a burst of 500 (`make bench`).
         pipe = self._open_pipe(run, request)
-        if self._first_stepping:
-            self._register(run, request, pipe)
-            return run
-        self._first_stepping = True
         try:
-            await asyncio.wait([pipe.started], timeout=self.first_step_wait_s)
+            if not self._first_stepping:
+                await self._first_step(pipe)
         except BaseException:
             # The request was cancelled meanwhile: the run ends like any cancelled run.
             self._register(run, request, pipe)
             self.cancel(run_id, "the request that started the run was cancelled")
             raise
-        finally:
-            self._first_stepping = False
         self._register(run, request, pipe)
         return run
+
+    async def _first_step(self, pipe: _Pipe) -> None:
+        """Until ADK's first step (`_Pipe.started`), at most `first_step_wait_s`."""
+        self._first_stepping = True
+        try:
+            await asyncio.wait([pipe.started], timeout=self.first_step_wait_s)
+        finally:
+            self._first_stepping = False
 
     def _register(self, run: Run, request: RunRequest, pipe: _Pipe) -> None:
         """Writes `run.started` and starts the run's task (which writes all that follows)."""

@@ -27,6 +27,15 @@ from adkstream.runner.translate import Translator, json_safe
 
 NOW = 1_700_000_000.0
 MSG = "msg-1"
+# A message streamed in two deltas whose final event stores it under the output key.
+TWO_DELTAS_STORED = [
+    "agent.started",
+    "message.delta",
+    "message.delta",
+    "message.completed",
+    "state.delta",
+    "agent.completed",
+]
 
 
 def _translator(**output_keys: str) -> Translator:
@@ -105,14 +114,7 @@ def test_translate_aggregate_completes_without_repeating_text() -> None:
         ),
     )
 
-    assert _types(out) == [
-        "agent.started",
-        "message.delta",
-        "message.delta",
-        "message.completed",
-        "state.delta",
-        "agent.completed",
-    ]
+    assert _types(out) == TWO_DELTAS_STORED
     assert _streamed(out) == "Hello"
     [completed] = [e for e in out if isinstance(e, MessageCompleted)]
     assert (completed.message_id, completed.text, completed.output_key) == (MSG, "Hello", "answer")
@@ -170,14 +172,7 @@ def test_translate_tapped_text_is_completed_by_the_final_event_of_its_call() -> 
     out = translator.tapped(call, "Hel") + translator.tapped(call, "lo")
     out += _feed(translator, _event(_text("Hello"), partial=False, branch="b", actions=actions))
 
-    assert _types(out) == [
-        "agent.started",
-        "message.delta",
-        "message.delta",
-        "message.completed",
-        "state.delta",
-        "agent.completed",
-    ]
+    assert _types(out) == TWO_DELTAS_STORED
     deltas = [e for e in out if isinstance(e, MessageDelta)]
     [completed] = [e for e in out if isinstance(e, MessageCompleted)]
     assert {d.message_id for d in deltas} == {completed.message_id}
