@@ -40,6 +40,11 @@ class Coalescer:
             return None
         return self._last_sent[self._pending.message_id] + self._window()
 
+    @property
+    def pending_message(self) -> str | None:
+        """The message id of the pending merge, or None."""
+        return None if self._pending is None else self._pending.message_id
+
     def push(self, event: StreamEvent, now: float) -> list[StreamEvent]:
         """Takes one event; returns the events to send now, in order."""
         if not isinstance(event, MessageDelta):

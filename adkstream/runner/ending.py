@@ -56,10 +56,14 @@ class Outcome(Protocol):
 async def next_from_pump(
     inbox: Inbox[PumpEnd], coalescer: Coalescer, write: Callable[[list[StreamEvent]], object]
 ) -> list[StreamEvent] | PumpEnd:
-    """The pump's next item; while waiting, a pending merged delta goes out at its deadline."""
+    """The pump's next item; while waiting, a pending merged delta goes out at its deadline.
+
+    More text of the pending delta's message would only join it: it waits in the inbox
+    until the deadline instead of waking the run's task per chunk.
+    """
     loop = asyncio.get_running_loop()
     while True:
-        item = await inbox.get(until=coalescer.deadline)
+        item = await inbox.get(until=coalescer.deadline, holding=coalescer.pending_message)
         if item is not None:
             return item
         write(coalescer.flush(loop.time()))

@@ -5,7 +5,10 @@ streamed text, translated as it comes, see `agents.text_tap`). The run's task re
 Tapped text that arrives while the previous piece of the same message is still unread
 joins that piece instead of queueing behind it: the reader is woken once per piece it
 can take, not once per model chunk, and a loaded process (a reader that runs late)
-writes fewer, larger deltas without holding any text back.
+writes fewer, larger deltas without holding any text back. A reader that holds a
+message's delta back anyway (the coalescing window) says so (`get(holding=...)`): more
+text of that message then waits in the inbox without waking it before its deadline, so
+a chunk inside the window costs a list append, not a wakeup of the run's task.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ class Inbox(Generic[ItemT]):
     def __init__(self) -> None:
         self._items: deque[list[StreamEvent] | ItemT | _Text] = deque()
         self._text_tail: _Text | None = None
+        self._holding: object = None  # the message whose text does not wake the reader
         self._wakeup = Wakeup()
 
     def put(self, item: list[StreamEvent] | ItemT) -> None:
@@ -57,7 +61,8 @@ class Inbox(Generic[ItemT]):
         text = _Text(key, events)
         self._items.append(text)
         self._text_tail = text
-        self._wakeup.wake()
+        if key != self._holding:
+            self._wakeup.wake()
 
     def join_text(self, key: object, text: str) -> bool:
         """Adds `text` to the unread delta of message `key`; False if there is none."""
@@ -67,16 +72,24 @@ class Inbox(Generic[ItemT]):
         tail.more.append(text)
         return True
 
-    async def get(self, *, until: float | None = None) -> list[StreamEvent] | ItemT | None:
+    async def get(
+        self, *, until: float | None = None, holding: object = None
+    ) -> list[StreamEvent] | ItemT | None:
         """The next item; None if there is none by `until` (the loop's clock; None: wait on).
 
         A deadline costs a timer, not a timeout scope, and nothing when an item is there.
+        With `holding` (a message key; only with `until`), text of that message that
+        arrives during the wait does not end it: the caller takes it at `until`.
         """
         while not self._items:
             loop = asyncio.get_running_loop()
             if until is not None and loop.time() >= until:
                 return None
-            await self._wakeup.wait(until)
+            self._holding = holding if until is not None else None
+            try:
+                await self._wakeup.wait(until)
+            finally:
+                self._holding = None
         item = self._items.popleft()
         if isinstance(item, _Text):
             if item is self._text_tail:

@@ -77,3 +77,35 @@ async def test_inbox_get_cancelled_while_waiting_leaves_it_usable() -> None:
     inbox.put("end")
     async with asyncio.timeout(5):
         assert await inbox.get() == "end"
+
+
+async def test_inbox_held_message_text_waits_for_the_deadline_and_joins() -> None:
+    inbox: Inbox[str] = Inbox()
+    loop = asyncio.get_running_loop()
+    async with asyncio.timeout(5):
+        reader = asyncio.ensure_future(inbox.get(until=loop.time() + 0.05, holding="m1"))
+        await asyncio.sleep(0)
+        inbox.put_text("m1", [_delta("a")])
+        await asyncio.sleep(0)
+        assert not reader.done()  # text of the held message does not wake the reader
+        assert inbox.join_text("m1", "b")  # later chunks join it, still unread
+        assert _texts(await reader) == ["ab"]  # taken at the deadline
+
+
+async def test_inbox_held_wait_ends_for_another_message_or_item() -> None:
+    inbox: Inbox[str] = Inbox()
+    loop = asyncio.get_running_loop()
+    async with asyncio.timeout(5):
+        reader = asyncio.ensure_future(inbox.get(until=loop.time() + 60, holding="m1"))
+        await asyncio.sleep(0)
+        inbox.put_text("m2", [_delta("x", "m2")])
+        assert _texts(await reader) == ["x"]
+        reader = asyncio.ensure_future(inbox.get(until=loop.time() + 60, holding="m1"))
+        await asyncio.sleep(0)
+        inbox.put("end")
+        assert await reader == "end"
+        # The hold lasts one wait: text of m1 wakes a reader that holds nothing.
+        reader = asyncio.ensure_future(inbox.get())
+        await asyncio.sleep(0)
+        inbox.put_text("m1", [_delta("c")])
+        assert _texts(await reader) == ["c"]
