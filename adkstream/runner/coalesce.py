@@ -32,6 +32,7 @@ class Coalescer:
         self._pending_text: list[str] = []
         self._pending_ts = 0.0
         self._last_sent: dict[str, float] = {}
+        self._last_message: str | None = None  # of the last delta sent
 
     @property
     def deadline(self) -> float | None:
@@ -40,10 +41,21 @@ class Coalescer:
             return None
         return self._last_sent[self._pending.message_id] + self._window()
 
-    @property
-    def pending_message(self) -> str | None:
-        """The message id of the pending merge, or None."""
-        return None if self._pending is None else self._pending.message_id
+    def hold(self, now: float) -> tuple[str, float] | None:
+        """The message whose next delta would wait now, and until when; None if none would.
+
+        That is the pending merge's message until its deadline, or else the message of
+        the last delta sent until its window is over: a delta of it that came meanwhile
+        would only be held (and merged), so its producer need not wake the caller.
+        """
+        if self._pending is not None:
+            message_id = self._pending.message_id
+        elif self._last_message is not None:
+            message_id = self._last_message
+        else:
+            return None
+        due = self._last_sent[message_id] + self._window()
+        return (message_id, due) if self._pending is not None or due > now else None
 
     def push(self, event: StreamEvent, now: float) -> list[StreamEvent]:
         """Takes one event; returns the events to send now, in order."""
@@ -64,6 +76,7 @@ class Coalescer:
         last = self._last_sent.get(event.message_id)
         if last is None or now - last >= self._window():
             self._last_sent[event.message_id] = now
+            self._last_message = event.message_id
             self.deltas_out += 1
             out.append(event)
         else:
@@ -83,6 +96,7 @@ class Coalescer:
             return []
         self._pending = None
         self._last_sent[pending.message_id] = now
+        self._last_message = pending.message_id
         self.deltas_out += 1
         text = "".join(self._pending_text)
         self._pending_text = []

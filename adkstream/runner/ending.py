@@ -58,15 +58,21 @@ async def next_from_pump(
 ) -> list[StreamEvent] | PumpEnd:
     """The pump's next item; while waiting, a pending merged delta goes out at its deadline.
 
-    More text of the pending delta's message would only join it: it waits in the inbox
-    until the deadline instead of waking the run's task per chunk.
+    Text that the coalescer would hold anyway (see `Coalescer.hold`) waits in the inbox
+    until then instead of waking the run's task per chunk.
     """
     loop = asyncio.get_running_loop()
     while True:
-        item = await inbox.get(until=coalescer.deadline, holding=coalescer.pending_message)
+        hold = coalescer.hold(loop.time())
+        if hold is None:
+            item = await inbox.get()
+        else:
+            message_id, until = hold
+            item = await inbox.get(until=until, holding=message_id)
         if item is not None:
             return item
-        write(coalescer.flush(loop.time()))
+        if ready := coalescer.flush(loop.time()):
+            write(ready)
 
 
 async def stop_pump(pump: asyncio.Task[None], *, run_id: str) -> None:

@@ -146,6 +146,10 @@ class _HotRun:
             record = self._record = record.model_copy(update={"last_seq": self.last_seq})
         return record
 
+    @property
+    def finished(self) -> bool:
+        return self._record.finished
+
     def add(self, numbered: list[StreamEvent]) -> None:
         self.events.extend(numbered)
         self.last_seq = numbered[-1].seq
@@ -290,10 +294,17 @@ class EventLog(ABC):
                 if is_terminal(batch[-1]):
                     return
                 continue
-            record = await self.get_run(run_id)
-            if record is None or (record.finished and record.last_seq <= cursor):
+            if await self._ended(run_id, after=cursor):
                 return
             await self.wait(run_id, after=cursor, timeout=poll_s)
+
+    async def _ended(self, run_id: str, *, after: int) -> bool:
+        """Whether the run has ended with no event after `after` (or does not exist)."""
+        hot = self._hot.get(run_id)
+        if hot is not None:  # no copy of the record: followers ask after every batch
+            return hot.finished and hot.last_seq <= after
+        record = await self._load_run(run_id)
+        return record is None or (record.finished and record.last_seq <= after)
 
     @abstractmethod
     async def list_runs(self, session_id: str) -> list[RunRecord]:

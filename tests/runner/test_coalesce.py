@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -106,6 +107,30 @@ def test_coalesce_another_messages_delta_flushes_first() -> None:
     ]
     assert len(out) == 2
     assert coalescer.deadline is None
+
+
+def test_coalesce_hold_names_the_message_whose_next_delta_would_wait() -> None:
+    coalescer = Coalescer(WINDOW)
+    assert coalescer.hold(now=0.0) is None  # nothing sent: a first delta goes at once
+
+    coalescer.push(_delta("Hel"), now=10.0)
+    assert coalescer.hold(now=10.001) == ("m1", 10.0 + WINDOW)  # sent: the window runs
+    coalescer.push(_delta("lo"), now=10.010)
+    assert coalescer.hold(now=10.011) == ("m1", 10.0 + WINDOW)  # pending until its deadline
+    coalescer.flush(now=10.0 + WINDOW)
+    assert coalescer.hold(now=10.031) == ("m1", pytest.approx(10.0 + 2 * WINDOW))
+    assert coalescer.hold(now=10.0 + 2 * WINDOW) is None  # window over: it would go at once
+
+    coalescer.push(_completed("Hello"), now=10.1)
+    coalescer.push(_delta("x", "m2"), now=10.1)
+    assert coalescer.hold(now=10.1) == ("m2", pytest.approx(10.1 + WINDOW))  # the last message sent
+
+
+def test_coalesce_window_zero_holds_nothing() -> None:
+    coalescer = Coalescer(0)
+    coalescer.push(_delta("a"), now=5.0)
+
+    assert coalescer.hold(now=5.0) is None
 
 
 def test_coalesce_window_zero_passes_everything() -> None:
