@@ -79,12 +79,23 @@ async def test_inbox_get_cancelled_while_waiting_leaves_it_usable() -> None:
         assert await inbox.get() == "end"
 
 
+async def _waiting_reader(
+    inbox: Inbox[str], *, hold_s: float | None = None
+) -> asyncio.Future[list[StreamEvent] | str | None]:
+    """A reader of `inbox` that is waiting; with `hold_s`, holding message "m1" that long."""
+    if hold_s is None:
+        reader = asyncio.ensure_future(inbox.get())
+    else:
+        until = asyncio.get_running_loop().time() + hold_s
+        reader = asyncio.ensure_future(inbox.get(until=until, holding="m1"))
+    await asyncio.sleep(0)  # one step: the reader is now waiting
+    return reader
+
+
 async def test_inbox_held_message_text_waits_for_the_deadline_and_joins() -> None:
     inbox: Inbox[str] = Inbox()
-    loop = asyncio.get_running_loop()
     async with asyncio.timeout(5):
-        reader = asyncio.ensure_future(inbox.get(until=loop.time() + 0.05, holding="m1"))
-        await asyncio.sleep(0)
+        reader = await _waiting_reader(inbox, hold_s=0.05)
         inbox.put_text("m1", [_delta("a")])
         await asyncio.sleep(0)
         assert not reader.done()  # text of the held message does not wake the reader
@@ -94,18 +105,14 @@ async def test_inbox_held_message_text_waits_for_the_deadline_and_joins() -> Non
 
 async def test_inbox_held_wait_ends_for_another_message_or_item() -> None:
     inbox: Inbox[str] = Inbox()
-    loop = asyncio.get_running_loop()
     async with asyncio.timeout(5):
-        reader = asyncio.ensure_future(inbox.get(until=loop.time() + 60, holding="m1"))
-        await asyncio.sleep(0)
+        reader = await _waiting_reader(inbox, hold_s=60)
         inbox.put_text("m2", [_delta("x", "m2")])
         assert _texts(await reader) == ["x"]
-        reader = asyncio.ensure_future(inbox.get(until=loop.time() + 60, holding="m1"))
-        await asyncio.sleep(0)
+        reader = await _waiting_reader(inbox, hold_s=60)
         inbox.put("end")
         assert await reader == "end"
         # The hold lasts one wait: text of m1 wakes a reader that holds nothing.
-        reader = asyncio.ensure_future(inbox.get())
-        await asyncio.sleep(0)
+        reader = await _waiting_reader(inbox)
         inbox.put_text("m1", [_delta("c")])
         assert _texts(await reader) == ["c"]
