@@ -81,9 +81,9 @@ class ChunkModel(BaseLlm):
     of one answer share one `Content`, which nothing downstream mutates: building a
     validated `Part` costs about 6 µs, `LlmResponse` and `Content` about 9 µs more, which
     would make the fake model, not the server it feeds, most of what a load scenario
-    measures. With `yield_log` set,
-    it logs the time of each chunk's yield there. With `gate_file` set, it waits until
-    that file exists (at most `GATE_TIMEOUT_S`) before its first chunk.
+    measures. With `yield_log` set, it logs the time of each chunk's yield there. With
+    `gate_file` set, it waits until that file exists (at most `GATE_TIMEOUT_S`) before
+    its first chunk.
     """
 
     model: str = "bench-chunks"

@@ -3,7 +3,7 @@
 Deltas of one message that arrive within the window of the last delta sent are merged.
 The first delta of a message, and any delta after a quiet window, goes out at once: no
 added time to first token. A pending merge goes out when its window expires (the caller
-asks `deadline` and calls `flush`), when a non-delta event or another message's delta
+asks `hold` or `deadline` and calls `flush`), when a non-delta event or another message's delta
 arrives, or at the end of the run.
 """
 
@@ -39,7 +39,7 @@ class Coalescer:
         """When the pending merge must go out, or None when nothing is pending."""
         if self._pending is None:
             return None
-        return self._last_sent[self._pending.message_id] + self._window()
+        return self._window_end(self._pending.message_id)
 
     def hold(self, now: float) -> tuple[str, float] | None:
         """The message whose next delta would wait now, and until when; None if none would.
@@ -48,14 +48,15 @@ class Coalescer:
         the last delta sent until its window is over: a delta of it that came meanwhile
         would only be held (and merged), so its producer need not wake the caller.
         """
-        if self._pending is not None:
-            message_id = self._pending.message_id
-        elif self._last_message is not None:
-            message_id = self._last_message
-        else:
+        pending = self._pending
+        message_id = pending.message_id if pending is not None else self._last_message
+        if message_id is None:
             return None
-        due = self._last_sent[message_id] + self._window()
-        return (message_id, due) if self._pending is not None or due > now else None
+        due = self._window_end(message_id)
+        return (message_id, due) if pending is not None or due > now else None
+
+    def _window_end(self, message_id: str) -> float:
+        return self._last_sent[message_id] + self._window()
 
     def push(self, event: StreamEvent, now: float) -> list[StreamEvent]:
         """Takes one event; returns the events to send now, in order."""

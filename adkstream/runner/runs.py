@@ -508,9 +508,7 @@ def _tap_into(
     With `merge`, text of a message whose last delta is still unread joins that delta
     (one list append).
     """
-    if merge and text and translator.join_tapped(call, text, inbox.join_text):
-        return
-    events = translator.tapped(call, text)
+    events = translator.tapped(call, text, inbox.join_text if merge else None)
     if events and isinstance(events[-1], MessageDelta):
         inbox.put_text(events[-1].message_id, events)
     elif events:

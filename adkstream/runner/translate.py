@@ -114,8 +114,14 @@ class Translator:
             self._final(event, now, out)
         return out
 
-    def tapped(self, call: ModelCall, text: str) -> list[StreamEvent]:
-        """A chunk of a model call's visible text that bypassed ADK (see `text_tap`)."""
+    def tapped(
+        self, call: ModelCall, text: str, join: Callable[[str, str], bool] | None = None
+    ) -> list[StreamEvent]:
+        """A chunk of a model call's visible text that bypassed ADK (see `text_tap`).
+
+        With `join`, text that `join(message_id, text)` adds to a delta not sent yet makes
+        no event of its own (a list append instead of a delta per chunk).
+        """
         now = self.clock()
         out: list[StreamEvent] = []
         self._start_agent(call.author, call.branch, now, out)
@@ -126,6 +132,8 @@ class Translator:
             message = _TappedMessage(message_id=Event.new_id(), actions=call.actions)
             self._tapped[id(call.actions)] = message
         message.text.append(text)
+        if join is not None and join(message.message_id, text):
+            return out
         out.append(
             self._by(
                 call.author,
@@ -137,18 +145,6 @@ class Translator:
             )
         )
         return out
-
-    def join_tapped(self, call: ModelCall, text: str, join: Callable[[str, str], bool]) -> bool:
-        """More of `call`'s text, if `join(message_id, text)` puts it in an unsent delta.
-
-        False (nothing recorded) when the call has no message yet or `join` refuses: then
-        the text is for `tapped`. Saves a delta event per chunk that joins.
-        """
-        message = self._tapped_for(call.actions)
-        if message is None or not join(message.message_id, text):
-            return False
-        message.text.append(text)
-        return True
 
     def _tapped_for(self, actions: EventActions) -> _TappedMessage | None:
         """The open tapped message of the model call that holds `actions`."""
