@@ -2,9 +2,11 @@
 
 Deltas of one message that arrive within the window of the last delta sent are merged.
 The first delta of a message, and any delta after a quiet window, goes out at once: no
-added time to first token. A pending merge goes out when its window expires (the caller
-asks `hold` or `deadline` and calls `flush`), when a non-delta event or another message's delta
-arrives, or at the end of the run.
+added time to first token. With a slow start, a young message's window is no longer
+than the message is old, so its next pieces follow the first at the base pace even when
+a loaded server has just widened the window. A pending merge goes out when its window
+expires (the caller asks `hold` or `deadline` and calls `flush`), when a non-delta
+event or another message's delta arrives, or at the end of the run.
 """
 
 from __future__ import annotations
@@ -22,10 +24,19 @@ class Coalescer:
         window: the window in seconds, or a function giving it now (a run's window
             widens while the server is loaded: `loop_lag.AdaptiveWindow`); 0 sends every
             delta as it comes.
+        slow_start: the narrowest window (seconds) for a slow start; None: none. A
+            message's window is then at most its age at its last delta sent, and at
+            least `slow_start`: it doubles from one delta to the next until it reaches
+            `window`. After a burst of starts has widened the window to a second, a
+            new message's second piece would otherwise come a second after its first.
     """
 
-    def __init__(self, window: float | Callable[[], float]) -> None:
+    def __init__(
+        self, window: float | Callable[[], float], *, slow_start: float | None = None
+    ) -> None:
         self._window = window if callable(window) else functools.partial(float, window)
+        self._slow_start = slow_start
+        self._first_sent: dict[str, float] = {}  # with a slow start: when a message began
         self.deltas_in = 0
         self.deltas_out = 0
         self._pending: MessageDelta | None = None
@@ -56,7 +67,16 @@ class Coalescer:
         return (message_id, due) if pending is not None or due > now else None
 
     def _window_end(self, message_id: str) -> float:
-        return self._last_sent[message_id] + self._window()
+        last = self._last_sent[message_id]
+        return last + self._window_after(message_id, last)
+
+    def _window_after(self, message_id: str, last_sent: float) -> float:
+        """The window of `message_id` after its delta sent at `last_sent`."""
+        window = self._window()
+        if self._slow_start is None:
+            return window
+        age = last_sent - self._first_sent[message_id]
+        return min(window, max(self._slow_start, age))
 
     def push(self, event: StreamEvent, now: float) -> list[StreamEvent]:
         """Takes one event; returns the events to send now, in order."""
@@ -75,7 +95,9 @@ class Coalescer:
         else:
             out = []
         last = self._last_sent.get(event.message_id)
-        if last is None or now - last >= self._window():
+        if last is None:
+            self._first_sent[event.message_id] = now
+        if last is None or now - last >= self._window_after(event.message_id, last):
             self._last_sent[event.message_id] = now
             self._last_message = event.message_id
             self.deltas_out += 1

@@ -8,9 +8,15 @@ longer still. Measured with 500 streams of 200 chunks at 10 ms on one process
 (`bench`'s scenario 4, when every chunk went through ADK): a fixed 30 ms window sent ADK
 about 200 events per stream and the burst took 66 s; widened to ten loop trips (at most
 1 s), about 15 events and 12-15 s.
-So a run's window is its `coalesce_ms` while the loop keeps time, and ten loop trips
-(up to `coalesce_max_ms`) while it does not. The first chunk of a message still goes
-at once; later text arrives in fewer, larger pieces rather than later.
+Once text bypassed ADK, ten trips still let the frames themselves overload the loop
+(about 100 µs of CPU each): 250 streams took 3.3 s at 2.9 s of CPU, saturated, where
+thirty trips took 2.85 s at 1.9 s (about 40 frames per stream, a window near 75 ms);
+500 streams took 4.5-5.3 s with ten trips and 3.8-4.1 s with thirty. At 100 streams
+both keep pace (2.4 s; 64-72 and 50-60 frames per stream). So a run's window is its
+`coalesce_ms` while the loop keeps time, and thirty loop trips (up to `coalesce_max_ms`)
+while it does not. The first chunk of a message still goes at once, the window of a
+young message grows from `coalesce_ms` (the coalescer's slow start), and later text
+arrives in fewer, larger pieces rather than later.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from dataclasses import dataclass
 
 TICK_S = 0.025
 """How often the monitor looks at the loop while runs are active."""
-TRIPS_PER_WINDOW = 10
+TRIPS_PER_WINDOW = 30
 """A widened window spans this many loop trips (lag): about a tenth of the chunks make events."""
 _DECAY = 0.8
 """Weight of the old figure when the lag falls: rises at once, falls over a few ticks."""

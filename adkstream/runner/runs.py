@@ -261,7 +261,8 @@ class RunManager:
             self._pump(run, request, translator, inbox, window, started),
             name=f"adkstream-pump-{run.run_id}",
         )
-        return _Pipe(translator, Coalescer(window), inbox, pump, started)
+        coalescer = Coalescer(window, slow_start=window.base_s)
+        return _Pipe(translator, coalescer, inbox, pump, started)
 
     def cancel(self, run_id: str, reason: str) -> Run:
         """Asks a run of this process to stop; it ends with `run.cancelled`."""

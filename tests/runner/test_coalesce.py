@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -167,17 +169,58 @@ _messages = st.lists(
 )
 
 
+def _sent_times(coalescer: Coalescer, arrivals: list[float]) -> list[float]:
+    """When the deltas of one message, arriving at `arrivals`, go out (flushed when due)."""
+    sent: list[float] = []
+    for index, now in enumerate(arrivals):
+        while (deadline := coalescer.deadline) is not None and now >= deadline:
+            sent += [deadline for _ in coalescer.flush(deadline)]
+        sent += [now for _ in coalescer.push(_delta(f"w{index} ", ts=now), now)]
+    return sent
+
+
+def test_coalesce_slow_start_doubles_a_new_message_window_up_to_the_widened_one() -> None:
+    widened = 0.240  # the loop has just run late: every run's window is 240 ms
+    coalescer = Coalescer(lambda: widened, slow_start=WINDOW)
+    arrivals = [10.0 + 0.010 * i for i in range(100)]  # a chunk every 10 ms
+
+    sent = _sent_times(coalescer, arrivals)
+
+    gaps = [round(later - earlier, 3) for earlier, later in itertools.pairwise(sent)]
+    assert gaps[:6] == [0.030, 0.030, 0.060, 0.120, 0.240, 0.240]
+
+
+def test_coalesce_without_slow_start_holds_a_new_message_for_the_whole_window() -> None:
+    coalescer = Coalescer(lambda: 0.240)
+
+    sent = _sent_times(coalescer, [10.0 + 0.010 * i for i in range(60)])
+
+    assert [round(t, 3) for t in sent[:3]] == [10.0, 10.24, 10.48]
+
+
+def test_coalesce_slow_start_never_widens_a_fixed_window() -> None:
+    arrivals = [10.0 + 0.010 * i for i in range(40)]
+
+    slow = _sent_times(Coalescer(WINDOW, slow_start=WINDOW), arrivals)
+
+    assert slow == _sent_times(Coalescer(WINDOW), arrivals)
+
+
 @settings(max_examples=300, deadline=None)
 @given(
     messages=_messages,
     window=st.sampled_from([0.0, 0.001, 0.010, 0.030, 0.100]),
+    slow_start=st.sampled_from([None, 0.001, 0.010]),
     with_completed=st.booleans(),
 )
 def test_coalesce_any_chunking_and_timing_keeps_the_text(
-    messages: list[list[tuple[str, float]]], window: float, with_completed: bool
+    messages: list[list[tuple[str, float]]],
+    window: float,
+    slow_start: float | None,
+    with_completed: bool,
 ) -> None:
     """Messages arrive one after the other, each split into chunks at non-decreasing times."""
-    coalescer = Coalescer(window)
+    coalescer = Coalescer(window, slow_start=slow_start)
     out: list[StreamEvent] = []
     now = 0.0
 
