@@ -243,14 +243,16 @@ class EventLog(ABC):
     # it into a server-side wait (Redis XREAD BLOCK): cancelling one mid-call costs
     # the connection.
     async def wait(self, run_id: str, *, after: int, timeout: float) -> None:  # noqa: ASYNC109
-        """Returns when the run may have an event after `after`, or after `timeout`."""
+        """Returns when the run may have an event after `after`.
+
+        A run of this process wakes its waiters whenever a batch of it is stored and
+        when it is released, so waiting on it takes no timer (a follower waits once per
+        frame). For a run of another process, storage is asked again after `timeout`.
+        """
         hot = self._hot.get(run_id)
         if hot is not None:
-            if hot.stored_seq > after:
-                return
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(timeout):
-                    await hot.changed.wait()
+            if hot.stored_seq <= after:
+                await hot.changed.wait()
             return
         await self._wait_stored(run_id, after=after, timeout=timeout)
 
