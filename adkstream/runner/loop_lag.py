@@ -8,15 +8,15 @@ longer still. Measured with 500 streams of 200 chunks at 10 ms on one process
 (`bench`'s scenario 4, when every chunk went through ADK): a fixed 30 ms window sent ADK
 about 200 events per stream and the burst took 66 s; widened to ten loop trips (at most
 1 s), about 15 events and 12-15 s.
-Once text bypassed ADK, ten trips still let the frames themselves overload the loop
-(about 100 µs of CPU each): 250 streams took 3.3 s at 2.9 s of CPU, saturated, where
-thirty trips took 2.85 s at 1.9 s (about 40 frames per stream, a window near 75 ms);
-500 streams took 4.5-5.3 s with ten trips and 3.8-4.1 s with thirty. At 100 streams
-both keep pace (2.4 s; 64-72 and 50-60 frames per stream). So a run's window is its
-`coalesce_ms` while the loop keeps time, and thirty loop trips (up to `coalesce_max_ms`)
-while it does not. The first chunk of a message still goes at once, the window of a
-young message grows from `coalesce_ms` (the coalescer's slow start), and later text
-arrives in fewer, larger pieces rather than later.
+Once text bypassed ADK, ten trips still let the frames themselves (about 100 µs of CPU
+each) keep a loaded process saturated. Bursts of 200-chunk streams, one process, before
+the slow start: 250 streams took 3.3 s at 2.9 s of CPU and 58-68 frames per stream with
+ten trips, 2.85 s at 1.9 s and about 40 frames with thirty; 500 streams took 4.5-5.3 s
+with ten and 3.8-4.1 s with thirty; 100 streams took 2.4 s either way. So a run's window
+is its `coalesce_ms` while the loop keeps time, and thirty loop trips (up to
+`coalesce_max_ms`) while it does not. The first chunk of a message still goes at once,
+a young message's window grows from `coalesce_ms` (the coalescer's slow start), and
+later text arrives in fewer, larger pieces rather than later.
 """
 
 from __future__ import annotations
@@ -27,7 +27,11 @@ from dataclasses import dataclass
 TICK_S = 0.025
 """How often the monitor looks at the loop while runs are active."""
 TRIPS_PER_WINDOW = 30
-"""A widened window spans this many loop trips (lag): about a tenth of the chunks make events."""
+"""A widened window spans this many loop trips (lag) past on time."""
+ON_TIME_S = 0.001
+"""Lateness up to this is on time: uvloop's timers (libuv's) count whole milliseconds, so
+an idle loop's ticks run 0 or 1 ms late; thirty trips of that would widen an idle
+server's windows."""
 _DECAY = 0.8
 """Weight of the old figure when the lag falls: rises at once, falls over a few ticks."""
 
@@ -84,5 +88,5 @@ class AdaptiveWindow:
     def __call__(self) -> float:
         if self.base_s <= 0:
             return 0.0
-        widened = min(TRIPS_PER_WINDOW * self.lag.seconds, self.max_s)
+        widened = min(TRIPS_PER_WINDOW * max(self.lag.seconds - ON_TIME_S, 0.0), self.max_s)
         return max(self.base_s, widened)

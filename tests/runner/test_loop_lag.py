@@ -11,7 +11,13 @@ from google.adk.agents import LlmAgent
 
 from adkstream.agents import OfflineModel
 from adkstream.agents.registry import HostedAgent
-from adkstream.runner.loop_lag import TICK_S, TRIPS_PER_WINDOW, AdaptiveWindow, LoopLag
+from adkstream.runner.loop_lag import (
+    ON_TIME_S,
+    TICK_S,
+    TRIPS_PER_WINDOW,
+    AdaptiveWindow,
+    LoopLag,
+)
 from tests.runner.helpers import make_harness
 
 
@@ -71,13 +77,24 @@ def test_lag_ticks_every_tick_s_while_running() -> None:
     assert loop.timers[0][0] == first_due + 0.03 + TICK_S
 
 
+def test_window_is_the_runs_own_while_the_loop_is_on_time() -> None:
+    loop = FakeLoop()
+    lag = _monitor(loop)
+    window = AdaptiveWindow(base_s=0.01, max_s=1.0, lag=lag)
+    for _ in range(5):
+        loop.fire_next(late_s=ON_TIME_S)  # an idle loop's ticks, at the timer's granularity
+        assert window() == 0.01
+
+
 def test_window_is_the_runs_own_until_the_loop_runs_late() -> None:
     loop = FakeLoop()
     lag = _monitor(loop)
     window = AdaptiveWindow(base_s=0.03, max_s=1.0, lag=lag)
     assert window() == 0.03
-    loop.fire_next(late_s=0.02)  # ten trips of 20 ms: 200 ms
-    assert window() == pytest.approx(TRIPS_PER_WINDOW * 0.02)
+    loop.fire_next(late_s=0.002)  # a millisecond past on time: thirty trips of 1 ms
+    assert window() == pytest.approx(max(0.03, TRIPS_PER_WINDOW * (0.002 - ON_TIME_S)))
+    loop.fire_next(late_s=0.02)  # thirty trips of 19 ms
+    assert window() == pytest.approx(TRIPS_PER_WINDOW * (0.02 - ON_TIME_S))
     loop.fire_next(late_s=0.5)  # capped
     assert window() == 1.0
     off = AdaptiveWindow(base_s=0.0, max_s=1.0, lag=lag)
