@@ -15,11 +15,16 @@ Two Redis setups: the URL as the README gives it, and the same URL with redis-py
 pooled connection per request: with more than 100 requests at once on one process,
 the rest are answered 500. The first setup keeps that visible; the second measures
 the throughput with that limit out of the way.
+
+The load generator, PostgreSQL and Redis share the machine's cores with the workers, so
+each setup's notes give the ratio two workers could reach at best here: one worker's
+time over the two-worker bursts' busy CPU time spread over every core.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import time
 from collections import Counter
@@ -115,6 +120,7 @@ async def spread_burst(
         "services_cpu_s": services_cpu,
         "client_cpu_s": client_cpu,
         "machine_busy_pct": 100 * busy / total if total else None,
+        "machine_busy_s": busy,
         # What the rest of the machine took meanwhile (other people's work, the kernel).
         "other_cpu_s": busy - sum(server_each) - services_cpu - client_cpu,
     }
@@ -177,6 +183,23 @@ def _logged_exceptions(servers: list[Server]) -> Counter[str]:
             if match:
                 found[f"{match[1]}: {match[2][:90]}"] += 1
     return found
+
+
+def _ceiling_note(setup: str, one: dict[str, Any], two_runs: list[dict[str, Any]]) -> str | None:
+    """How far two workers could outrun one here: the two-worker bursts' busy CPU time
+    (workers, PG+Redis, load generator, kernel: all share this machine's cores), spread
+    over every core at 100 %, against one worker's total time."""
+    busy = median([r["machine_busy_s"] for r in two_runs])
+    single = one["total s"]
+    cores = os.cpu_count() or 1
+    if not busy or not single:
+        return None
+    fastest = busy / cores
+    return (
+        f"{setup}: two workers kept the machine busy {busy:.1f} CPU s per burst; on "
+        f"{cores} cores at 100 % that takes {fastest:.2f} s at best, so the ratio over one "
+        f"worker ({single:.2f} s) cannot pass {single / fastest:.2f} x on this machine"
+    )
 
 
 def _ratio(row: dict[str, Any], reference: dict[str, Any]) -> float | None:
@@ -278,6 +301,9 @@ async def workers(ctx: Context) -> list[Table]:
                     table.notes.append(
                         f"{setup}, {count} worker(s): first error: {first_errors[0]}"
                     )
+            ceiling = _ceiling_note(setup, one, runs[2])
+            if ceiling is not None:
+                table.notes.append(ceiling)
             each = [median([r["server_cpu_s_each"][i] for r in runs[2]]) for i in range(2)]
             if None not in each:
                 table.notes.append(
