@@ -81,6 +81,12 @@ class RunRecord(BaseModel):
     def finished(self) -> bool:
         return self.status is not RunStatus.RUNNING
 
+    def at_seq(self, last_seq: int) -> RunRecord:
+        """This record with `last_seq` (itself if it has it already)."""
+        if last_seq == self.last_seq:
+            return self
+        return self.model_copy(update={"last_seq": last_seq})
+
     def after_event(self, event: StreamEvent) -> RunRecord:
         """The record once `event` is in the log."""
         update: dict[str, object] = {"last_seq": event.seq}
@@ -141,9 +147,7 @@ class _HotRun:
     @property
     def record(self) -> RunRecord:
         # last_seq is folded in on demand: `append` copies the record only at the end.
-        record = self._record
-        if record.last_seq != self.last_seq:
-            record = self._record = record.model_copy(update={"last_seq": self.last_seq})
+        record = self._record = self._record.at_seq(self.last_seq)
         return record
 
     @property

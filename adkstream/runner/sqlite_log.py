@@ -88,9 +88,7 @@ def _run_row(record: RunRecord) -> tuple[str, str, str, float, str]:
 def _with_last_seq(row: tuple[str, int | None]) -> RunRecord:
     raw, last_seq = row
     record = RunRecord.model_validate_json(raw)
-    if last_seq is not None and last_seq != record.last_seq:
-        record = record.model_copy(update={"last_seq": last_seq})
-    return record
+    return record if last_seq is None else record.at_seq(last_seq)
 
 
 def _event_row(event: StreamEvent) -> tuple[str, int, str, str]:
