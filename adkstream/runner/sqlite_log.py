@@ -23,6 +23,7 @@ Design decisions:
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,7 +32,23 @@ from adkstream.events import StreamEvent, parse_event
 from adkstream.runner.log import EventLog, RunRecord, _HotRun, interruption
 from adkstream.runner.sqlite_inline import InlineConnection, WalCheckpointer
 
-_SCHEMA = """
+logger = logging.getLogger("adkstream.storage")
+
+# Events are stored in the order they are written (a rowid table: a flush appends to its
+# last pages) and found by run through a small index. Keyed by (run_id, seq) itself, as
+# files were first written, a flush of events from hundreds of runs rewrote one table
+# page per run: 500 streams wrote 20 to 40 times their events' size to the WAL, and an
+# event cost the loop 11 µs instead of 4 (batches of 500 runs' events).
+_EVENTS_TABLE = """
+CREATE TABLE IF NOT EXISTS events (
+    run_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    type TEXT NOT NULL,
+    json TEXT NOT NULL
+)
+"""
+_EVENTS_INDEX = "CREATE UNIQUE INDEX IF NOT EXISTS events_by_run ON events (run_id, seq)"
+_SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS runs (
     run_id TEXT PRIMARY KEY,
     session_id TEXT NOT NULL,
@@ -41,14 +58,21 @@ CREATE TABLE IF NOT EXISTS runs (
 );
 CREATE INDEX IF NOT EXISTS runs_by_session ON runs (session_id, created_at);
 CREATE INDEX IF NOT EXISTS runs_running ON runs (status) WHERE status = 'running';
-CREATE TABLE IF NOT EXISTS events (
-    run_id TEXT NOT NULL,
-    seq INTEGER NOT NULL,
-    type TEXT NOT NULL,
-    json TEXT NOT NULL,
-    PRIMARY KEY (run_id, seq)
-) WITHOUT ROWID;
+{_EVENTS_TABLE};
+{_EVENTS_INDEX};
 """
+# A file of the first layout: `open` moves its events into the current one, once.
+_FIRST_LAYOUT = """
+SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events' AND sql LIKE '%WITHOUT ROWID%'
+"""
+_MOVE_TO_CURRENT_LAYOUT = (
+    "ALTER TABLE events RENAME TO events_first_layout",
+    _EVENTS_TABLE,
+    "INSERT INTO events (run_id, seq, type, json)"
+    " SELECT run_id, seq, type, json FROM events_first_layout ORDER BY run_id, seq",
+    "DROP TABLE events_first_layout",
+    _EVENTS_INDEX,
+)
 
 # Skips events already stored (a retried batch) and events of a run that is no longer
 # running (another process ended it as interrupted): a finished run's events are final.
@@ -73,6 +97,19 @@ _LOAD_RUN = """
 SELECT record, (SELECT MAX(seq) FROM events WHERE events.run_id = runs.run_id) FROM runs
 """
 _BUSY_TIMEOUT_MS = 5000
+
+
+async def _create_or_migrate(writer: InlineConnection) -> None:
+    """Creates the tables, first moving the events of an old file to the current layout."""
+    if await writer.execute_fetchall(_FIRST_LAYOUT):
+        logger.info("moving the run log's events to the current layout (once)")
+        await writer.transaction(_move_to_current_layout)
+    await writer.executescript(_SCHEMA)
+
+
+def _move_to_current_layout(db: sqlite3.Connection) -> None:
+    for statement in _MOVE_TO_CURRENT_LAYOUT:
+        db.execute(statement)
 
 
 def _run_row(record: RunRecord) -> tuple[str, str, str, float, str]:
@@ -121,7 +158,7 @@ class SqliteLog(EventLog):
         writer = InlineConnection(str(path), isolation_level=None)
         try:
             await writer.use_wal(busy_timeout_ms=_BUSY_TIMEOUT_MS)
-            await writer.executescript(_SCHEMA)
+            await _create_or_migrate(writer)
             reader = InlineConnection(str(path), isolation_level=None)
         except BaseException:
             await writer.close()
