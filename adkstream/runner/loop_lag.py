@@ -12,8 +12,12 @@ Once text bypassed ADK, ten trips still let the frames themselves (about 100 µs
 each) keep a loaded process saturated. Bursts of 200-chunk streams, one process, before
 the slow start: 250 streams took 3.3 s at 2.9 s of CPU and 58-68 frames per stream with
 ten trips, 2.85 s at 1.9 s and about 40 frames with thirty; 500 streams took 4.5-5.3 s
-with ten and 3.8-4.1 s with thirty; 100 streams took 2.4 s either way. So a run's window
-is its `coalesce_ms` while the loop keeps time, and thirty loop trips (up to
+with ten and 3.8-4.1 s with thirty; 100 streams took 2.4 s either way.
+With the slow start and the run log no longer rewriting a page per run on every flush,
+a hundred trips brought 500 streams to about 1.5 times the floor: 3.7-3.8 s at 2.7-3.0 s
+of CPU and about 20 frames per stream, against 4.0-4.2 s, 3.3-3.6 s and about 30 with
+thirty (sixty: 3.8-3.9 s); at 100 streams, 2.35 s either way. So a run's window is its
+`coalesce_ms` while the loop keeps time, and a hundred loop trips (up to
 `coalesce_max_ms`) while it does not. The first chunk of a message still goes at once,
 a young message's window grows from `coalesce_ms` (the coalescer's slow start), and
 later text arrives in fewer, larger pieces rather than later.
@@ -26,12 +30,14 @@ from dataclasses import dataclass
 
 TICK_S = 0.025
 """How often the monitor looks at the loop while runs are active."""
-TRIPS_PER_WINDOW = 30
+TRIPS_PER_WINDOW = 100
 """A widened window spans this many loop trips (lag) past on time."""
-ON_TIME_S = 0.001
+ON_TIME_S = 0.002
 """Lateness up to this is on time: uvloop's timers (libuv's) count whole milliseconds, so
-an idle loop's ticks run 0 or 1 ms late; thirty trips of that would widen an idle
-server's windows."""
+an idle loop's ticks run 0 or 1 ms late, and now and then 2 (a collection, a checkpoint
+taking the GIL); a hundred trips of that would widen an idle server's windows (the
+latency scenario's single stream: a maximum of 100 ms with 1 ms counted on time, 33 ms
+with 2)."""
 _DECAY = 0.8
 """Weight of the old figure when the lag falls: rises at once, falls over a few ticks."""
 

@@ -91,10 +91,10 @@ def test_window_is_the_runs_own_until_the_loop_runs_late() -> None:
     lag = _monitor(loop)
     window = AdaptiveWindow(base_s=0.03, max_s=1.0, lag=lag)
     assert window() == 0.03
-    loop.fire_next(late_s=0.002)  # a millisecond past on time: thirty trips of 1 ms
-    assert window() == pytest.approx(max(0.03, TRIPS_PER_WINDOW * (0.002 - ON_TIME_S)))
-    loop.fire_next(late_s=0.02)  # thirty trips of 19 ms
-    assert window() == pytest.approx(TRIPS_PER_WINDOW * (0.02 - ON_TIME_S))
+    loop.fire_next(late_s=ON_TIME_S + 0.0001)  # just past on time: still the run's own
+    assert window() == 0.03
+    loop.fire_next(late_s=ON_TIME_S + 0.004)  # TRIPS_PER_WINDOW trips of 4 ms
+    assert window() == pytest.approx(TRIPS_PER_WINDOW * 0.004)
     loop.fire_next(late_s=0.5)  # capped
     assert window() == 1.0
     off = AdaptiveWindow(base_s=0.0, max_s=1.0, lag=lag)
