@@ -6,10 +6,21 @@ from typing import Any
 
 from adkstream.events import (
     AgentCompleted,
+    AgentEscalated,
     AgentStarted,
+    AgentTransfer,
+    ArtifactSaved,
+    CodeCall,
+    CodeResult,
     ErrorInfo,
     MessageCompleted,
     MessageDelta,
+    MessageFile,
+    MessageSources,
+    ReasoningCompleted,
+    ReasoningDelta,
+    Source,
+    SourceSpan,
     RunCancelled,
     RunCompleted,
     RunFailed,
@@ -49,8 +60,17 @@ def completed(seq: int, message_id: str, text: str, author: str = "a") -> Messag
     return MessageCompleted(**_common(seq), author=author, message_id=message_id, text=text)
 
 
-def tool_call(seq: int, call_id: str, args: dict[str, Any], author: str = "a") -> ToolCall:
-    return ToolCall(**_common(seq), author=author, call_id=call_id, name="clock", args=args)
+def tool_call(
+    seq: int, call_id: str, args: dict[str, Any], author: str = "a", *, long_running: bool = False
+) -> ToolCall:
+    return ToolCall(
+        **_common(seq),
+        author=author,
+        call_id=call_id,
+        name="clock",
+        args=args,
+        long_running=long_running,
+    )
 
 
 def tool_result(seq: int, call_id: str, result: Any, author: str = "a") -> ToolResult:
@@ -61,9 +81,88 @@ def state(seq: int, change: dict[str, Any], author: str = "a") -> StateDelta:
     return StateDelta(**_common(seq), author=author, delta=change)
 
 
-def run_completed(seq: int, final_text: str = "") -> RunCompleted:
-    usage = Usage(prompt_tokens=3, completion_tokens=4, total_tokens=7)
-    return RunCompleted(**_common(seq), usage=usage, final_text=final_text)
+def cut(seq: int, message_id: str, text: str, reason: str, author: str = "a") -> MessageCompleted:
+    """A message the model did not end normally (`max_tokens`, `safety`, ...)."""
+    return MessageCompleted(
+        **_common(seq), author=author, message_id=message_id, text=text, finish_reason=reason
+    )
+
+
+def thinking(seq: int, message_id: str, text: str, author: str = "a") -> ReasoningDelta:
+    return ReasoningDelta(**_common(seq), author=author, message_id=message_id, text=text)
+
+
+def thought(seq: int, message_id: str, text: str, author: str = "a") -> ReasoningCompleted:
+    return ReasoningCompleted(**_common(seq), author=author, message_id=message_id, text=text)
+
+
+def code(seq: int, code_id: str, source: str, author: str = "a") -> CodeCall:
+    return CodeCall(**_common(seq), author=author, code_id=code_id, language="python", code=source)
+
+
+def code_result(seq: int, code_id: str, output: str, author: str = "a") -> CodeResult:
+    return CodeResult(**_common(seq), author=author, code_id=code_id, outcome="ok", output=output)
+
+
+def sources(seq: int, message_id: str, author: str = "a") -> MessageSources:
+    """Two web sources; the first supports characters 0-5 of the message."""
+    return MessageSources(
+        **_common(seq),
+        author=author,
+        message_id=message_id,
+        sources=[
+            Source(id="s1", url="https://example.com/a", title="A"),
+            Source(id="s2", url="https://example.com/b", title="B"),
+        ],
+        spans=[SourceSpan(start=0, end=5, text="Hello", source_ids=["s1"])],
+        queries=["hello"],
+    )
+
+
+PNG_1PX = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+"""A 1x1 PNG, base64."""
+
+
+def image(seq: int, message_id: str, author: str = "a") -> MessageFile:
+    return MessageFile(
+        **_common(seq),
+        author=author,
+        message_id=message_id,
+        file_id=f"{message_id}-file-0",
+        mime_type="image/png",
+        data=PNG_1PX,
+    )
+
+
+def artifact(
+    seq: int, name: str = "report.txt", version: int = 0, author: str = "a"
+) -> ArtifactSaved:
+    return ArtifactSaved(
+        **_common(seq),
+        author=author,
+        name=name,
+        version=version,
+        mime_type="text/plain",
+        size=12,
+        url=f"/v1/sessions/s-1/artifacts/{name}?version={version}",
+    )
+
+
+def escalated(seq: int, author: str = "a") -> AgentEscalated:
+    return AgentEscalated(**_common(seq), author=author)
+
+
+def transfer(seq: int, from_agent: str, to_agent: str) -> AgentTransfer:
+    return AgentTransfer(**_common(seq), from_agent=from_agent, to_agent=to_agent)
+
+
+def run_completed(seq: int, final_text: str = "", finish_reason: str = "stop") -> RunCompleted:
+    usage = Usage(
+        prompt_tokens=3, completion_tokens=4, total_tokens=12, thought_tokens=5, cached_tokens=2
+    )
+    return RunCompleted(
+        **_common(seq), usage=usage, final_text=final_text, finish_reason=finish_reason
+    )
 
 
 def run_failed(seq: int) -> RunFailed:

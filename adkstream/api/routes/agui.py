@@ -57,7 +57,7 @@ async def run_agui(request: Request) -> Response:
         agent=agent,
         user=user,
         session_id=session.id,
-        text=text,
+        message=user_message(text),
         state_delta=state_delta or None,
     )
     encoder = AguiEncoder(
@@ -128,18 +128,19 @@ async def start_protocol_run(
     agent: HostedAgent,
     user: str,
     session_id: str,
-    text: str,
+    message: types.Content,
     state_delta: dict[str, Any] | None = None,
     on_disconnect: DisconnectPolicy = "cancel",
 ) -> Run:
-    """Starts a run with a text message, as `POST /v1/runs` does (same limits, coalescing).
+    """Starts a run with a user message, as `POST /v1/runs` does (same limits, coalescing).
 
     Raises:
-        RequestError: the text is over `max_message_chars` (422, `message_too_long`).
+        RequestError: the message's text is over `max_message_chars` (422,
+            `message_too_long`).
         UnavailableError: over a run limit (the run manager's).
     """
     limit = host.settings.max_message_chars
-    if len(text) > limit:
+    if sum(len(part.text or "") for part in message.parts or []) > limit:
         raise RequestError(
             f"the message is over the limit of {limit} characters",
             code="message_too_long",
@@ -151,12 +152,18 @@ async def start_protocol_run(
             agent=agent,
             user_id=user,
             session_id=session_id,
-            message=types.Content(role="user", parts=[types.Part(text=text)]),
+            message=message,
             state_delta=state_delta,
             coalesce_ms=host.settings.coalesce_ms,
             on_disconnect=on_disconnect,
         )
     )
+
+
+def user_message(text: str, files: list[types.Part] | None = None) -> types.Content:
+    """A user's message as ADK takes it: its text, then the files (images) it carries."""
+    parts = [types.Part(text=text)] if text else []
+    return types.Content(role="user", parts=parts + (files or []))
 
 
 def protocol_stream(

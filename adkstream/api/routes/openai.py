@@ -30,7 +30,12 @@ from adkstream.api.openai_compat import (
     model_list,
     model_object,
 )
-from adkstream.api.routes.agui import open_session, protocol_stream, start_protocol_run
+from adkstream.api.routes.agui import (
+    open_session,
+    protocol_stream,
+    start_protocol_run,
+    user_message,
+)
 from adkstream.api.streams import run_headers, stream_response
 from adkstream.errors import NotFoundError, RequestError, UnavailableError
 
@@ -133,7 +138,9 @@ async def chat_completions(request: Request) -> Response:
         session = await open_session(
             host, user=user, agent=agent, session_id=session_id, field=field
         )
-    run = await start_protocol_run(host, agent=agent, user=user, session_id=session.id, text=text)
+    run = await start_protocol_run(
+        host, agent=agent, user=user, session_id=session.id, message=user_message(text)
+    )
     encoder = ChatCompletionEncoder(
         completion_id=f"chatcmpl-{run.run_id}",
         model=body.model,

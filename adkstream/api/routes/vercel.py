@@ -21,7 +21,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from adkstream.api.inputs import current_user, host_of, read_model
-from adkstream.api.routes.agui import open_session, protocol_stream, start_protocol_run
+from adkstream.api.routes.agui import (
+    open_session,
+    protocol_stream,
+    start_protocol_run,
+    user_message,
+)
 from adkstream.api.vercel import HEADERS, VercelEncoder
 from adkstream.errors import RequestError
 
@@ -77,7 +82,7 @@ async def chat(request: Request) -> Response:
         agent=agent,
         user=user,
         session_id=session.id,
-        text=text,
+        message=user_message(text),
         on_disconnect=body.on_disconnect,
     )
     return protocol_stream(host, run.record, VercelEncoder().frames, headers=HEADERS)
