@@ -19,12 +19,12 @@ from adkstream.events import (
     MessageSources,
     ReasoningCompleted,
     ReasoningDelta,
-    Source,
-    SourceSpan,
     RunCancelled,
     RunCompleted,
     RunFailed,
     RunStarted,
+    Source,
+    SourceSpan,
     StateDelta,
     StreamEvent,
     ToolCall,
@@ -119,7 +119,10 @@ def sources(seq: int, message_id: str, author: str = "a") -> MessageSources:
     )
 
 
-PNG_1PX = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+PNG_1PX = (
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9aw"
+    "AAAABJRU5ErkJggg=="
+)
 """A 1x1 PNG, base64."""
 
 
