@@ -17,6 +17,8 @@ class Settings(BaseSettings):
     database_url: str | None = None
     redis_url: str | None = None
     redis_prefix: str = "adkstream"
+    artifact_uri: str | None = None
+    thoughts: bool = True
     model: str = "gemini-2.5-flash"
     offline_tokens_per_s: float = Field(default=40.0, ge=0)
     offline_reply_tokens: int = Field(default=60, ge=1)

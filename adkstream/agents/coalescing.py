@@ -41,7 +41,7 @@ from google.adk.models.llm_response import LlmResponse
 from google.adk.workflow import BaseNode
 from google.genai import types
 
-from adkstream.agents.content import parts_of, visible_text
+from adkstream.agents.content import parts_of, text_pieces
 from adkstream.agents.registry import walk_nodes
 from adkstream.agents.text_tap import TEXT_TAP, model_call_of
 from adkstream.wakeup import Wakeup
@@ -107,9 +107,10 @@ def coalesce_responses(
 
 
 def tap_responses(
-    responses: AsyncGenerator[LlmResponse, None], sink: Callable[[str], None]
+    responses: AsyncGenerator[LlmResponse, None], sink: Callable[[str, bool], None]
 ) -> AsyncGenerator[LlmResponse, None]:
-    """The responses that are not partial text; the visible text of those goes to `sink`.
+    """The responses that are not partial text; the text of those goes to `sink`, with
+    whether it is thought (answer and thought pieces of a chunk in their order).
 
     A task of its own reads the model, so that a chunk costs one step of that task: were
     the model read here, at the bottom of ADK's dozen nested generators, every chunk would
@@ -119,7 +120,9 @@ def tap_responses(
 
     def take(response: LlmResponse) -> None:
         if _all_text(response):
-            sink(visible_text(response))
+            pieces = text_pieces(response)
+            for text, thought in pieces or [("", False)]:
+                sink(text, thought)
         else:
             rest.put_nowait(response)
 

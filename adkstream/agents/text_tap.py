@@ -41,8 +41,9 @@ class ModelCall:
     request: LlmRequest
 
 
-TextSink = Callable[[ModelCall, str], None]
-"""Takes a model call's next chunk of visible text ("" for a thought-only chunk)."""
+TextSink = Callable[[ModelCall, str, bool], None]
+"""Takes a model call's next chunk of text and whether it is thought (the model's
+thinking) rather than answer; ("", False) for a chunk with no text at all."""
 
 TEXT_TAP: ContextVar[TextSink | None] = ContextVar("adkstream_text_tap", default=None)
 """Set by a run before it starts ADK; ADK's tasks for the run inherit it."""

@@ -106,6 +106,11 @@ class RunBody(_Body):
     background: bool = Field(
         default=False, description="Answer 202 at once; read events from the events route."
     )
+    thoughts: bool | None = Field(
+        default=None,
+        description="Stream the model's thinking (reasoning.* events); none: the server's "
+        "setting (ADKSTREAM_THOUGHTS, on by default).",
+    )
 
     @field_validator("coalesce_ms", mode="before")
     @classmethod
@@ -160,6 +165,7 @@ class RunResult(BaseModel):
     status: str
     final_text: str | None
     usage: Usage | None
+    finish_reason: str | None = None
     error: ErrorInfo | None
 
 
@@ -172,6 +178,7 @@ class RunView(BaseModel):
     status: str
     final_text: str | None
     usage: Usage | None
+    finish_reason: str | None = None
     error: ErrorInfo | None
     last_seq: int
     created_at: float

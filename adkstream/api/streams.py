@@ -121,6 +121,7 @@ async def _result_response(
         status=final.status.value,
         final_text=final.final_text,
         usage=final.usage,
+        finish_reason=final.finish_reason,
         error=final.error,
     )
     return JSONResponse(result.model_dump(mode="json"), status_code=status_code, headers=headers)

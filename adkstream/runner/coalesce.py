@@ -1,4 +1,4 @@
-"""Coalescing of message deltas: a pure core, fed events and the time (server-side throttling).
+"""Coalescing of text deltas (answer and reasoning): a pure core, fed events and the time.
 
 Deltas of one message that arrive within the window of the last delta sent are merged.
 The first delta of a message, and any delta after a quiet window, goes out at once: no
@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterable
 
-from adkstream.events import MessageDelta, StreamEvent
+from adkstream.events import DELTA_TYPES, DeltaEvent, StreamEvent
 
 
 class Coalescer:
@@ -39,7 +39,7 @@ class Coalescer:
         self._first_sent: dict[str, float] = {}  # with a slow start: when a message began
         self.deltas_in = 0
         self.deltas_out = 0
-        self._pending: MessageDelta | None = None
+        self._pending: DeltaEvent | None = None
         self._pending_text: list[str] = []
         self._pending_ts = 0.0
         self._last_sent: dict[str, float] = {}
@@ -80,7 +80,7 @@ class Coalescer:
 
     def push(self, event: StreamEvent, now: float) -> list[StreamEvent]:
         """Takes one event; returns the events to send now, in order."""
-        if not isinstance(event, MessageDelta):
+        if not isinstance(event, DELTA_TYPES):
             out = self.flush(now)
             out.append(event)
             return out
@@ -135,7 +135,7 @@ def merge_adjacent_deltas(events: Iterable[StreamEvent]) -> list[StreamEvent]:
     id of the last event merged, so a resume from that id misses nothing.
     """
     out: list[StreamEvent] = []
-    run: list[MessageDelta] = []
+    run: list[DeltaEvent] = []
 
     def close_run() -> None:
         if len(run) == 1:
@@ -147,11 +147,11 @@ def merge_adjacent_deltas(events: Iterable[StreamEvent]) -> list[StreamEvent]:
         run.clear()
 
     for event in events:
-        if isinstance(event, MessageDelta) and (not run or run[-1].message_id == event.message_id):
+        if isinstance(event, DELTA_TYPES) and (not run or run[-1].message_id == event.message_id):
             run.append(event)
             continue
         close_run()
-        if isinstance(event, MessageDelta):
+        if isinstance(event, DELTA_TYPES):
             run.append(event)
         else:
             out.append(event)

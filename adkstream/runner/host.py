@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from google.adk.artifacts.base_artifact_service import BaseArtifactService
 from google.adk.sessions.base_session_service import BaseSessionService
 
 from adkstream.agents.registry import AgentRegistry
+from adkstream.runner.artifacts import open_artifact_service
 from adkstream.runner.datadir import DataDirLock
 from adkstream.runner.live import LiveRuns
 from adkstream.runner.log import EventLog
@@ -24,6 +26,7 @@ class Host:
     settings: Settings
     agents: AgentRegistry
     session_service: BaseSessionService
+    artifact_service: BaseArtifactService
     sessions: SessionStore
     log: EventLog
     runs: RunManager
@@ -38,6 +41,7 @@ class Host:
         *,
         log: EventLog | None = None,
         session_service: BaseSessionService | None = None,
+        artifact_service: BaseArtifactService | None = None,
     ) -> Host:
         """Opens storage as `settings` say (or as given), and ends runs a dead process left.
 
@@ -62,10 +66,15 @@ class Host:
                 redis_url=settings.redis_url,
                 redis_prefix=settings.redis_prefix,
             )
+        if artifact_service is None:
+            artifact_service = open_artifact_service(
+                data_dir=settings.data_dir, uri=settings.artifact_uri
+            )
         runs = RunManager(
             agents=agents,
             session_service=session_service,
             log=log,
+            artifact_service=artifact_service,
             max_runs=settings.max_runs,
             slots=open_slots(settings),
             max_run_s=settings.max_run_s,
@@ -73,7 +82,11 @@ class Host:
             coalesce_max_ms=settings.coalesce_max_ms,
         )
         live = LiveRuns(
-            agents=agents, session_service=session_service, log=log, max_runs=settings.max_runs
+            agents=agents,
+            session_service=session_service,
+            log=log,
+            artifact_service=artifact_service,
+            max_runs=settings.max_runs,
         )
         log.on_cancel_request(runs.on_cancel_request)
         await log.recover_interrupted()
@@ -81,6 +94,7 @@ class Host:
             settings=settings,
             agents=agents,
             session_service=session_service,
+            artifact_service=artifact_service,
             sessions=SessionStore(session_service, agents),
             log=log,
             runs=runs,

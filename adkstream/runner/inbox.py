@@ -17,7 +17,7 @@ import asyncio
 from collections import deque
 from typing import Generic, TypeVar
 
-from adkstream.events import MessageDelta, StreamEvent
+from adkstream.events import DELTA_TYPES, StreamEvent
 from adkstream.wakeup import Wakeup
 
 ItemT = TypeVar("ItemT")
@@ -37,7 +37,7 @@ class _Text:
         if not self.more:
             return self.events
         *head, delta = self.events
-        assert isinstance(delta, MessageDelta)
+        assert isinstance(delta, DELTA_TYPES)
         text = delta.text + "".join(self.more)
         return [*head, delta.model_copy(update={"text": text})]
 

@@ -45,6 +45,7 @@ from google.adk.agents.base_agent import BaseAgent
 from google.adk.agents.live_request_queue import LiveRequestQueue
 from google.adk.agents.run_config import RunConfig
 from google.adk.apps import App
+from google.adk.artifacts.base_artifact_service import BaseArtifactService
 from google.adk.models.base_llm import BaseLlm
 from google.adk.models.google_llm import Gemini
 from google.adk.runners import Runner
@@ -235,12 +236,14 @@ class LiveRuns:
         agents: AgentRegistry,
         session_service: BaseSessionService,
         log: EventLog,
+        artifact_service: BaseArtifactService | None = None,
         max_runs: int = 1000,
         gemini_live_model: str = GEMINI_LIVE_MODEL,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.agents = agents
         self.session_service = session_service
+        self.artifact_service = artifact_service
         self.log = log
         self.max_runs = max_runs
         self.gemini_live_model = gemini_live_model
@@ -316,7 +319,12 @@ class LiveRuns:
                 root_agent=root,
                 plugins=[TurnOutputPlugin(agent.output_keys)],
             )
-            runner = Runner(app=app, app_name=agent.name, session_service=self.session_service)
+            runner = Runner(
+                app=app,
+                app_name=agent.name,
+                session_service=self.session_service,
+                artifact_service=self.artifact_service,
+            )
             self._runners[agent.name] = runner
         return runner
 

@@ -72,6 +72,7 @@ class RunRecord(BaseModel):
     status: RunStatus = RunStatus.RUNNING
     final_text: str | None = None
     usage: Usage | None = None
+    finish_reason: str | None = None
     error: ErrorInfo | None = None
     last_seq: int = 0
     created_at: float
@@ -95,6 +96,7 @@ class RunRecord(BaseModel):
                 "status": RunStatus.COMPLETED,
                 "final_text": event.final_text,
                 "usage": event.usage,
+                "finish_reason": event.finish_reason,
                 "ended_at": event.ts,
             }
         elif isinstance(event, RunFailed):

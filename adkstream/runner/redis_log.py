@@ -169,7 +169,7 @@ class RedisLog(EventLog):
 
     async def _disconnect(self) -> None:
         try:
-            await self._pubsub.aclose()  # type: ignore[no-untyped-call]  # untyped in redis-py
+            await self._pubsub.aclose()  # type: ignore[no-untyped-call,unused-ignore]  # older redis-py: untyped
         finally:
             await self._redis.aclose()
 

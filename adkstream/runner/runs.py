@@ -20,6 +20,8 @@ from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from google.adk.artifacts.base_artifact_service import BaseArtifactService
+from google.adk.artifacts.in_memory_artifact_service import InMemoryArtifactService
 from google.adk.runners import Runner
 from google.adk.sessions.base_session_service import BaseSessionService
 from google.genai import types
@@ -31,12 +33,15 @@ from adkstream.agents.registry import AgentRegistry, HostedAgent, runner_kwargs
 from adkstream.agents.text_tap import MODEL_CALLING, TEXT_TAP, ModelCall, TextTapPlugin
 from adkstream.errors import ConflictError, UnavailableError
 from adkstream.events import (
-    MessageDelta,
+    DELTA_TYPES,
+    ArtifactSaved,
     RunFailed,
     RunStarted,
+    StreamEvent,
     TerminalEvent,
 )
 from adkstream.runner import failures
+from adkstream.runner.artifacts import SessionArtifacts
 from adkstream.runner.coalesce import Coalescer
 from adkstream.runner.ending import PumpEnd, next_from_pump, stop_pump, terminal_event
 from adkstream.runner.inbox import Inbox
@@ -82,6 +87,8 @@ class RunRequest:
     state_delta: dict[str, Any] | None = None
     coalesce_ms: int = 30
     on_disconnect: DisconnectPolicy = "cancel"
+    thoughts: bool = True
+    """Whether the model's thinking is streamed (`reasoning.*` events)."""
 
 
 _RUN_CONFIG = streaming_run_config()
@@ -110,6 +117,7 @@ class RunManager:
         agents: the hosted agents.
         session_service: ADK's session service (sessions and state).
         log: where run events and run records go.
+        artifact_service: ADK's artifact service (what tools save); None: in memory.
         max_runs: concurrent runs in this process; over it `start` raises UnavailableError.
         slots: concurrent runs per user; over it `start` raises UnavailableError (429).
         max_run_s: the longest a run may take; then it ends with `run.failed` `timeout`.
@@ -127,6 +135,7 @@ class RunManager:
         agents: AgentRegistry,
         session_service: BaseSessionService,
         log: EventLog,
+        artifact_service: BaseArtifactService | None = None,
         max_runs: int = 1000,
         slots: RunSlots | None = None,
         max_run_s: float = 600.0,
@@ -137,6 +146,7 @@ class RunManager:
     ) -> None:
         self.agents = agents
         self.session_service = session_service
+        self.artifact_service = artifact_service or InMemoryArtifactService()
         self.log = log
         self.max_runs = max_runs
         self.slots = slots or MemorySlots(1000)
@@ -156,6 +166,7 @@ class RunManager:
             agent.name: Runner(
                 app_name=agent.name,
                 session_service=session_service,
+                artifact_service=self.artifact_service,
                 plugins=[TextTapPlugin()],
                 **runner_kwargs(agent),  # type: ignore[arg-type]
             )
@@ -252,7 +263,11 @@ class RunManager:
         """Starts the run's ADK side (the pump task) and what joins it to the log."""
         window = AdaptiveWindow(request.coalesce_ms / 1000, self.coalesce_max_s, self.loop_lag)
         translator = Translator(
-            run_id=run.run_id, output_keys=request.agent.output_keys, clock=self.clock
+            run_id=run.run_id,
+            output_keys=request.agent.output_keys,
+            clock=self.clock,
+            session_id=request.session_id,
+            thoughts=request.thoughts,
         )
         inbox: Inbox[PumpEnd] = Inbox()
         loop = asyncio.get_running_loop()
@@ -471,6 +486,8 @@ class RunManager:
             ) as events:
                 async for adk_event in events:
                     translated = translator.translate(adk_event)
+                    if adk_event.actions.artifact_delta:
+                        translated = await self._described(request, translated)
                     if translated:
                         inbox.put(translated)
                         settle()
@@ -480,6 +497,21 @@ class RunManager:
             inbox.put(PumpEnd())
         finally:
             settle()
+
+    async def _described(self, request: RunRequest, events: list[StreamEvent]) -> list[StreamEvent]:
+        """The events, each `artifact.saved` with its content type and size."""
+        artifacts = SessionArtifacts(
+            self.artifact_service, request.agent.name, request.user_id, request.session_id
+        )
+        out: list[StreamEvent] = []
+        for event in events:
+            if isinstance(event, ArtifactSaved):
+                file = await artifacts.load(event.name, event.version)
+                if file is not None:
+                    update = {"mime_type": file.mime_type, "size": len(file.data)}
+                    event = event.model_copy(update=update)
+            out.append(event)
+        return out
 
     async def _stop_pump(self, run: Run, pump: asyncio.Task[None]) -> None:
         """Abort first (ADK persists its marker), then cancel what did not stop in time."""
@@ -502,15 +534,20 @@ def _settle(future: asyncio.Future[None]) -> None:
 
 
 def _tap_into(
-    inbox: Inbox[PumpEnd], translator: Translator, merge: bool, call: ModelCall, text: str
+    inbox: Inbox[PumpEnd],
+    translator: Translator,
+    merge: bool,
+    call: ModelCall,
+    text: str,
+    thought: bool,
 ) -> None:
     """A run's text sink: tapped text joins ADK's events in the inbox, in order.
 
     With `merge`, text of a message whose last delta is still unread joins that delta
     (one list append).
     """
-    events = translator.tapped(call, text, inbox.join_text if merge else None)
-    if events and isinstance(events[-1], MessageDelta):
+    events = translator.tapped(call, text, inbox.join_text if merge else None, thought=thought)
+    if events and isinstance(events[-1], DELTA_TYPES):
         inbox.put_text(events[-1].message_id, events)
     elif events:
         inbox.put(events)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
+import pytest
 from google.adk.events.event import Event
 from google.adk.events.event_actions import EventActions
 from google.adk.models.llm_request import LlmRequest
@@ -14,8 +16,15 @@ from adkstream.events import (
     AgentCompleted,
     AgentStarted,
     AgentTransfer,
+    ArtifactSaved,
+    CodeCall,
+    CodeResult,
     MessageCompleted,
     MessageDelta,
+    MessageFile,
+    MessageSources,
+    ReasoningCompleted,
+    ReasoningDelta,
     StateDelta,
     StreamEvent,
     ToolCall,
@@ -220,9 +229,9 @@ def test_translate_tapped_thought_only_starts_the_agent() -> None:
     assert translator.tapped(call, "") == []
 
 
-def test_translate_thoughts_are_ignored() -> None:
-    translator = _translator()
-    out = _feed(
+def _thinking_answer(translator: Translator) -> list[StreamEvent]:
+    """A model that thinks in one chunk, answers in another, then aggregates both."""
+    return _feed(
         translator,
         _event(_text("pondering...", thought=True), partial=True),
         _event(_text("Yes"), partial=True),
@@ -234,6 +243,30 @@ def test_translate_thoughts_are_ignored() -> None:
             partial=False,
         ),
     )
+
+
+def test_translate_thoughts_are_reasoning_sent_once() -> None:
+    out = _thinking_answer(_translator())
+
+    assert _types(out) == [
+        "agent.started",
+        "reasoning.delta",
+        "message.delta",
+        "reasoning.completed",
+        "message.completed",
+        "agent.completed",
+    ]
+    thinking = [e for e in out if isinstance(e, ReasoningDelta | ReasoningCompleted)]
+    assert [e.text for e in thinking] == ["pondering...", "pondering..."]
+    assert len({e.message_id for e in thinking}) == 1
+    assert thinking[0].message_id != MSG
+    assert _streamed(out) == "Yes"
+    assert [e.text for e in out if isinstance(e, MessageCompleted)] == ["Yes"]
+
+
+def test_translate_thoughts_withheld() -> None:
+    translator = Translator(run_id="run-1", output_keys={}, clock=lambda: NOW, thoughts=False)
+    out = _thinking_answer(translator)
 
     assert "pondering" not in "".join(event_json(e) for e in out)
     assert _streamed(out) == "Yes"
@@ -412,3 +445,237 @@ def test_translate_json_safe_copies_what_json_cannot_hold() -> None:
     assert json_safe({"a": (1, 2)}) == {"a": [1, 2]}
     assert json_safe({"c": content})["c"]["parts"][0]["text"] == "hi"
     assert json_safe({"o": object()})["o"].startswith("<object object")
+
+
+def test_translate_tapped_thought_and_answer_are_two_messages() -> None:
+    translator = _translator()
+    call = _call(EventActions())
+    out = translator.tapped(call, "Hmm", thought=True) + translator.tapped(call, "Yes")
+    final = _event(
+        types.Content(
+            role="model", parts=[types.Part(text="Hmm", thought=True), types.Part(text="Yes")]
+        ),
+        partial=False,
+        actions=call.actions,
+    )
+    out += _feed(translator, final)
+
+    assert _types(out) == [
+        "agent.started",
+        "reasoning.delta",
+        "message.delta",
+        "reasoning.completed",
+        "message.completed",
+        "agent.completed",
+    ]
+    ids = [e.message_id for e in out if isinstance(e, ReasoningDelta | ReasoningCompleted)]
+    assert ids[0] == ids[1]
+    assert ids[0] not in {e.message_id for e in out if isinstance(e, MessageCompleted)}
+
+
+def test_translate_code_executor_completes_the_streamed_message_once() -> None:
+    # ADK's code executor replaces the model's response by an event of its own (text up to
+    # the code, and the code), then one with the result; the agent then answers again.
+    translator = _translator()
+    call = _call(EventActions())
+    streamed = "Let me count.\n```tool_code\nprint(2 + 2)\n```"
+    out = translator.tapped(call, streamed)
+    code = types.Part(
+        executable_code=types.ExecutableCode(code="print(2 + 2)", language=types.Language.PYTHON)
+    )
+    result = types.Part(
+        code_execution_result=types.CodeExecutionResult(
+            outcome=types.Outcome.OUTCOME_OK, output="4\n"
+        )
+    )
+    out += _feed(
+        translator,
+        _event(
+            types.Content(role="model", parts=[types.Part(text="Let me count."), code]),
+            id="exec",
+            partial=False,
+        ),
+        _event(types.Content(role="model", parts=[result]), id="result", partial=False),
+        _event(_text("It is 4."), id="answer", partial=False),
+    )
+
+    assert _types(out) == [
+        "agent.started",
+        "message.delta",
+        "message.completed",
+        "code.call",
+        "code.result",
+        "message.delta",
+        "message.completed",
+        "agent.completed",
+    ]
+    completed = [e for e in out if isinstance(e, MessageCompleted)]
+    assert [e.text for e in completed] == [streamed, "It is 4."]
+    [call_event] = [e for e in out if isinstance(e, CodeCall)]
+    [result_event] = [e for e in out if isinstance(e, CodeResult)]
+    assert (call_event.language, call_event.code) == ("python", "print(2 + 2)")
+    assert (result_event.code_id, result_event.outcome, result_event.output) == (
+        call_event.code_id,
+        "ok",
+        "4\n",
+    )
+
+
+@pytest.mark.parametrize(
+    ("code", "reason"),
+    [
+        pytest.param(types.FinishReason.MAX_TOKENS, "max_tokens", id="max_tokens"),
+        pytest.param(types.FinishReason.SAFETY, "safety", id="safety"),
+        pytest.param(types.FinishReason.RECITATION, "recitation", id="recitation"),
+    ],
+)
+def test_translate_finish_reason_ends_the_message_not_the_run(
+    code: types.FinishReason, reason: str
+) -> None:
+    translator = _translator()
+    out = _feed(
+        translator,
+        _event(_text("Half an"), partial=True),
+        _event(_text("Half an"), partial=False, finish_reason=code, error_code=code),
+    )
+
+    [completed] = [e for e in out if isinstance(e, MessageCompleted)]
+    assert (completed.text, completed.finish_reason) == ("Half an", reason)
+    assert translator.error_code is None
+    assert translator.finish_reason == reason
+
+
+def test_translate_blocked_prompt_is_a_finish_reason() -> None:
+    translator = _translator()
+    out = _feed(translator, _event(None, partial=False, error_code="PROHIBITED_CONTENT"))
+
+    assert translator.error_code is None
+    assert translator.finish_reason == "prohibited_content"
+    assert not [e for e in out if isinstance(e, MessageCompleted)]
+
+
+def test_translate_an_error_code_that_is_no_finish_reason_fails() -> None:
+    translator = _translator()
+    _feed(translator, _event(None, partial=False, error_code="MODEL_RETURNED_NO_CONTENT"))
+
+    assert translator.error_code == "MODEL_RETURNED_NO_CONTENT"
+
+
+def test_translate_sources_follow_their_message() -> None:
+    grounding = types.GroundingMetadata(
+        grounding_chunks=[
+            types.GroundingChunk(web=types.GroundingChunkWeb(uri="https://a.example", title="A")),
+            types.GroundingChunk(web=types.GroundingChunkWeb(uri="https://b.example", title="B")),
+        ],
+        grounding_supports=[
+            types.GroundingSupport(
+                segment=types.Segment(start_index=0, end_index=5, text="Paris"),
+                grounding_chunk_indices=[1],
+            )
+        ],
+        web_search_queries=["capital of france"],
+    )
+    citations = types.CitationMetadata(
+        citations=[types.Citation(uri="https://c.example", start_index=6, end_index=9)]
+    )
+    out = _feed(
+        _translator(),
+        _event(
+            _text("Paris is it."),
+            partial=False,
+            grounding_metadata=grounding,
+            citation_metadata=citations,
+        ),
+    )
+
+    assert _types(out)[-3:] == ["message.completed", "message.sources", "agent.completed"]
+    [sources] = [e for e in out if isinstance(e, MessageSources)]
+    assert sources.message_id == MSG
+    assert [(s.id, s.url, s.kind) for s in sources.sources] == [
+        ("g0", "https://a.example", "web"),
+        ("g1", "https://b.example", "web"),
+        ("c0", "https://c.example", "citation"),
+    ]
+    assert [(s.start, s.end, s.source_ids) for s in sources.spans] == [
+        (0, 5, ["g1"]),
+        (6, 9, ["c0"]),
+    ]
+    assert sources.queries == ["capital of france"]
+
+
+def test_translate_model_image_is_a_file_of_its_message() -> None:
+    image = types.Part(inline_data=types.Blob(mime_type="image/png", data=b"\x89PNG"))
+    out = _feed(
+        _translator(),
+        _event(types.Content(role="model", parts=[types.Part(text="Here:"), image]), partial=False),
+    )
+
+    [file] = [e for e in out if isinstance(e, MessageFile)]
+    assert (file.message_id, file.mime_type, base64.b64decode(file.data)) == (
+        MSG,
+        "image/png",
+        b"\x89PNG",
+    )
+
+
+def test_translate_artifacts_escalate_and_long_running_calls() -> None:
+    translator = Translator(run_id="run-1", output_keys={}, clock=lambda: NOW, session_id="s 1")
+    call = types.Part(function_call=types.FunctionCall(id="c1", name="approve", args={}))
+    out = _feed(
+        translator,
+        _event(
+            types.Content(role="model", parts=[call]),
+            partial=False,
+            long_running_tool_ids={"c1"},
+            actions=EventActions(artifact_delta={"report.txt": 2}, escalate=True),
+        ),
+    )
+
+    [tool] = [e for e in out if isinstance(e, ToolCall)]
+    assert tool.long_running
+    [saved] = [e for e in out if isinstance(e, ArtifactSaved)]
+    assert (saved.name, saved.version) == ("report.txt", 2)
+    assert saved.url == "/v1/sessions/s%201/artifacts/report.txt?version=2"
+    assert "agent.escalated" in _types(out)
+
+
+def test_translate_usage_adds_thoughts_cache_and_tool_use() -> None:
+    translator = _translator()
+    usage = types.GenerateContentResponseUsageMetadata(
+        prompt_token_count=10,
+        candidates_token_count=5,
+        thoughts_token_count=20,
+        cached_content_token_count=4,
+        tool_use_prompt_token_count=3,
+        total_token_count=38,
+    )
+    _feed(translator, _event(_text("Hi"), partial=False, usage_metadata=usage))
+
+    assert translator.usage.model_dump() == {
+        "prompt_tokens": 10,
+        "completion_tokens": 5,
+        "total_tokens": 38,
+        "thought_tokens": 20,
+        "cached_tokens": 4,
+        "tool_use_prompt_tokens": 3,
+    }
+
+
+def test_translate_an_agent_that_runs_again_starts_again() -> None:
+    # A LoopAgent runs its agents once per iteration: each run is a started/completed pair.
+    out = _feed(
+        _translator(),
+        _event(_text("one"), id="m1", partial=False),
+        _event(_text("two"), id="m2", partial=False),
+    )
+
+    assert _types(out) == [
+        "agent.started",
+        "message.delta",
+        "message.completed",
+        "agent.completed",
+        "agent.started",
+        "message.delta",
+        "message.completed",
+        "agent.completed",
+    ]

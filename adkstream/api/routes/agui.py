@@ -156,6 +156,7 @@ async def start_protocol_run(
             state_delta=state_delta,
             coalesce_ms=host.settings.coalesce_ms,
             on_disconnect=on_disconnect,
+            thoughts=host.settings.thoughts,
         )
     )
 

@@ -66,6 +66,7 @@ async def start_run(request: Request) -> Response:
             state_delta=body.state_delta,
             coalesce_ms=coalesce_ms,
             on_disconnect=body.disconnect_policy(),
+            thoughts=host.settings.thoughts if body.thoughts is None else body.thoughts,
         )
     )
     if body.background:
@@ -89,6 +90,7 @@ def run_view(record: RunRecord) -> RunView:
         status=record.status.value,
         final_text=record.final_text,
         usage=record.usage,
+        finish_reason=record.finish_reason,
         error=record.error,
         last_seq=record.last_seq,
         created_at=record.created_at,
