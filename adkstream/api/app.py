@@ -16,7 +16,17 @@ from adkstream.api.auth import authenticators
 from adkstream.api.errors import EXCEPTION_HANDLERS
 from adkstream.api.middleware import GateMiddleware
 from adkstream.api.ratelimit import RequestRate
-from adkstream.api.routes import agui, live, meta, openai, page, runs, sessions, vercel
+from adkstream.api.routes import (
+    agui,
+    artifacts,
+    live,
+    meta,
+    openai,
+    page,
+    runs,
+    sessions,
+    vercel,
+)
 from adkstream.runner.host import Host
 from adkstream.runner.log import EventLog
 from adkstream.settings import Settings
@@ -79,6 +89,7 @@ def create_app(
         routes=[
             *meta.routes,
             *sessions.routes,
+            *artifacts.routes,
             *runs.routes,
             *agui.routes,
             *vercel.routes,

@@ -58,6 +58,7 @@ _STREAM = {
 }
 _RUN_ID = {"name": "run_id", "in": "path", "required": True, "schema": {"type": "string"}}
 _SESSION_ID = {"name": "session_id", "in": "path", "required": True, "schema": {"type": "string"}}
+_NAME = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
 
 
 def _op(
@@ -105,6 +106,12 @@ def openapi_document() -> dict[str, Any]:
         "required": False,
         "schema": {"type": "integer", "minimum": 0},
     }
+    version = {
+        "name": "version",
+        "in": "query",
+        "required": False,
+        "schema": {"type": "integer", "minimum": 0},
+    }
     last_event_id = {
         "name": "Last-Event-ID",
         "in": "header",
@@ -140,6 +147,25 @@ def openapi_document() -> dict[str, Any]:
         "/v1/sessions/{session_id}/runs": {
             "get": _op(
                 "The runs of a session", {"200": {"description": "runs"}}, params=[_SESSION_ID]
+            ),
+        },
+        "/v1/sessions/{session_id}/artifacts": {
+            "get": _op(
+                "The artifacts of a session (name, versions, latest, url)",
+                {"200": {"description": "artifacts"}},
+                params=[_SESSION_ID],
+            ),
+        },
+        "/v1/sessions/{session_id}/artifacts/{name}": {
+            "get": _op(
+                "An artifact's content, with its content type (the latest, or ?version=N)",
+                {"200": {"description": "the artifact's bytes"}},
+                params=[_SESSION_ID, _NAME, version],
+            ),
+            "post": _op(
+                "Upload a new version of an artifact: the raw body, with its Content-Type",
+                {"201": {"description": "saved: name, version, mime_type, size, url"}},
+                params=[_SESSION_ID, _NAME],
             ),
         },
         "/v1/runs": {
