@@ -3,12 +3,31 @@
 A pure class fed one stream event at a time: each event becomes zero or more UI message
 chunks (`{"type": "text-delta", ...}`), each chunk one `data:` frame, and the stream
 ends with `data: [DONE]`. One run is one assistant message (`start` ... `finish`).
+Events first pass through `Contiguous`, so parallel branches come one after another.
 
 Divergences worth knowing:
-- The protocol has no agent attribution: every agent's turn opens a step
-  (`start-step`) followed by a `data-agent` part `{author, branch, status}` (same `id`
-  per agent, so the client updates it in place when the agent completes); text parts
-  and tool calls also carry `providerMetadata.adkstream.{author, branch}`.
+- The protocol has no agent attribution: every agent run opens a step (`start-step`)
+  followed by a `data-agent` part `{author, branch, status}` (one `id` per agent run,
+  `agent:<author>[:<branch>]`, then `#2`, `#3` ... when it runs again, so the client
+  updates it in place to `completed`); text, reasoning, tool, source and file parts
+  carry `providerMetadata.adkstream.{author, branch}`. Steps never nest: open text and
+  reasoning parts end before a `finish-step`, an agent starting while another's step
+  is open (a transfer) ends that step first, and an `agent.completed` without an open
+  step of its own sends no `finish-step`.
+- The protocol has no code-execution part: `code.call` / `code.result` are
+  provider-executed tool parts named `code_execution` (input `{language, code}`, output
+  `{outcome, output}`), the shape the SDK's own Google provider gives Gemini's code
+  execution.
+- `message.sources`: a `source-url` per source with a URL, a `source-document` (media
+  type `application/octet-stream`: unknown) per source without one; the spans citing a
+  source ride on its `providerMetadata`, the search queries are not sent.
+- `artifact.saved` is a `data-artifact` part `{name, version, mimeType, size, url}`, not
+  a `file` part: its URL is relative to our server (the page's origin may differ, and
+  it needs the API's credentials), and an artifact is not part of the model's answer.
+- `agent.escalated` is a `data-escalate` part `{author, branch}` (the `data-agent` part
+  still ends `completed`).
+- `finish.finishReason` is `stop`, `length` (`max_tokens`) or `content-filter` (any
+  filter's reason); the reason itself and the usage ride on `messageMetadata`.
 - State changes come as transient `data-state` parts (delivered to `onData`, not kept
   in the message).
 - A failed run sends `error` (our stable message, never exception text) then `finish`
@@ -19,25 +38,53 @@ Divergences worth knowing:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, assert_never
 
+from adkstream.api.contiguous import Contiguous
 from adkstream.api.sse import DONE_FRAME, json_frame
 from adkstream.events import (
+    FILTER_FREE_REASONS,
     AgentCompleted,
+    AgentEscalated,
     AgentStarted,
+    AgentTransfer,
+    ArtifactSaved,
+    CodeCall,
+    CodeResult,
+    MediaDelta,
     MessageCompleted,
     MessageDelta,
+    MessageFile,
+    MessageSources,
+    ReasoningCompleted,
+    ReasoningDelta,
     RunCancelled,
     RunCompleted,
     RunFailed,
     RunStarted,
+    Source,
     StateDelta,
     StreamEvent,
     ToolCall,
     ToolResult,
+    TurnCompleted,
 )
 
 Chunk = dict[str, Any]
+_AgentKey = tuple[str, str | None]
+_Text = MessageDelta | MessageCompleted | ReasoningDelta | ReasoningCompleted
+_Attributed = (
+    MessageDelta
+    | MessageCompleted
+    | ReasoningDelta
+    | ReasoningCompleted
+    | ToolCall
+    | ToolResult
+    | CodeCall
+    | CodeResult
+    | MessageSources
+    | MessageFile
+)
 
 HEADERS = {
     "Cache-Control": "no-cache",
@@ -47,19 +94,88 @@ HEADERS = {
 """The protocol's required headers besides `Content-Type: text/event-stream` and
 `Connection: keep-alive`, which `EventStreamResponse` sets."""
 
+CODE_TOOL = "code_execution"
+"""The tool name of code-execution parts (the SDK's Google provider uses it too)."""
+
+UNKNOWN_MEDIA_TYPE = "application/octet-stream"
+
 
 def vercel_frame(chunk: Chunk) -> bytes:
     """One UI message chunk as an SSE `data:` frame (compact JSON, no `event:` / `id:`)."""
     return json_frame(chunk)
 
 
+def finish_reason(reason: str) -> str:
+    """Our finish reason as the SDK's: `stop`, `length` or `content-filter`."""
+    if reason not in FILTER_FREE_REASONS:
+        return "content-filter"
+    return "length" if reason == "max_tokens" else "stop"
+
+
+@dataclass
+class _Parts:
+    """The text (or reasoning) parts of a message: each started once and ended once."""
+
+    kind: Literal["text", "reasoning"]
+    open: dict[str, None] = field(default_factory=dict)  # a dict keeps the start order
+    done: set[str] = field(default_factory=set)
+
+    def delta(self, event: MessageDelta | ReasoningDelta) -> list[Chunk]:
+        """The part's start (the first time) and this new text."""
+        if event.message_id in self.done:
+            return []
+        return [*self._start(event), self._delta(event.message_id, event.text)]
+
+    def complete(
+        self, event: MessageCompleted | ReasoningCompleted, metadata: Chunk | None = None
+    ) -> list[Chunk]:
+        """The part's end (after its whole text, when no delta came), once."""
+        mid = event.message_id
+        if mid in self.done:
+            return []
+        out: list[Chunk] = []
+        if mid not in self.open:
+            # A model that does not stream: the whole text arrives at once.
+            out += self._start(event)
+            out.append(self._delta(mid, event.text))
+        del self.open[mid]
+        self.done.add(mid)
+        end: Chunk = {"type": f"{self.kind}-end", "id": mid}
+        if metadata is not None:
+            # The reader replaces the part's providerMetadata with the end's.
+            end["providerMetadata"] = metadata
+        return [*out, end]
+
+    def close_all(self) -> list[Chunk]:
+        """Ends every open part (its text so far stands)."""
+        out: list[Chunk] = [{"type": f"{self.kind}-end", "id": mid} for mid in self.open]
+        self.done |= self.open.keys()
+        self.open.clear()
+        return out
+
+    def _start(self, event: _Text) -> list[Chunk]:
+        mid = event.message_id
+        if mid in self.open:
+            return []
+        self.open[mid] = None
+        return [{"type": f"{self.kind}-start", "id": mid, "providerMetadata": _attribution(event)}]
+
+    def _delta(self, message_id: str, text: str) -> Chunk:
+        return {"type": f"{self.kind}-delta", "id": message_id, "delta": text}
+
+
 @dataclass
 class VercelEncoder:
     """Turns the stream events of one run into UI message chunks."""
 
-    _open_texts: set[str] = field(default_factory=set)
-    _closed_texts: set[str] = field(default_factory=set)
+    _order: Contiguous = field(default_factory=Contiguous)
+    _texts: _Parts = field(default_factory=lambda: _Parts("text"))
+    _reasoning: _Parts = field(default_factory=lambda: _Parts("reasoning"))
     _tool_calls: set[str] = field(default_factory=set)
+    _runs: dict[_AgentKey, int] = field(default_factory=dict)
+    """How many times each agent has started: its `data-agent` part's id."""
+    _step: _AgentKey | None = None
+    """The agent whose step is open."""
     _ended: bool = False
 
     def frames(self, event: StreamEvent) -> list[bytes]:
@@ -72,50 +188,59 @@ class VercelEncoder:
         return frames
 
     def encode(self, event: StreamEvent) -> list[Chunk]:
-        """The UI message chunks for one stream event (none after the terminal one)."""
-        if self._ended:
-            return []
+        """The UI message chunks for one stream event and any it let out of `Contiguous`
+        (none after the terminal event)."""
+        out: list[Chunk] = []
+        for ordered in self._order.push(event):
+            if self._ended:
+                break
+            out += self._encode(ordered)
+        return out
+
+    def _encode(self, event: StreamEvent) -> list[Chunk]:
         match event:
             case RunStarted():
-                metadata = {"run_id": event.run_id, "session_id": event.session_id}
-                return [{"type": "start", "messageId": event.run_id, "messageMetadata": metadata}]
+                return [_start_part(event)]
             case AgentStarted():
-                return [{"type": "start-step"}, _agent_part(event, "running")]
+                return self._start_step(event)
             case AgentCompleted():
-                return [_agent_part(event, "completed"), {"type": "finish-step"}]
+                return self._finish_step(event)
+            case AgentEscalated():
+                return [{"type": "data-escalate", "data": _who(event)}]
             case MessageDelta():
-                return [*self._text_start(event), _text_delta(event.message_id, event.text)]
+                return self._texts.delta(event)
             case MessageCompleted():
-                return self._text_end(event)
+                if event.finish_reason is None:
+                    return self._texts.complete(event)
+                # A cut or filtered text says why on its part.
+                cut = _attribution(event, finishReason=event.finish_reason)
+                return self._texts.complete(event, cut)
+            case ReasoningDelta():
+                return self._reasoning.delta(event)
+            case ReasoningCompleted():
+                return self._reasoning.complete(event)
             case ToolCall():
-                self._tool_calls.add(event.call_id)
-                return [_tool_input(event.call_id, event.name, event.args, event)]
+                return self._tool_input(event.call_id, event.name, event.args, event)
             case ToolResult():
-                out: list[Chunk] = []
-                if event.call_id not in self._tool_calls:
-                    # The reader refuses an output for a call it never saw.
-                    out.append(_tool_input(event.call_id, event.name, {}, event))
-                out.append(
-                    {
-                        "type": "tool-output-available",
-                        "toolCallId": event.call_id,
-                        "output": event.result,
-                        "providerExecuted": True,
-                    }
-                )
-                return out
+                return self._tool_output(event.call_id, event.name, event.result, event)
+            case CodeCall():
+                code = {"language": event.language, "code": event.code}
+                return self._tool_input(event.code_id, CODE_TOOL, code, event)
+            case CodeResult():
+                result = {"outcome": event.outcome, "output": event.output}
+                return self._tool_output(event.code_id, CODE_TOOL, result, event)
+            case MessageSources():
+                return [_source_part(source, event) for source in event.sources]
+            case MessageFile():
+                return [_file_part(event)]
+            case ArtifactSaved():
+                return [_artifact_part(event)]
             case StateDelta():
-                data = {"author": event.author, "branch": event.branch, "delta": event.delta}
-                return [{"type": "data-state", "data": data, "transient": True}]
+                state = _who(event) | {"delta": event.delta}
+                return [{"type": "data-state", "data": state, "transient": True}]
             case RunCompleted():
                 self._ended = True
-                usage = event.usage.model_dump()
-                finish = {
-                    "type": "finish",
-                    "finishReason": "stop",
-                    "messageMetadata": {"usage": usage},
-                }
-                return [*self._close_texts(), finish]
+                return [*self._close_step(), _finish_part(event)]
             case RunFailed():
                 self._ended = True
                 return [
@@ -125,62 +250,152 @@ class VercelEncoder:
             case RunCancelled():
                 self._ended = True
                 return [{"type": "abort", "reason": event.reason}]
+            case AgentTransfer():
+                return []  # the next agent's step and data-agent part say it
+            case TurnCompleted() | MediaDelta():
+                return []  # live runs only: they do not reach this protocol
             case _:
-                return []  # agent.transfer: the next agent's data-agent part says it
+                assert_never(event)
 
-    def _text_start(self, event: MessageDelta | MessageCompleted) -> list[Chunk]:
-        mid = event.message_id
-        if mid in self._open_texts:
-            return []
-        self._open_texts.add(mid)
-        return [{"type": "text-start", "id": mid, "providerMetadata": _attribution(event)}]
+    # --- steps ---
 
-    def _text_end(self, event: MessageCompleted) -> list[Chunk]:
-        mid = event.message_id
-        if mid in self._closed_texts:
-            return []
+    def _start_step(self, event: AgentStarted) -> list[Chunk]:
+        key = (event.author, event.branch)
+        if self._step == key:
+            return []  # already open: nothing new
+        out = self._close_step()
+        self._runs[key] = self._runs.get(key, 0) + 1
+        self._step = key
+        return [*out, {"type": "start-step"}, _agent_part(key, self._runs[key], "running")]
+
+    def _finish_step(self, event: AgentCompleted) -> list[Chunk]:
+        key = (event.author, event.branch)
+        if self._step != key:
+            # An agent that completes again without starting again (a loop's next turn,
+            # as older runners reported it): its part says so, but no step is open.
+            return [_agent_part(key, self._runs.get(key, 1), "completed")]
+        return self._close_step()
+
+    def _close_step(self) -> list[Chunk]:
+        """Ends the open step, and every open text and reasoning part before it: a step's
+        parts end inside it (earlier `ai` readers forget the parts open at a `finish-step`)."""
+        out = [*self._texts.close_all(), *self._reasoning.close_all()]
+        key, self._step = self._step, None
+        if key is not None:
+            out += [_agent_part(key, self._runs[key], "completed"), {"type": "finish-step"}]
+        return out
+
+    # --- tools ---
+
+    def _tool_input(
+        self,
+        call_id: str,
+        name: str,
+        args: Any,
+        event: ToolCall | ToolResult | CodeCall | CodeResult,
+    ) -> list[Chunk]:
+        self._tool_calls.add(call_id)
+        return [
+            {
+                "type": "tool-input-available",
+                "toolCallId": call_id,
+                "toolName": name,
+                "input": args,
+                # The server ran the tool: `useChat`'s onToolCall (client-side tools) must not.
+                "providerExecuted": True,
+                "providerMetadata": _attribution(event),
+            }
+        ]
+
+    def _tool_output(
+        self, call_id: str, name: str, result: Any, event: ToolResult | CodeResult
+    ) -> list[Chunk]:
         out: list[Chunk] = []
-        if mid not in self._open_texts:
-            # A model that does not stream: the whole text arrives at once.
-            out += self._text_start(event)
-            out.append(_text_delta(mid, event.text))
-        self._open_texts.discard(mid)
-        self._closed_texts.add(mid)
-        out.append({"type": "text-end", "id": mid})
-        return out
-
-    def _close_texts(self) -> list[Chunk]:
-        out: list[Chunk] = [{"type": "text-end", "id": mid} for mid in sorted(self._open_texts)]
-        self._closed_texts |= self._open_texts
-        self._open_texts.clear()
-        return out
+        if call_id not in self._tool_calls:
+            # The reader refuses an output for a call it never saw.
+            out += self._tool_input(call_id, name, {}, event)
+        output = {
+            "type": "tool-output-available",
+            "toolCallId": call_id,
+            "output": result,
+            "providerExecuted": True,
+        }
+        return [*out, output]
 
 
-def _text_delta(message_id: str, text: str) -> Chunk:
-    return {"type": "text-delta", "id": message_id, "delta": text}
+def _start_part(event: RunStarted) -> Chunk:
+    metadata = {"run_id": event.run_id, "session_id": event.session_id}
+    return {"type": "start", "messageId": event.run_id, "messageMetadata": metadata}
 
 
-def _tool_input(
-    call_id: str, name: str, args: dict[str, Any], event: ToolCall | ToolResult
-) -> Chunk:
+def _finish_part(event: RunCompleted) -> Chunk:
+    metadata = {"usage": event.usage.model_dump(), "finish_reason": event.finish_reason}
     return {
-        "type": "tool-input-available",
-        "toolCallId": call_id,
-        "toolName": name,
-        "input": args,
-        # The server ran the tool: `useChat`'s onToolCall (client-side tools) must not.
-        "providerExecuted": True,
-        "providerMetadata": _attribution(event),
+        "type": "finish",
+        "finishReason": finish_reason(event.finish_reason),
+        "messageMetadata": metadata,
     }
 
 
-def _agent_part(event: AgentStarted | AgentCompleted, status: str) -> Chunk:
+def _agent_part(key: _AgentKey, run: int, status: str) -> Chunk:
+    author, branch = key
+    part_id = f"agent:{author}" + (f":{branch}" if branch else "") + (f"#{run}" if run > 1 else "")
     return {
         "type": "data-agent",
-        "id": f"agent:{event.author}" + (f":{event.branch}" if event.branch else ""),
-        "data": {"author": event.author, "branch": event.branch, "status": status},
+        "id": part_id,
+        "data": {"author": author, "branch": branch, "status": status},
     }
 
 
-def _attribution(event: MessageDelta | MessageCompleted | ToolCall | ToolResult) -> Chunk:
-    return {"adkstream": {"author": event.author, "branch": event.branch}}
+def _source_part(source: Source, event: MessageSources) -> Chunk:
+    spans = [
+        {"start": span.start, "end": span.end, "text": span.text}
+        for span in event.spans
+        if source.id in span.source_ids
+    ]
+    metadata = _attribution(event, messageId=event.message_id, kind=source.kind, spans=spans)
+    if source.url is not None:
+        chunk: Chunk = {"type": "source-url", "sourceId": source.id, "url": source.url}
+        if source.title is not None:  # optional, and the schema refuses null
+            chunk["title"] = source.title
+    else:
+        chunk = {
+            "type": "source-document",
+            "sourceId": source.id,
+            "mediaType": UNKNOWN_MEDIA_TYPE,
+            "title": source.title or source.id,  # required by the schema
+        }
+    chunk["providerMetadata"] = metadata
+    return chunk
+
+
+def _file_part(event: MessageFile) -> Chunk:
+    return {
+        "type": "file",
+        "url": f"data:{event.mime_type};base64,{event.data}",
+        "mediaType": event.mime_type,
+        "providerMetadata": _attribution(
+            event, messageId=event.message_id, fileId=event.file_id, name=event.name
+        ),
+    }
+
+
+def _artifact_part(event: ArtifactSaved) -> Chunk:
+    data = {
+        "name": event.name,
+        "version": event.version,
+        "mimeType": event.mime_type,
+        "size": event.size,
+        "url": event.url,
+        **_who(event),
+    }
+    # One part per version: a new version is a new part, not an update of the last.
+    return {"type": "data-artifact", "id": f"artifact:{event.name}#{event.version}", "data": data}
+
+
+def _who(event: _Attributed | AgentEscalated | StateDelta | ArtifactSaved) -> Chunk:
+    return {"author": event.author, "branch": event.branch}
+
+
+def _attribution(event: _Attributed, **extra: Any) -> Chunk:
+    return {"adkstream": {**_who(event), **extra}}

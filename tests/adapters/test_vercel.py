@@ -4,13 +4,35 @@ client code (DefaultChatTransport, readUIMessageStream) in tests/adapters/node."
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from google.adk.agents import LlmAgent
+from google.adk.models.base_llm import BaseLlm
+from google.adk.models.llm_request import LlmRequest
+from google.adk.models.llm_response import LlmResponse
+from google.genai import types
+from pydantic import Field
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import StreamingResponse
+from starlette.routing import Route
 
+from adkstream.agents.registry import AgentRegistry, HostedAgent
+from adkstream.api import create_app
+from adkstream.api.vercel import HEADERS, VercelEncoder
+from adkstream.events import StreamEvent
+from adkstream.settings import Settings
+from tests.adapters import events as ev
 from tests.adapters.conftest import SECRET, NodeRunner, native_run, slow_server
+from tests.adapters.test_vercel_encoder import branch_events, loop_iteration
 from tests.api.conftest import Api, ServerFactory
+from tests.servers import serve_app
 
 TOOL_PROMPT = "What time is it? Use get_current_time."
 
@@ -153,10 +175,10 @@ BAD_INPUTS = [
     ),
     pytest.param(
         "assistant",
-        {"id": "c1", "messages": [{"id": "u", "role": "user", "parts": [{"type": "file"}]}]},
+        {"id": "c1", "messages": [{"id": "u", "role": "user", "parts": [{"type": "step"}]}]},
         400,
         "invalid_request",
-        id="no-text",
+        id="no-text-or-file",
     ),
     pytest.param("assistant", {"messages": []}, 422, "invalid_field", id="no-id"),
     pytest.param("assistant", chat_body("../etc", "x"), 400, "invalid_request", id="bad-id"),
@@ -178,3 +200,231 @@ async def test_vercel_bad_input_gets_a_json_error(
         response = await api.client.post(f"/v1/vercel/{agent}", json=body)
     assert response.status_code == status, response.text
     assert response.json()["error"]["code"] == code
+
+
+# --- files sent in: the model gets the bytes ---
+
+
+class RecordingModel(BaseLlm):
+    """Answers one sentence, and keeps the inline data of every request it is sent."""
+
+    model: str = "recording"
+    blobs: list[list[types.Blob]] = Field(default_factory=list)
+
+    async def generate_content_async(
+        self, llm_request: LlmRequest, stream: bool = False
+    ) -> AsyncGenerator[LlmResponse, None]:
+        self.blobs.append(
+            [
+                part.inline_data
+                for content in llm_request.contents
+                for part in content.parts or []
+                if part.inline_data is not None
+            ]
+        )
+        part = types.Part(text="A dot.")
+        yield LlmResponse(content=types.Content(role="model", parts=[part]))
+
+
+@pytest.fixture
+async def looker(tmp_path: Path) -> AsyncIterator[tuple[Api, RecordingModel]]:
+    """A server hosting one agent, `looker`, whose model records what it is sent."""
+    model = RecordingModel()
+    agent = LlmAgent(name="looker", model=model, instruction="Describe what you see.")
+    app = create_app(Settings(data_dir=tmp_path / "data"), AgentRegistry([HostedAgent.of(agent)]))
+    async with serve_app(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as client:
+        yield Api(url=url, client=client, app=app), model
+
+
+PNG_URL = f"data:image/png;base64,{ev.PNG_1PX}"
+
+
+def file_part(url: str = PNG_URL, **fields: Any) -> dict[str, Any]:
+    """A file part as `useChat` sends an attachment (convertFileListToFileUIParts)."""
+    return {"type": "file", "mediaType": "image/png", "filename": "dot.png", "url": url} | fields
+
+
+def message_body(chat_id: str, parts: list[dict[str, Any]]) -> dict[str, Any]:
+    message = {"id": "user-1", "role": "user", "parts": parts}
+    return {"id": chat_id, "messages": [message], "trigger": "submit-message"}
+
+
+@pytest.mark.parametrize(
+    "parts",
+    [
+        pytest.param([{"type": "text", "text": "What is this?"}, file_part()], id="text-and-image"),
+        pytest.param([file_part()], id="image-only"),
+        pytest.param(
+            [file_part(f"data:image/png;name=dot.png;base64,{ev.PNG_1PX}", mediaType="image")],
+            id="type-from-the-url",
+        ),
+    ],
+)
+async def test_vercel_image_reaches_the_model(
+    looker: tuple[Api, RecordingModel], parts: list[dict[str, Any]]
+) -> None:
+    api, model = looker
+    async with asyncio.timeout(30):
+        response = await api.client.post("/v1/vercel/looker", json=message_body("c-img", parts))
+    assert response.status_code == 200, response.text
+    assert '"text-delta"' in response.text and response.text.endswith("data: [DONE]\n\n")
+    (blobs,) = model.blobs
+    assert [(b.mime_type, b.data) for b in blobs] == [("image/png", base64.b64decode(ev.PNG_1PX))]
+
+
+async def test_vercel_percent_encoded_data_url_reaches_the_model(
+    looker: tuple[Api, RecordingModel],
+) -> None:
+    api, model = looker
+    part = file_part("data:text/plain,a%20note", mediaType="text/plain")
+    async with asyncio.timeout(30):
+        response = await api.client.post("/v1/vercel/looker", json=message_body("c-txt", [part]))
+    assert response.status_code == 200, response.text
+    assert [(b.mime_type, b.data) for b in model.blobs[0]] == [("text/plain", b"a note")]
+
+
+BAD_FILES = [
+    pytest.param(file_part("https://example.com/dot.png"), "data: URL", id="http-url"),
+    pytest.param(file_part("data:image/png;base64,not base64!"), "base64", id="bad-base64"),
+    pytest.param(file_part("data:image/png;base64"), "','", id="no-comma"),
+    pytest.param({"type": "file", "mediaType": "image/png"}, "data: URL", id="no-url"),
+    pytest.param(file_part("data:;base64,AAAA", mediaType=None), "media type", id="no-type"),
+]
+
+
+@pytest.mark.parametrize(("part", "says"), BAD_FILES)
+async def test_vercel_bad_file_part_is_a_400_naming_messages(
+    looker: tuple[Api, RecordingModel], part: dict[str, Any], says: str
+) -> None:
+    api, model = looker
+    async with asyncio.timeout(30):
+        response = await api.client.post("/v1/vercel/looker", json=message_body("c-bad", [part]))
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["code"] == "invalid_request" and error["field"] == "messages"
+    assert says in error["message"]
+    assert model.blobs == []
+
+
+# --- a canned stream of every event type, read by the `ai` package ---
+
+
+def every_event() -> list[StreamEvent]:
+    """A run with every event the encoder places: a planner that thinks, cites, draws,
+    runs code and saves an artifact; two parallel branches interleaved at the source;
+    and a loop's two iterations, the critic escalating in the second."""
+    x, y = branch_events("x"), branch_events("y")
+    parallel = [event for pair in zip(x, y, strict=True) for event in pair]
+    second = loop_iteration(2)
+    return ev.numbered(
+        ev.started(),
+        ev.agent(0, "planner"),
+        ev.thinking(0, "t1", "Let me ", author="planner"),
+        ev.thinking(0, "t1", "think.", author="planner"),
+        ev.thought(0, "t1", "Let me think.", author="planner"),
+        ev.thought(0, "t2", "Unstreamed thought.", author="planner"),
+        ev.delta(0, "p1", "Hello", author="planner"),
+        ev.completed(0, "p1", "Hello", author="planner"),
+        ev.sources(0, "p1", author="planner"),
+        ev.image(0, "p1", author="planner"),
+        ev.code(0, "x1", "print(1 + 1)", author="planner"),
+        ev.code_result(0, "x1", "2\n", author="planner"),
+        ev.artifact(0, author="planner"),
+        ev.state(0, {"plan": "ok"}, author="planner"),
+        ev.agent_done(0, "planner"),
+        *parallel,
+        *loop_iteration(1),
+        *second[:-1],
+        ev.escalated(0, author="critic"),
+        second[-1],
+        ev.run_completed(0, "better"),
+    )
+
+
+def canned_app(events: list[StreamEvent]) -> Starlette:
+    """Serves our encoder's frames for `events` where the transport reconnects to a chat."""
+
+    async def stream(request: Request) -> StreamingResponse:
+        encoder = VercelEncoder()
+
+        def frames() -> Iterator[bytes]:
+            for event in events:
+                yield from encoder.frames(event)
+
+        return StreamingResponse(frames(), media_type="text/event-stream", headers=HEADERS)
+
+    return Starlette(routes=[Route("/v1/vercel/canned/{chat_id}/stream", stream)])
+
+
+async def test_vercel_every_event_type_reads_cleanly_with_the_ai_package(
+    run_node: NodeRunner,
+) -> None:
+    async with serve_app(canned_app(every_event())) as url, asyncio.timeout(60):
+        out = await run_node("read_vercel.mjs", "resume", url, "canned", "chat-all")
+    assert out["errors"] == []
+    types_seen = out["chunkTypes"]
+    assert types_seen.count("start-step") == types_seen.count("finish-step") == 7
+    assert out["agents"] == [
+        {"author": "planner", "branch": None, "status": "completed"},
+        {"author": "x", "branch": "par.x", "status": "completed"},
+        {"author": "y", "branch": "par.y", "status": "completed"},
+        {"author": "writer", "branch": None, "status": "completed"},
+        {"author": "critic", "branch": None, "status": "completed"},
+        {"author": "writer", "branch": None, "status": "completed"},
+        {"author": "critic", "branch": None, "status": "completed"},
+    ]
+    parts = out["message"]["parts"]
+    # a data-agent part is updated in place when its agent completes: one per agent run
+    assert [p["type"] for p in parts if p["type"] != "step-start"] == [
+        "data-agent",
+        "reasoning",
+        "reasoning",
+        "text",
+        "source-url",
+        "source-url",
+        "file",
+        "tool-code_execution",
+        "data-artifact",
+        # branch x, then branch y: each contiguous
+        "data-agent",
+        "reasoning",
+        "text",
+        "tool-clock",
+        "data-agent",
+        "reasoning",
+        "text",
+        "tool-clock",
+        # the loop's two iterations
+        "data-agent",
+        "text",
+        "data-agent",
+        "text",
+        "data-agent",
+        "text",
+        "data-agent",
+        "text",
+        "data-escalate",
+    ]
+    reasoning = [(p["text"], p["state"]) for p in parts if p["type"] == "reasoning"]
+    assert reasoning == [
+        ("Let me think.", "done"),
+        ("Unstreamed thought.", "done"),
+        ("hm", "done"),
+        ("hm", "done"),
+    ]
+    texts = [(p["text"], p["state"]) for p in parts if p["type"] == "text"]
+    assert texts == [("Hello", "done")] * 3 + [("draft", "done"), ("better", "done")] * 2
+    sources = [(p["sourceId"], p["url"], p["title"]) for p in parts if p["type"] == "source-url"]
+    assert sources == [("s1", "https://example.com/a", "A"), ("s2", "https://example.com/b", "B")]
+    (image,) = [p for p in parts if p["type"] == "file"]
+    assert image["url"] == PNG_URL and image["mediaType"] == "image/png"
+    (code,) = [p for p in parts if p["type"] == "tool-code_execution"]
+    assert code["state"] == "output-available" and code["providerExecuted"] is True
+    assert code["input"] == {"language": "python", "code": "print(1 + 1)"}
+    assert code["output"] == {"outcome": "ok", "output": "2\n"}
+    (artifact,) = [p["data"] for p in parts if p["type"] == "data-artifact"]
+    assert artifact["url"] == "/v1/sessions/s-1/artifacts/report.txt?version=0"
+    (escalation,) = [p["data"] for p in parts if p["type"] == "data-escalate"]
+    assert escalation == {"author": "critic", "branch": None}
+    metadata = out["message"]["metadata"]
+    assert metadata["finish_reason"] == "stop" and metadata["usage"]["thought_tokens"] == 5

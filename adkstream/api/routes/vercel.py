@@ -1,7 +1,10 @@
 """Vercel AI SDK: `POST /v1/vercel/{agent}` answers `useChat` with a UI message stream.
 
 The chat's `id` is the session id (created for this agent when new) and the last user
-message's text parts are the new message; earlier messages are already in the session.
+message's text and file parts are the new message; earlier messages are already in the
+session. A file part (`useChat`'s attachments) must carry its bytes as a `data:` URL:
+we do not fetch `http(s)` URLs for a client (a 400 says so).
+
 `GET /v1/vercel/{agent}/{chat_id}/stream` is `useChat({resume: true})`'s reconnect: it
 replays the chat's active run from its start as a fresh stream (the SDK's default
 transport treats a resumed stream as a replay), or answers 204 when none is active.
@@ -13,8 +16,11 @@ transport `body` option), which keeps the run going for `detach_grace_s` unwatch
 
 from __future__ import annotations
 
+import base64
 from typing import Any, Literal
+from urllib.parse import unquote_to_bytes
 
+from google.genai import types
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import Response
@@ -32,7 +38,7 @@ from adkstream.errors import RequestError
 
 
 class UIMessage(BaseModel):
-    """One message of `useChat`'s history; only text parts are read."""
+    """One message of `useChat`'s history; only text and file parts are read."""
 
     model_config = ConfigDict(extra="ignore")
 
@@ -53,8 +59,14 @@ class ChatBody(BaseModel):
     trigger: str | None = None
     on_disconnect: Literal["cancel", "continue"] = "cancel"
 
-    def new_message(self) -> str:
-        """The text of the last user message."""
+    def new_message(self) -> types.Content:
+        """The last user message: its text, then its files as inline data.
+
+        Raises:
+            RequestError: no user message (`missing_message`), or the last one has neither
+                text nor a file, or a file part is not a valid `data:` URL (400, naming
+                `messages`).
+        """
         for message in reversed(self.messages):
             if message.role == "user":
                 text = "".join(
@@ -62,12 +74,42 @@ class ChatBody(BaseModel):
                     for part in message.parts
                     if part.get("type") == "text"
                 )
-                if not text.strip():
-                    raise RequestError("the last user message has no text part", field="messages")
-                return text
+                files = [_inline_file(part) for part in message.parts if part.get("type") == "file"]
+                if not text.strip() and not files:
+                    raise RequestError(
+                        "the last user message has no text or file part", field="messages"
+                    )
+                return user_message(text, files)
         raise RequestError(
             "messages holds no user message", code="missing_message", field="messages"
         )
+
+
+def _inline_file(part: dict[str, Any]) -> types.Part:
+    """A file part (`{type: "file", mediaType, url: "data:..."}`) as inline data."""
+    url = part.get("url")
+    if not isinstance(url, str) or not url.startswith("data:"):
+        raise RequestError(
+            "a file part's url must be a data: URL (other URLs are not fetched)",
+            field="messages",
+        )
+    header, comma, payload = url.removeprefix("data:").partition(",")
+    if not comma:
+        raise RequestError("a file part's data: URL has no ',' before its data", field="messages")
+    media_type, _, params = header.partition(";")
+    try:
+        if params.split(";")[-1].lower() == "base64":
+            data = base64.b64decode(payload, validate=True)
+        else:  # RFC 2397: percent-encoded bytes
+            data = unquote_to_bytes(payload)
+    except ValueError:  # binascii.Error, or non-ASCII text
+        raise RequestError(
+            "a file part's data: URL is not valid base64", field="messages"
+        ) from None
+    mime_type = media_type or part.get("mediaType")
+    if not isinstance(mime_type, str) or not mime_type:
+        raise RequestError("a file part has no media type", field="messages")
+    return types.Part(inline_data=types.Blob(mime_type=mime_type, data=data))
 
 
 async def chat(request: Request) -> Response:
@@ -75,14 +117,14 @@ async def chat(request: Request) -> Response:
     user = current_user(request)
     agent = host.agents.get(request.path_params["agent"])
     body = await read_model(request, ChatBody)
-    text = body.new_message()
+    message = body.new_message()
     session = await open_session(host, user=user, agent=agent, session_id=body.id, field="id")
     run = await start_protocol_run(
         host,
         agent=agent,
         user=user,
         session_id=session.id,
-        message=user_message(text),
+        message=message,
         on_disconnect=body.on_disconnect,
     )
     return protocol_stream(host, run.record, VercelEncoder().frames, headers=HEADERS)

@@ -7,7 +7,9 @@
 //   node read_vercel.mjs send   <base_url> <agent> <chat_id> <text> [extra body JSON]
 //   node read_vercel.mjs resume <base_url> <agent> <chat_id>
 //
-// `resume` prints {"mode": "resume", "active": false} when the server answers 204.
+// `resume` prints {"mode": "resume", "active": false} when the server answers 204. It
+// GETs <base_url>/v1/vercel/<agent>/<chat_id>/stream, so it also reads a canned stream a
+// test serves at that path (test_vercel.py's every-event stream).
 
 import { DefaultChatTransport, readUIMessageStream } from "ai";
 
