@@ -17,18 +17,32 @@ Endpoints (``{v}`` is any API version, ``v1beta`` for google-genai's default):
 
 Replies are scripted with :meth:`FakeGemini.script` and consumed FIFO, one per call. With an
 empty script the server echoes (see :func:`echo_text`), streamed in chunks of 4 characters.
+
+`TextReply` and `ToolCallReply` cover the common cases; `PartsReply` scripts anything else the
+model can send (thoughts with signatures, code execution, inline images, grounding and
+citations, finish reasons other than STOP, a blocked prompt, detailed usage), built from the
+wire-part helpers (`text_part`, `thought_part`, `code_part`, ...)::
+
+    server.script(
+        PartsReply(
+            [thought_part("Let me see", signature=b"sig-1"), "The answer", " is 4."],
+            grounding=web_grounding([("https://example.org/a", "A")], queries=["2+2"]),
+            usage=Usage(thoughts=7),
+        )
+    )
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import itertools
 import json
 import re
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from types import TracebackType
 from typing import Any, Self
 from urllib.parse import parse_qs
@@ -40,13 +54,26 @@ __all__ = [
     "ErrorReply",
     "FakeGemini",
     "HangReply",
+    "PartsReply",
     "RecordedCall",
     "Reply",
     "TextReply",
     "ToolCallReply",
+    "Usage",
+    "WirePart",
+    "call_part",
+    "citation",
+    "code_part",
+    "code_result_part",
     "echo_text",
+    "grounding_support",
+    "image_part",
     "last_user_text",
+    "safety_rating",
     "system_text",
+    "text_part",
+    "thought_part",
+    "web_grounding",
 ]
 
 ECHO_CHUNK_SIZE = 4
@@ -98,10 +125,15 @@ class TextReply:
 
 @dataclass(frozen=True)
 class ToolCallReply:
-    """One ``functionCall`` part, sent whole in a single chunk with ``finishReason: STOP``."""
+    """One ``functionCall`` part, sent whole in a single chunk with ``finishReason: STOP``.
+
+    `id` is sent as ``functionCall.id`` when given; by default the call has no ``id`` field,
+    like most calls from the Gemini API (ADK then makes up an ``adk-...`` id).
+    """
 
     name: str
     args: Mapping[str, Any]
+    id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -124,7 +156,198 @@ class HangReply:
     chunks: Sequence[str]
 
 
-Reply = TextReply | ToolCallReply | ErrorReply | HangReply
+WirePart = Mapping[str, Any]
+"""One part as it goes on the wire (camelCase JSON), e.g. ``{"text": "hi"}``; see `text_part`."""
+
+
+@dataclass(frozen=True)
+class Usage:
+    """The ``usageMetadata`` of a `PartsReply` (sent on its last chunk).
+
+    ``None`` counts are derived from the call: `prompt` is the number of words in the request's
+    text parts, `candidates` the number of non-thought parts of the reply and `thoughts` the
+    number of thought parts. ``totalTokenCount`` is prompt + candidates + thoughts +
+    tool_use_prompt (`cached` is the cached share of `prompt`, not added). Counts that are 0
+    are left out of the JSON, as the API does, except the prompt and total counts.
+    """
+
+    prompt: int | None = None
+    candidates: int | None = None
+    thoughts: int | None = None
+    cached: int = 0
+    tool_use_prompt: int = 0
+
+
+@dataclass(frozen=True)
+class PartsReply:
+    """A scripted reply of arbitrary parts, streamed one SSE chunk per item of `chunks`.
+
+    Each chunk is a list of wire parts (`WirePart` dicts built with `text_part`,
+    `thought_part`, `code_part`, `code_result_part`, `image_part`, `call_part`, or by hand),
+    or, as shorthands, a single part or a ``str`` (one text part); inside a list a ``str`` is
+    a text part too. An empty list is a chunk whose candidate has no ``content`` (e.g. the
+    final ``finishReason: SAFETY`` chunk); with no chunks at all the reply is one such chunk.
+
+    The last chunk's candidate carries `finish_reason` (``None``: no ``finishReason`` at all),
+    `grounding` (``groundingMetadata``, see `web_grounding`), `citations`
+    (``citationMetadata.citationSources``, see `citation`) and `safety_ratings`; the last
+    chunk also carries `usage` (``None``: no ``usageMetadata``). There is no
+    ``finishMessage``: google-genai drops it from Gemini API responses, so ADK's
+    ``error_message`` is always ``None`` for a finish reason.
+
+    `block_reason` (e.g. ``"SAFETY"``) makes the reply a blocked prompt instead: one response
+    with ``promptFeedback: {blockReason, safetyRatings}``, usage and no ``candidates``; it
+    cannot be combined with chunks.
+
+    A non-streaming call gets one response with all parts, consecutive text parts of the same
+    kind (thought or answer) merged into one as the API does (keeping a thought signature),
+    and the same candidate metadata and usage. `delay_s` paces the chunks as in `TextReply`.
+    """
+
+    chunks: Sequence[str | WirePart | Sequence[str | WirePart]] = ()
+    _: KW_ONLY
+    finish_reason: str | None = "STOP"
+    grounding: Mapping[str, Any] | None = None
+    citations: Sequence[Mapping[str, Any]] = ()
+    safety_ratings: Sequence[Mapping[str, Any]] = ()
+    block_reason: str | None = None
+    usage: Usage | None = Usage()
+    delay_s: float = 0.0
+
+    def __post_init__(self) -> None:
+        if isinstance(self.chunks, str | Mapping):
+            raise TypeError("PartsReply.chunks is a sequence of chunks, e.g. [text_part('hi')]")
+        for chunk in self.chunks:
+            _chunk_parts(chunk)  # type check, raises TypeError
+        if self.block_reason is not None and self.chunks:
+            raise ValueError("a blocked prompt (block_reason) has no candidates, so no chunks")
+
+
+Reply = TextReply | ToolCallReply | ErrorReply | HangReply | PartsReply
+_Streamable = TextReply | ToolCallReply | HangReply | PartsReply
+
+
+# --------------------------------------------------------------------------- wire-part helpers
+
+
+def _b64(data: bytes) -> str:
+    # proto3 JSON maps `bytes` to standard base64 with padding.
+    return base64.b64encode(data).decode("ascii")
+
+
+def text_part(text: str) -> dict[str, Any]:
+    """``{"text": text}``."""
+    return {"text": text}
+
+
+def thought_part(text: str, *, signature: bytes | None = None) -> dict[str, Any]:
+    """A thought-summary part: ``{"text", "thought": true, "thoughtSignature"?}``.
+
+    `signature` is sent base64-encoded; google-genai decodes it back into
+    ``Part.thought_signature`` bytes. The API puts it on one part, e.g. the last thought.
+    """
+    part: dict[str, Any] = {"text": text, "thought": True}
+    if signature is not None:
+        part["thoughtSignature"] = _b64(signature)
+    return part
+
+
+def code_part(code: str, *, language: str = "PYTHON") -> dict[str, Any]:
+    """Built-in code execution's code: ``{"executableCode": {"language", "code"}}``."""
+    return {"executableCode": {"language": language, "code": code}}
+
+
+def code_result_part(output: str, *, outcome: str = "OUTCOME_OK") -> dict[str, Any]:
+    """Built-in code execution's result: ``{"codeExecutionResult": {"outcome", "output"}}``.
+
+    `outcome` is ``OUTCOME_OK``, ``OUTCOME_FAILED`` or ``OUTCOME_DEADLINE_EXCEEDED``.
+    """
+    return {"codeExecutionResult": {"outcome": outcome, "output": output}}
+
+
+def image_part(data: bytes, *, mime_type: str = "image/png") -> dict[str, Any]:
+    """Inline media output: ``{"inlineData": {"mimeType", "data": <base64>}}``."""
+    return {"inlineData": {"mimeType": mime_type, "data": _b64(data)}}
+
+
+def call_part(
+    name: str,
+    args: Mapping[str, Any] | None = None,
+    *,
+    id: str | None = None,
+    signature: bytes | None = None,
+) -> dict[str, Any]:
+    """``{"functionCall": {"name", "args", "id"?}, "thoughtSignature"?}``."""
+    call: dict[str, Any] = {"name": name, "args": dict(args or {})}
+    if id is not None:
+        call["id"] = id
+    part: dict[str, Any] = {"functionCall": call}
+    if signature is not None:
+        part["thoughtSignature"] = _b64(signature)
+    return part
+
+
+def grounding_support(
+    start: int, end: int, text: str, chunk_indices: Sequence[int] = (0,)
+) -> dict[str, Any]:
+    """One ``groundingSupports`` item: the answer's ``[start, end)`` backed by those sources.
+
+    Indices are into the answer text; the API leaves out ``startIndex`` when it is 0.
+    """
+    segment: dict[str, Any] = {"endIndex": end, "text": text}
+    if start:
+        segment = {"startIndex": start, **segment}
+    return {"segment": segment, "groundingChunkIndices": list(chunk_indices)}
+
+
+def web_grounding(
+    sources: Sequence[tuple[str, str]],
+    *,
+    queries: Sequence[str] = (),
+    supports: Sequence[Mapping[str, Any]] = (),
+    entry_point_html: str | None = None,
+) -> dict[str, Any]:
+    """A Google Search ``groundingMetadata`` for `PartsReply.grounding`.
+
+    `sources` are ``(uri, title)`` pairs, sent as ``groundingChunks[i].web``; `supports`
+    come from `grounding_support`; `queries` are the ``webSearchQueries``;
+    `entry_point_html` is ``searchEntryPoint.renderedContent``.
+    """
+    metadata: dict[str, Any] = {}
+    if entry_point_html is not None:
+        metadata["searchEntryPoint"] = {"renderedContent": entry_point_html}
+    metadata["groundingChunks"] = [{"web": {"uri": uri, "title": title}} for uri, title in sources]
+    if supports:
+        metadata["groundingSupports"] = [dict(support) for support in supports]
+    if queries:
+        metadata["webSearchQueries"] = list(queries)
+    return metadata
+
+
+def citation(start: int, end: int, uri: str, *, title: str | None = None) -> dict[str, Any]:
+    """One citation source for `PartsReply.citations`: ``{startIndex, endIndex, uri, title?}``.
+
+    The Gemini Developer API sends these as ``citationMetadata.citationSources`` (Vertex AI
+    calls the list ``citations``); google-genai exposes them as
+    ``candidate.citation_metadata.citations``.
+    """
+    source: dict[str, Any] = {"startIndex": start, "endIndex": end, "uri": uri}
+    if title is not None:
+        source["title"] = title
+    return source
+
+
+def safety_rating(
+    category: str = "HARM_CATEGORY_DANGEROUS_CONTENT",
+    probability: str = "HIGH",
+    *,
+    blocked: bool = True,
+) -> dict[str, Any]:
+    """One ``safetyRatings`` item for `PartsReply.safety_ratings`."""
+    rating: dict[str, Any] = {"category": category, "probability": probability}
+    if blocked:
+        rating["blocked"] = True
+    return rating
 
 
 @dataclass(frozen=True)
@@ -253,12 +476,151 @@ def _response(
     return payload
 
 
+def _as_part(item: str | WirePart) -> dict[str, Any]:
+    if isinstance(item, str):
+        return text_part(item)
+    if isinstance(item, Mapping):
+        return dict(item)
+    raise TypeError(f"a part is a str or a mapping, not {type(item).__name__}")
+
+
+def _chunk_parts(chunk: str | WirePart | Sequence[str | WirePart]) -> list[dict[str, Any]]:
+    if isinstance(chunk, str | Mapping):
+        return [_as_part(chunk)]
+    if isinstance(chunk, Sequence):
+        return [_as_part(item) for item in chunk]
+    raise TypeError(f"a chunk is a part, a str or a list of them, not {type(chunk).__name__}")
+
+
+def _parts_usage(usage: Usage, prompt: int, parts: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+    thought_parts = sum(1 for part in parts if part.get("thought"))
+    prompt_tokens = usage.prompt if usage.prompt is not None else prompt
+    candidates = usage.candidates if usage.candidates is not None else len(parts) - thought_parts
+    thoughts = usage.thoughts if usage.thoughts is not None else thought_parts
+    metadata = {"promptTokenCount": prompt_tokens}
+    optional = {
+        "candidatesTokenCount": candidates,
+        "cachedContentTokenCount": usage.cached,
+        "thoughtsTokenCount": thoughts,
+        "toolUsePromptTokenCount": usage.tool_use_prompt,
+    }
+    metadata |= {key: count for key, count in optional.items() if count}
+    metadata["totalTokenCount"] = prompt_tokens + candidates + thoughts + usage.tool_use_prompt
+    return metadata
+
+
+def _final_candidate_fields(reply: PartsReply) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    if reply.finish_reason is not None:
+        fields["finishReason"] = reply.finish_reason
+    if reply.grounding is not None:
+        fields["groundingMetadata"] = dict(reply.grounding)
+    if reply.citations:
+        fields["citationMetadata"] = {"citationSources": [dict(c) for c in reply.citations]}
+    if reply.safety_ratings:
+        fields["safetyRatings"] = [dict(r) for r in reply.safety_ratings]
+    return fields
+
+
+def _parts_response(
+    reply: PartsReply,
+    model: str,
+    response_id: str,
+    parts: list[dict[str, Any]],
+    *,
+    final: bool,
+    usage: dict[str, int] | None,
+) -> dict[str, Any]:
+    candidate: dict[str, Any] = {}
+    if parts:
+        candidate["content"] = {"parts": parts, "role": "model"}
+    if final:
+        candidate |= _final_candidate_fields(reply)
+    candidate["index"] = 0
+    payload: dict[str, Any] = {"candidates": [candidate]}
+    if final and usage is not None:
+        payload["usageMetadata"] = usage
+    payload["modelVersion"] = model
+    payload["responseId"] = response_id
+    return payload
+
+
+def _blocked_response(
+    reply: PartsReply, model: str, response_id: str, prompt: int
+) -> dict[str, Any]:
+    feedback: dict[str, Any] = {"blockReason": reply.block_reason}
+    if reply.safety_ratings:
+        feedback["safetyRatings"] = [dict(r) for r in reply.safety_ratings]
+    payload: dict[str, Any] = {"promptFeedback": feedback}
+    if reply.usage is not None:
+        payload["usageMetadata"] = _parts_usage(reply.usage, prompt, [])
+    payload["modelVersion"] = model
+    payload["responseId"] = response_id
+    return payload
+
+
+def _parts_chunk_payloads(
+    reply: PartsReply, model: str, response_id: str, prompt: int
+) -> list[dict[str, Any]]:
+    if reply.block_reason is not None:
+        return [_blocked_response(reply, model, response_id, prompt)]
+    chunks = [_chunk_parts(chunk) for chunk in reply.chunks] or [[]]
+    usage = None
+    if reply.usage is not None:
+        usage = _parts_usage(reply.usage, prompt, [p for chunk in chunks for p in chunk])
+    last = len(chunks) - 1
+    return [
+        _parts_response(reply, model, response_id, parts, final=index == last, usage=usage)
+        for index, parts in enumerate(chunks)
+    ]
+
+
+_TEXT_KEYS = frozenset({"text", "thought", "thoughtSignature"})
+
+
+def _merge_text_parts(parts: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Joins runs of text parts of the same kind (thought or not), as a whole response has.
+
+    A run keeps the one thought signature seen on it; a second signature starts a new part.
+    Parts with other fields (code, images, calls, ...) are kept as they are.
+    """
+    merged: list[dict[str, Any]] = []
+    for part in parts:
+        previous = merged[-1] if merged else None
+        if (
+            previous is not None
+            and isinstance(part.get("text"), str)
+            and part.keys() <= _TEXT_KEYS
+            and isinstance(previous.get("text"), str)
+            and previous.keys() <= _TEXT_KEYS
+            and bool(previous.get("thought")) == bool(part.get("thought"))
+            and not ("thoughtSignature" in previous and "thoughtSignature" in part)
+        ):
+            merged[-1] = {**previous, **part, "text": previous["text"] + part["text"]}
+        else:
+            merged.append(dict(part))
+    return merged
+
+
+def _parts_whole_payload(
+    reply: PartsReply, model: str, response_id: str, prompt: int
+) -> dict[str, Any]:
+    if reply.block_reason is not None:
+        return _blocked_response(reply, model, response_id, prompt)
+    parts = [part for chunk in reply.chunks for part in _chunk_parts(chunk)]
+    usage = _parts_usage(reply.usage, prompt, parts) if reply.usage is not None else None
+    merged = _merge_text_parts(parts)
+    return _parts_response(reply, model, response_id, merged, final=True, usage=usage)
+
+
 def _chunk_payloads(
-    reply: TextReply | ToolCallReply | HangReply, model: str, response_id: str, prompt: int
+    reply: _Streamable, model: str, response_id: str, prompt: int
 ) -> list[dict[str, Any]]:
     """The GenerateContentResponse JSON objects a streamed reply consists of."""
+    if isinstance(reply, PartsReply):
+        return _parts_chunk_payloads(reply, model, response_id, prompt)
     if isinstance(reply, ToolCallReply):
-        call = {"functionCall": {"name": reply.name, "args": dict(reply.args)}}
+        call = call_part(reply.name, reply.args, id=reply.id)
         return [_response(model, response_id, [call], usage=_usage(prompt, 1))]
     chunks = list(reply.chunks)
     if isinstance(reply, HangReply):
@@ -278,13 +640,28 @@ def _chunk_payloads(
 
 
 def _whole_payload(
-    reply: TextReply | ToolCallReply, model: str, response_id: str, prompt: int
+    reply: TextReply | ToolCallReply | PartsReply, model: str, response_id: str, prompt: int
 ) -> dict[str, Any]:
     """The single GenerateContentResponse of a non-streaming call."""
+    if isinstance(reply, PartsReply):
+        return _parts_whole_payload(reply, model, response_id, prompt)
     if isinstance(reply, ToolCallReply):
         return _chunk_payloads(reply, model, response_id, prompt)[0]
     text = "".join(reply.chunks)
     return _response(model, response_id, [{"text": text}], usage=_usage(prompt, len(reply.chunks)))
+
+
+def _chunk_delay_s(reply: _Streamable) -> float:
+    return reply.delay_s if isinstance(reply, TextReply | PartsReply) else 0.0
+
+
+def _whole_delay_s(reply: _Streamable) -> float:
+    """How long a non-streaming call waits: the pacing of all its chunks."""
+    if isinstance(reply, TextReply):
+        return reply.delay_s * len(reply.chunks)
+    if isinstance(reply, PartsReply):
+        return reply.delay_s * max(len(reply.chunks), 1)
+    return 0.0
 
 
 def _sse_event(payload: Mapping[str, Any]) -> bytes:
@@ -502,7 +879,7 @@ class FakeGemini:
         self,
         send: _Send,
         receive: _Receive,
-        reply: TextReply | ToolCallReply | HangReply,
+        reply: _Streamable,
         model: str,
         response_id: str,
         body: Mapping[str, Any],
@@ -511,15 +888,15 @@ class FakeGemini:
             if not await self._hang(receive):
                 await _send_json(send, 503, _error_payload(503, "The fake server is stopping."))
             return
-        if isinstance(reply, TextReply) and reply.delay_s:
-            await asyncio.sleep(reply.delay_s * len(reply.chunks))
+        if delay := _whole_delay_s(reply):
+            await asyncio.sleep(delay)
         await _send_json(send, 200, _whole_payload(reply, model, response_id, _prompt_words(body)))
 
     async def _answer_json_array(
         self,
         send: _Send,
         receive: _Receive,
-        reply: TextReply | ToolCallReply | HangReply,
+        reply: _Streamable,
         model: str,
         response_id: str,
         body: Mapping[str, Any],
@@ -527,8 +904,8 @@ class FakeGemini:
         if isinstance(reply, HangReply):
             await self._answer_whole(send, receive, reply, model, response_id, body)
             return
-        if isinstance(reply, TextReply) and reply.delay_s:
-            await asyncio.sleep(reply.delay_s * len(reply.chunks))
+        if delay := _whole_delay_s(reply):
+            await asyncio.sleep(delay)
         payloads = _chunk_payloads(reply, model, response_id, _prompt_words(body))
         await _send_json(send, 200, payloads)
 
@@ -536,13 +913,13 @@ class FakeGemini:
         self,
         send: _Send,
         receive: _Receive,
-        reply: TextReply | ToolCallReply | HangReply,
+        reply: _Streamable,
         model: str,
         response_id: str,
         body: Mapping[str, Any],
     ) -> None:
         payloads = _chunk_payloads(reply, model, response_id, _prompt_words(body))
-        delay = reply.delay_s if isinstance(reply, TextReply) else 0.0
+        delay = _chunk_delay_s(reply)
         await send(
             {
                 "type": "http.response.start",

@@ -22,11 +22,23 @@ from tests.fakes.gemini_server import (
     ErrorReply,
     FakeGemini,
     HangReply,
+    PartsReply,
     TextReply,
     ToolCallReply,
+    Usage,
+    call_part,
+    citation,
+    code_part,
+    code_result_part,
     echo_text,
+    grounding_support,
+    image_part,
     last_user_text,
+    safety_rating,
     system_text,
+    text_part,
+    thought_part,
+    web_grounding,
 )
 
 __all__ = ["fake_gemini"]  # the fixture, imported for pytest to find
@@ -408,3 +420,482 @@ def _text(response: LlmResponse) -> str:
     if response.content is None or response.content.parts is None:
         return ""
     return "".join(part.text or "" for part in response.content.parts)
+
+
+# --------------------------------------------------------------------------- PartsReply
+
+SIG = b"\x00\x01sig-\xff"  # not valid UTF-8: the base64 round trip must be byte exact
+PNG = b"\x89PNG\r\n\x1a\n\x00fake-image\xff"
+PARIS = "https://example.org/paris"
+
+
+def _thinking_reply() -> PartsReply:
+    return PartsReply(
+        [thought_part("Let me "), thought_part("think.", signature=SIG), "The answer", " is 4."],
+        usage=Usage(thoughts=12, cached=3, tool_use_prompt=5),
+    )
+
+
+def _code_reply() -> PartsReply:
+    return PartsReply(
+        [
+            "Let me compute.",
+            [code_part("print(2 + 2)"), code_result_part("4\n")],
+            text_part("It is 4."),
+        ]
+    )
+
+
+def _grounded_reply() -> PartsReply:
+    return PartsReply(
+        ["Paris is ", "the capital."],
+        grounding=web_grounding(
+            [(PARIS, "Paris"), ("https://example.org/fr", "France")],
+            queries=["capital of France"],
+            supports=[
+                grounding_support(0, 8, "Paris is"),
+                grounding_support(9, 21, "the capital.", chunk_indices=[0, 1]),
+            ],
+            entry_point_html="<div>search</div>",
+        ),
+        citations=[citation(0, 8, PARIS, title="Paris")],
+    )
+
+
+async def _genai_chunks(
+    client: genai.Client, *, stream: bool
+) -> list[types.GenerateContentResponse]:
+    """The streamed chunks, or the one non-streamed response as a list (contents "x")."""
+    if stream:
+        return await _collect(
+            await client.aio.models.generate_content_stream(model=MODEL, contents="x")
+        )
+    return [await client.aio.models.generate_content(model=MODEL, contents="x")]
+
+
+def _parts(response: types.GenerateContentResponse | LlmResponse) -> list[types.Part]:
+    if isinstance(response, LlmResponse):
+        content = response.content
+    else:
+        assert response.candidates is not None
+        content = response.candidates[0].content
+    assert content is not None
+    return list(content.parts or [])
+
+
+def _all_parts(responses: list[types.GenerateContentResponse]) -> list[types.Part]:
+    return [part for response in responses for part in _parts(response)]
+
+
+async def test_genai_stream_thoughts_with_signature_then_answer(
+    fake_gemini: FakeGemini, client: genai.Client
+) -> None:
+    fake_gemini.script(_thinking_reply())
+    async with asyncio.timeout(TIMEOUT_S):
+        chunks = await _genai_chunks(client, stream=True)
+
+    parts = _all_parts(chunks)
+    assert [(p.text, p.thought) for p in parts] == [
+        ("Let me ", True),
+        ("think.", True),
+        ("The answer", None),
+        (" is 4.", None),
+    ]
+    assert [p.thought_signature for p in parts] == [None, SIG, None, None]
+    assert [c.text for c in chunks] == [None, None, "The answer", " is 4."]
+    usage = chunks[-1].usage_metadata
+    assert usage is not None
+    assert usage.prompt_token_count == 1  # "x"
+    assert usage.candidates_token_count == 2  # derived: two answer parts
+    assert usage.thoughts_token_count == 12
+    assert usage.cached_content_token_count == 3
+    assert usage.tool_use_prompt_token_count == 5
+    assert usage.total_token_count == 1 + 2 + 12 + 5
+    assert [c.usage_metadata is not None for c in chunks] == [False, False, False, True]
+
+
+async def test_genai_whole_response_merges_text_runs(
+    fake_gemini: FakeGemini, client: genai.Client
+) -> None:
+    fake_gemini.script(_thinking_reply(), PartsReply([thought_part("hm")], usage=Usage()))
+    async with asyncio.timeout(TIMEOUT_S):
+        [response] = await _genai_chunks(client, stream=False)
+        [only_thought] = await _genai_chunks(client, stream=False)
+
+    assert _parts(response) == [
+        types.Part(text="Let me think.", thought=True, thought_signature=SIG),
+        types.Part(text="The answer is 4."),
+    ]
+    assert response.text == "The answer is 4."
+    assert response.usage_metadata is not None
+    assert response.usage_metadata.thoughts_token_count == 12
+    assert response.usage_metadata.total_token_count == 20
+    assert fake_gemini.calls[0].method == "generateContent"
+    usage = only_thought.usage_metadata
+    assert usage is not None
+    assert (usage.candidates_token_count, usage.thoughts_token_count) == (None, 1)  # 0: omitted
+    assert usage.total_token_count == 2
+
+
+@pytest.mark.parametrize("stream", [True, False])
+async def test_genai_code_execution_parts(
+    fake_gemini: FakeGemini, client: genai.Client, stream: bool
+) -> None:
+    fake_gemini.script(_code_reply())
+    async with asyncio.timeout(TIMEOUT_S):
+        responses = await _genai_chunks(client, stream=stream)
+
+    parts = _all_parts(responses)
+    assert [p.text for p in parts] == ["Let me compute.", None, None, "It is 4."]
+    code, result = parts[1], parts[2]
+    assert code.executable_code is not None
+    assert code.executable_code.code == "print(2 + 2)"
+    assert code.executable_code.language == types.Language.PYTHON
+    assert result.code_execution_result is not None
+    assert result.code_execution_result.outcome == types.Outcome.OUTCOME_OK
+    assert result.code_execution_result.output == "4\n"
+    with_code = responses[1] if stream else responses[0]
+    assert with_code.executable_code == "print(2 + 2)"
+    assert with_code.code_execution_result == "4\n"
+
+
+@pytest.mark.parametrize("stream", [True, False])
+async def test_genai_grounding_and_citations(
+    fake_gemini: FakeGemini, client: genai.Client, stream: bool
+) -> None:
+    fake_gemini.script(_grounded_reply())
+    async with asyncio.timeout(TIMEOUT_S):
+        responses = await _genai_chunks(client, stream=stream)
+
+    assert "".join(r.text or "" for r in responses) == "Paris is the capital."
+    assert responses[-1].candidates is not None
+    candidate = responses[-1].candidates[0]
+    grounding = candidate.grounding_metadata
+    assert grounding is not None
+    assert grounding.grounding_chunks is not None
+    assert [(c.web.uri, c.web.title) for c in grounding.grounding_chunks if c.web] == [
+        (PARIS, "Paris"),
+        ("https://example.org/fr", "France"),
+    ]
+    assert grounding.web_search_queries == ["capital of France"]
+    assert grounding.search_entry_point is not None
+    assert grounding.search_entry_point.rendered_content == "<div>search</div>"
+    assert grounding.grounding_supports is not None
+    first, second = grounding.grounding_supports
+    assert first.segment == types.Segment(end_index=8, text="Paris is")  # startIndex 0: omitted
+    assert first.grounding_chunk_indices == [0]
+    assert second.segment is not None
+    assert (second.segment.start_index, second.segment.end_index) == (9, 21)
+    assert second.grounding_chunk_indices == [0, 1]
+    assert candidate.citation_metadata is not None
+    assert candidate.citation_metadata.citations == [
+        types.Citation(start_index=0, end_index=8, uri=PARIS, title="Paris")
+    ]
+    if stream:
+        assert responses[0].candidates is not None
+        assert responses[0].candidates[0].grounding_metadata is None
+
+
+@pytest.mark.parametrize("stream", [True, False])
+async def test_genai_inline_image(
+    fake_gemini: FakeGemini, client: genai.Client, stream: bool
+) -> None:
+    fake_gemini.script(
+        PartsReply([["Here:", image_part(PNG)], image_part(b"GIF89a", mime_type="image/gif")])
+    )
+    async with asyncio.timeout(TIMEOUT_S):
+        responses = await _genai_chunks(client, stream=stream)
+
+    parts = _all_parts(responses)
+    assert parts[0].text == "Here:"
+    assert [(p.inline_data.mime_type, p.inline_data.data) for p in parts if p.inline_data] == [
+        ("image/png", PNG),
+        ("image/gif", b"GIF89a"),
+    ]
+
+
+@pytest.mark.parametrize("stream", [True, False])
+async def test_genai_finish_reasons_and_blocked_prompt(
+    fake_gemini: FakeGemini, client: genai.Client, stream: bool
+) -> None:
+    fake_gemini.script(
+        PartsReply(["Hello", " wor"], finish_reason="MAX_TOKENS"),
+        PartsReply(["Once upon", []], finish_reason="SAFETY", safety_ratings=[safety_rating()]),
+        PartsReply(finish_reason="SAFETY"),
+        PartsReply(block_reason="PROHIBITED_CONTENT", safety_ratings=[safety_rating()]),
+    )
+    async with asyncio.timeout(TIMEOUT_S):
+        max_tokens = await _genai_chunks(client, stream=stream)
+        partial_safety = await _genai_chunks(client, stream=stream)
+        empty_safety = await _genai_chunks(client, stream=stream)
+        blocked = await _genai_chunks(client, stream=stream)
+
+    def last_candidate(responses: list[types.GenerateContentResponse]) -> types.Candidate:
+        assert responses[-1].candidates is not None
+        return responses[-1].candidates[0]
+
+    assert "".join(r.text or "" for r in max_tokens) == "Hello wor"
+    assert last_candidate(max_tokens).finish_reason == types.FinishReason.MAX_TOKENS
+
+    assert "".join(r.text or "" for r in partial_safety) == "Once upon"
+    candidate = last_candidate(partial_safety)
+    assert candidate.finish_reason == types.FinishReason.SAFETY
+    assert candidate.safety_ratings is not None
+    [rating] = candidate.safety_ratings
+    assert rating.category == types.HarmCategory.HARM_CATEGORY_DANGEROUS_CONTENT
+    assert rating.probability == types.HarmProbability.HIGH
+    assert rating.blocked is True
+    if stream:  # the SAFETY chunk itself carries no content
+        assert candidate.content is None
+
+    [response] = empty_safety
+    assert response.candidates is not None
+    assert response.candidates[0].content is None
+    assert response.candidates[0].finish_reason == types.FinishReason.SAFETY
+    assert response.text is None
+
+    [response] = blocked
+    assert response.candidates is None
+    assert response.prompt_feedback is not None
+    assert response.prompt_feedback.block_reason == types.BlockedReason.PROHIBITED_CONTENT
+    assert response.prompt_feedback.safety_ratings is not None
+    assert response.usage_metadata is not None
+    assert response.usage_metadata.candidates_token_count is None
+    assert response.usage_metadata.total_token_count == 1
+
+
+async def test_genai_function_call_ids(fake_gemini: FakeGemini, client: genai.Client) -> None:
+    fake_gemini.script(
+        ToolCallReply("get_weather", {"city": "Paris"}, id="call-1"),
+        PartsReply(
+            [["Checking.", call_part("lookup", {"q": 1}, id="call-2", signature=SIG)]],
+            usage=None,
+        ),
+    )
+    async with asyncio.timeout(TIMEOUT_S):
+        [tool_chunk] = await _genai_chunks(client, stream=True)
+        [parts_response] = await _genai_chunks(client, stream=False)
+
+    assert tool_chunk.function_calls == [
+        types.FunctionCall(id="call-1", name="get_weather", args={"city": "Paris"})
+    ]
+    [_, call] = _parts(parts_response)
+    assert call.function_call == types.FunctionCall(id="call-2", name="lookup", args={"q": 1})
+    assert call.thought_signature == SIG
+    assert parts_response.usage_metadata is None
+
+
+async def test_adk_stream_thoughts_then_answer(fake_gemini: FakeGemini, llm: Gemini) -> None:
+    fake_gemini.script(_thinking_reply())
+    async with asyncio.timeout(TIMEOUT_S):
+        responses = await _collect(llm.generate_content_async(_request("x"), stream=True))
+
+    assert [r.partial for r in responses] == [True, True, True, True, False]
+    assert responses[1].content is not None and responses[1].content.parts is not None
+    assert responses[1].content.parts[0].thought_signature == SIG
+    final = responses[-1]
+    assert _parts(final) == [
+        types.Part(text="Let me think.", thought=True, thought_signature=SIG),
+        types.Part(text="The answer is 4."),
+    ]
+    assert final.finish_reason == types.FinishReason.STOP
+    assert final.error_code is None
+    assert final.usage_metadata is not None
+    assert final.usage_metadata.thoughts_token_count == 12
+    assert final.usage_metadata.tool_use_prompt_token_count == 5
+    assert final.usage_metadata.total_token_count == 20
+
+
+async def test_adk_non_streaming_thoughts(fake_gemini: FakeGemini, llm: Gemini) -> None:
+    fake_gemini.script(_thinking_reply())
+    async with asyncio.timeout(TIMEOUT_S):
+        [response] = await _collect(llm.generate_content_async(_request("x"), stream=False))
+
+    assert _parts(response) == [
+        types.Part(text="Let me think.", thought=True, thought_signature=SIG),
+        types.Part(text="The answer is 4."),
+    ]
+    assert response.usage_metadata is not None
+    assert response.usage_metadata.thoughts_token_count == 12
+
+
+@pytest.mark.parametrize("stream", [True, False])
+async def test_adk_code_execution_grounding_and_image(
+    fake_gemini: FakeGemini, llm: Gemini, stream: bool
+) -> None:
+    fake_gemini.script(
+        _code_reply(),
+        _grounded_reply(),
+        PartsReply([["Here:", image_part(PNG)]], delay_s=0.001),
+    )
+    async with asyncio.timeout(TIMEOUT_S):
+        code = await _collect(llm.generate_content_async(_request("x"), stream=stream))
+        grounded = await _collect(llm.generate_content_async(_request("x"), stream=stream))
+        image = await _collect(llm.generate_content_async(_request("x"), stream=stream))
+
+    code_final = code[-1]
+    assert code_final.partial is (False if stream else None)
+    parts = _parts(code_final)
+    assert [p.text for p in parts] == ["Let me compute.", None, None, "It is 4."]
+    assert parts[1].executable_code is not None
+    assert parts[1].executable_code.code == "print(2 + 2)"
+    assert parts[2].code_execution_result is not None
+    assert parts[2].code_execution_result.outcome == types.Outcome.OUTCOME_OK
+    assert parts[2].code_execution_result.output == "4\n"
+
+    grounded_final = grounded[-1]
+    assert _text(grounded_final) == "Paris is the capital."
+    assert grounded_final.grounding_metadata is not None
+    assert grounded_final.grounding_metadata.grounding_chunks is not None
+    web = grounded_final.grounding_metadata.grounding_chunks[0].web
+    assert web is not None and web.uri == PARIS
+    assert grounded_final.grounding_metadata.web_search_queries == ["capital of France"]
+    assert grounded_final.citation_metadata is not None
+    assert grounded_final.citation_metadata.citations is not None
+    assert grounded_final.citation_metadata.citations[0].uri == PARIS
+
+    [text, picture] = _parts(image[-1])
+    assert text.text == "Here:"
+    assert picture.inline_data is not None
+    assert (picture.inline_data.mime_type, picture.inline_data.data) == ("image/png", PNG)
+
+
+async def test_adk_stream_finish_reasons_become_error_codes(
+    fake_gemini: FakeGemini, llm: Gemini
+) -> None:
+    fake_gemini.script(
+        PartsReply(["Hello", " wor"], finish_reason="MAX_TOKENS"),
+        PartsReply(["Once upon", []], finish_reason="SAFETY"),
+        PartsReply(finish_reason="SAFETY"),
+        PartsReply(block_reason="SAFETY"),
+    )
+    async with asyncio.timeout(TIMEOUT_S):
+        max_tokens = await _collect(llm.generate_content_async(_request("x"), stream=True))
+        partial_safety = await _collect(llm.generate_content_async(_request("x"), stream=True))
+        empty_safety = await _collect(llm.generate_content_async(_request("x"), stream=True))
+        blocked = await _collect(llm.generate_content_async(_request("x"), stream=True))
+
+    final = max_tokens[-1]
+    assert (final.partial, _text(final)) == (False, "Hello wor")
+    assert final.finish_reason == types.FinishReason.MAX_TOKENS
+    assert final.error_code == types.FinishReason.MAX_TOKENS  # any non-STOP finish, streamed
+
+    final = partial_safety[-1]
+    assert (final.partial, _text(final)) == (False, "Once upon")
+    assert (final.error_code, final.error_message) == (types.FinishReason.SAFETY, None)
+
+    assert [r.partial for r in empty_safety] == [True, False]
+    assert [r.error_code for r in empty_safety] == [types.FinishReason.SAFETY] * 2
+    assert empty_safety[-1].content is None
+
+    assert [r.error_code for r in blocked] == [types.BlockedReason.SAFETY] * 2
+    assert blocked[-1].content is None
+    assert blocked[-1].finish_reason is None
+
+
+async def test_adk_non_streaming_finish_reasons(fake_gemini: FakeGemini, llm: Gemini) -> None:
+    fake_gemini.script(
+        PartsReply(["Hello", " wor"], finish_reason="MAX_TOKENS"),
+        PartsReply(finish_reason="SAFETY"),
+        PartsReply(block_reason="SAFETY"),
+    )
+    async with asyncio.timeout(TIMEOUT_S):
+        [max_tokens] = await _collect(llm.generate_content_async(_request("x"), stream=False))
+        [safety] = await _collect(llm.generate_content_async(_request("x"), stream=False))
+        [blocked] = await _collect(llm.generate_content_async(_request("x"), stream=False))
+
+    # LlmResponse.create: a candidate with content is a success whatever its finish reason.
+    assert _text(max_tokens) == "Hello wor"
+    assert (max_tokens.finish_reason, max_tokens.error_code) == (
+        types.FinishReason.MAX_TOKENS,
+        None,
+    )
+    # ... and one without content is an error with the finish reason as its code.
+    assert safety.content is None
+    assert safety.error_code == types.FinishReason.SAFETY
+    assert blocked.content is None
+    assert blocked.error_code == types.BlockedReason.SAFETY
+
+
+async def test_adk_stream_function_call_keeps_id_and_signature(
+    fake_gemini: FakeGemini, llm: Gemini
+) -> None:
+    fake_gemini.script(
+        PartsReply(
+            [
+                thought_part("Need data."),
+                call_part("lookup", {"q": "x"}, id="call-9", signature=SIG),
+            ]
+        )
+    )
+    async with asyncio.timeout(TIMEOUT_S):
+        responses = await _collect(llm.generate_content_async(_request("x"), stream=True))
+
+    [thought, call] = _parts(responses[-1])
+    assert thought.thought is True
+    assert call.function_call == types.FunctionCall(id="call-9", name="lookup", args={"q": "x"})
+    assert call.thought_signature == SIG
+
+
+async def test_parts_reply_raw_wire_format(fake_gemini: FakeGemini) -> None:
+    body = {"contents": [{"role": "user", "parts": [{"text": "a b c"}]}]}
+    reply = PartsReply(
+        [thought_part("t", signature=b"\x00sig"), ["a", code_part("1")], []],
+        finish_reason="SAFETY",
+        citations=[citation(0, 1, "u")],
+        usage=Usage(candidates=7, cached=2),
+    )
+    fake_gemini.script(reply, reply, reply)
+    url = f"/v1beta/models/{MODEL}"
+    async with asyncio.timeout(TIMEOUT_S), httpx.AsyncClient(base_url=fake_gemini.url) as http:
+        sse = await http.post(f"{url}:streamGenerateContent?alt=sse", json=body)
+        array = await http.post(f"{url}:streamGenerateContent", json=body)
+        whole = await http.post(f"{url}:generateContent", json=body)
+
+    events = sse.text.split("\r\n\r\n")
+    assert events[-1] == ""
+    payloads = [json.loads(e.removeprefix("data: ")) for e in events[:-1]]
+    assert payloads == [{**p, "responseId": "fake-0"} for p in array.json()]
+    assert [p["candidates"][0].get("content") for p in payloads] == [
+        {
+            "parts": [{"text": "t", "thought": True, "thoughtSignature": "AHNpZw=="}],
+            "role": "model",
+        },
+        {
+            "parts": [{"text": "a"}, {"executableCode": {"language": "PYTHON", "code": "1"}}],
+            "role": "model",
+        },
+        None,
+    ]
+    usage = {
+        "promptTokenCount": 3,
+        "candidatesTokenCount": 7,
+        "cachedContentTokenCount": 2,
+        "thoughtsTokenCount": 1,
+        "totalTokenCount": 11,
+    }
+    assert payloads[-1]["candidates"][0] == {
+        "finishReason": "SAFETY",
+        "citationMetadata": {"citationSources": [{"startIndex": 0, "endIndex": 1, "uri": "u"}]},
+        "index": 0,
+    }
+    assert payloads[-1]["usageMetadata"] == usage
+    assert all(
+        "usageMetadata" not in p and "finishReason" not in p["candidates"][0] for p in payloads[:-1]
+    )
+    whole_payload = whole.json()
+    assert whole_payload["candidates"][0]["content"]["parts"] == [
+        {"text": "t", "thought": True, "thoughtSignature": "AHNpZw=="},
+        {"text": "a"},
+        {"executableCode": {"language": "PYTHON", "code": "1"}},
+    ]
+    assert whole_payload["usageMetadata"] == usage
+
+
+def test_parts_reply_validation() -> None:
+    with pytest.raises(ValueError, match="block_reason"):
+        PartsReply(["x"], block_reason="SAFETY")
+    with pytest.raises(TypeError):
+        PartsReply("not a list of chunks")
+    with pytest.raises(TypeError):
+        PartsReply([[1]])  # type: ignore[list-item]
