@@ -52,6 +52,9 @@ class Outcome(Protocol):
     @property
     def error_code(self) -> str | None: ...
 
+    @property
+    def finish_reason(self) -> str: ...
+
 
 async def next_from_pump(
     inbox: Inbox[PumpEnd], coalescer: Coalescer, write: Callable[[list[StreamEvent]], object]
@@ -102,4 +105,10 @@ def terminal_event(
         return RunFailed(
             run_id=run_id, ts=ts, error=failures.classify_error_code(outcome.error_code)
         )
-    return RunCompleted(run_id=run_id, ts=ts, usage=outcome.usage, final_text=outcome.final_text)
+    return RunCompleted(
+        run_id=run_id,
+        ts=ts,
+        usage=outcome.usage,
+        final_text=outcome.final_text,
+        finish_reason=outcome.finish_reason,
+    )

@@ -123,6 +123,10 @@ class LiveTranslator:
     def error_code(self) -> str | None:
         return self.inner.error_code
 
+    @property
+    def finish_reason(self) -> str:
+        return self.inner.finish_reason
+
     def translate(self, event: Event) -> list[StreamEvent]:
         if event.author == _USER_AUTHOR:
             return []  # input transcription and the user's own content

@@ -346,6 +346,10 @@ class Translator:
     def _agent_done(self, event: Event) -> bool:
         if not event.is_final_response() or self.error_code is not None:
             return False
+        if event.content is None and event.output is None and not _ends_by_itself(event):
+            # An event of ADK's bookkeeping (a code executor's, before the model's
+            # response it processed): final by ADK's rule, but the agent goes on.
+            return False
         parts = parts_of(event)
         # Code ADK's executor is about to run: the agent goes on with its result.
         code = any(p.executable_code for p in parts)
@@ -471,6 +475,19 @@ class Translator:
         )
         self.final_text = text
         return message_id
+
+
+def _ends_by_itself(event: Event) -> bool:
+    """A content-less event that does end its agent's turn."""
+    actions = event.actions
+    return bool(
+        event.error_code
+        or event.long_running_tool_ids
+        or actions.escalate
+        or actions.skip_summarization
+        or actions.state_delta
+        or actions.transfer_to_agent
+    )
 
 
 def _usage(meta: types.GenerateContentResponseUsageMetadata) -> Usage:

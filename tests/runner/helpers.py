@@ -18,6 +18,8 @@ from adkstream.events import (
     TERMINAL_TYPES,
     MessageCompleted,
     MessageDelta,
+    ReasoningCompleted,
+    ReasoningDelta,
     StreamEvent,
     event_json,
     parse_event,
@@ -97,8 +99,8 @@ def check_stream(events: list[StreamEvent]) -> dict[str, str]:
     """Asserts the invariants of a run's log; returns message_id -> completed text.
 
     seq is 1..N without gaps; exactly one terminal event, last; every event survives its
-    JSON; the deltas of each completed message concatenate to exactly its text, and
-    nothing of a message is streamed after its `message.completed`.
+    JSON; the deltas of each completed message (answer or reasoning) concatenate to
+    exactly its text, and nothing of a message is streamed after it completed.
     """
     assert [e.seq for e in events] == list(range(1, len(events) + 1))
     assert events[0].type == "run.started"
@@ -106,13 +108,15 @@ def check_stream(events: list[StreamEvent]) -> dict[str, str]:
     assert all(parse_event(event_json(e)) == e for e in events)
     streamed: dict[str, list[str]] = {}
     completed: dict[str, str] = {}
+    thought: dict[str, str] = {}
     for event in events:
-        if isinstance(event, MessageDelta):
-            assert event.message_id not in completed, "a delta after its message completed"
+        if isinstance(event, MessageDelta | ReasoningDelta):
+            assert event.message_id not in completed | thought, "a delta after its end"
             streamed.setdefault(event.message_id, []).append(event.text)
-        elif isinstance(event, MessageCompleted):
-            assert event.message_id not in completed, "a message completed twice"
-            completed[event.message_id] = event.text
+        elif isinstance(event, MessageCompleted | ReasoningCompleted):
+            ended = completed if isinstance(event, MessageCompleted) else thought
+            assert event.message_id not in ended, "a message completed twice"
+            ended[event.message_id] = event.text
             assert "".join(streamed.get(event.message_id, [])) == event.text
     return completed
 
