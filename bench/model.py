@@ -35,7 +35,8 @@ class ModelSpec:
     """What every server in one measurement streams.
 
     Attributes:
-        kind: `offline` (adkstream's word model) or `chunks` (4-character chunks).
+        kind: `offline` (adkstream's word model), `chunks` (4-character chunks) or
+            `thinking` (the same chunks, the first half of them thought parts).
         chunks: model chunks per answer.
         interval_ms: pause before each chunk; 0 streams at full speed.
         record_yields: the chunk model (and the floor) log when each chunk was yielded.
@@ -44,7 +45,7 @@ class ModelSpec:
             to a run before it writes (adkstream servers only).
     """
 
-    kind: Literal["offline", "chunks"] = "chunks"
+    kind: Literal["offline", "chunks", "thinking"] = "chunks"
     chunks: int = 2000
     interval_ms: float = 0.0
     record_yields: bool = False
@@ -88,6 +89,8 @@ class ChunkModel(BaseLlm):
 
     model: str = "bench-chunks"
     chunks: int = 2000
+    thinking: bool = False
+    """The first half of the chunks are thought parts (a model thinking aloud)."""
     interval_ms: float = 0.0
     yield_log: Path | None = None
     gate_file: Path | None = None
@@ -103,18 +106,23 @@ class ChunkModel(BaseLlm):
                 if self.gate_file.exists():
                     break
                 await asyncio.sleep(GATE_POLL_S)
+        thoughts = self.chunks // 2 if self.thinking else 0
         if stream:
             chunk = types.Content(role="model", parts=[types.Part(text=CHUNK_TEXT)])
-            for _ in range(self.chunks):
+            thought = types.Content(role="model", parts=[types.Part(text=CHUNK_TEXT, thought=True)])
+            for index in range(self.chunks):
                 if delay:
                     await asyncio.sleep(delay)
                 if self.yield_log is not None:
                     times.append(time.time())
-                yield LlmResponse(content=chunk, partial=True)
+                yield LlmResponse(content=thought if index < thoughts else chunk, partial=True)
         if self.yield_log is not None:
             log_yields(self.yield_log, times)
+        parts = [types.Part(text=CHUNK_TEXT * (self.chunks - thoughts))]
+        if thoughts:
+            parts.insert(0, types.Part(text=CHUNK_TEXT * thoughts, thought=True))
         yield LlmResponse(
-            content=types.Content(role="model", parts=[types.Part(text=CHUNK_TEXT * self.chunks)]),
+            content=types.Content(role="model", parts=parts),
             partial=False,
             turn_complete=True,
             usage_metadata=types.GenerateContentResponseUsageMetadata(
@@ -136,7 +144,11 @@ def build_model(
     log = yield_log if spec.record_yields else None
     gate = gate_file if spec.gate else None
     return ChunkModel(
-        chunks=spec.chunks, interval_ms=spec.interval_ms, yield_log=log, gate_file=gate
+        chunks=spec.chunks,
+        thinking=spec.kind == "thinking",
+        interval_ms=spec.interval_ms,
+        yield_log=log,
+        gate_file=gate,
     )
 
 

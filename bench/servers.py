@@ -24,7 +24,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.servers")
     parser.add_argument("kind", choices=sorted(BUILDERS))
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--model", choices=["offline", "chunks"], default="chunks")
+    parser.add_argument("--model", choices=["offline", "chunks", "thinking"], default="chunks")
     parser.add_argument("--chunks", type=int, default=2000)
     parser.add_argument("--interval-ms", type=float, default=0.0)
     parser.add_argument("--record-yields", action="store_true")

@@ -113,3 +113,35 @@ async def cpu(ctx: Context) -> list[Table]:
     table.add_ratio("CPU ms/1k chunks", reference="floor (no ADK)", label="vs floor")
     table.notes.append("issue 9 goal: adkstream (defaults) <= 0.35 x ADK's server")
     return [table]
+
+
+# 20,000 chunks: the process's CPU clock counts 10 ms ticks, and 2,000 chunks cost ~5.
+CHUNKS = 20_000
+
+
+@scenario("thoughts", "issue 18: server CPU per 1,000 chunks with thoughts streamed", order=25)
+async def thoughts(ctx: Context) -> list[Table]:
+    """The same stream with half its chunks thought parts (streamed as reasoning.delta),
+    against text only: the goal is within 10% of text only."""
+    repeats = ctx.pick(7, 3)
+    rows = []
+    for kind in ("chunks", "thinking"):
+        spec = ModelSpec(kind=kind, chunks=CHUNKS, interval_ms=0)  # type: ignore[arg-type]
+        table = await cpu_table(
+            ctx,
+            title=f"{kind}",
+            spec=spec,
+            lineup=[targets.adkstream()],
+            repeats=repeats,
+        )
+        [row] = table.rows
+        rows.append(row | {"target": "text only" if kind == "chunks" else "half thoughts"})
+    result = Table(
+        title=f"Issue 18: one stream of {CHUNKS:,} chunks, text only vs half thoughts "
+        f"(adkstream defaults, medians of {repeats} runs)",
+        columns=["target", "events sent", "server CPU s", "CPU ms/1k chunks"],
+        rows=rows,
+    )
+    result.add_ratio("CPU ms/1k chunks", reference="text only", label="vs text only")
+    result.notes.append("issue 18 goal: half thoughts <= 1.10 x text only")
+    return [result]
