@@ -65,12 +65,15 @@ class ErrorInfo(BaseModel):
 
 
 class RunStarted(_Event):
+    """The run began. `resumes` is the waiting run this one continues (its answers)."""
+
     type: Literal["run.started"] = "run.started"
     session_id: str
     user_id: str
     app: str
     agent: str
     invocation_id: str | None = None
+    resumes: str | None = None
 
 
 class MessageDelta(_Attributed):
@@ -248,6 +251,56 @@ class RunCompleted(_Event):
     finish_reason: FinishReason = "stop"
 
 
+class InputRequested(_Attributed):
+    """The run needs an answer before it can go on (an ADK pause): a person's confirmation,
+    a long-running tool's result, a credential, a client-side tool's result, or input.
+
+    `request_id` is what an answer names; `kind` is `confirmation`, `tool_result`,
+    `credential`, `client_tool` or `input`; `name` and `args` are the tool's (for a
+    confirmation, the tool awaiting it); `hint` and `payload` are ADK's; an answer must
+    satisfy `answer_schema` (JSON Schema). The run then ends with `run.waiting`.
+    """
+
+    type: Literal["input.requested"] = "input.requested"
+    request_id: str
+    kind: str
+    name: str
+    args: dict[str, Any] = Field(default_factory=dict)
+    call_id: str | None = None
+    hint: str | None = None
+    payload: Any = None
+    answer_schema: dict[str, Any] = Field(default_factory=dict)
+
+
+class InputRequest(BaseModel):
+    """One thing a waiting run waits for (the payload of `input.requested`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    request_id: str
+    kind: str
+    name: str
+    args: dict[str, Any] = Field(default_factory=dict)
+    call_id: str | None = None
+    hint: str | None = None
+    payload: Any = None
+    answer_schema: dict[str, Any] = Field(default_factory=dict)
+    author: str = ""
+    branch: str | None = None
+
+
+class RunWaiting(_Event):
+    """The run paused, waiting for the answers to `pending` (each also announced by an
+    `input.requested`). `POST /v1/runs/{run_id}/answers` continues ADK's invocation
+    `invocation_id` in a new run whose `run.started` says `resumes`."""
+
+    type: Literal["run.waiting"] = "run.waiting"
+    pending: list[InputRequest]
+    invocation_id: str | None = None
+    usage: Usage = Field(default_factory=Usage)
+    final_text: str = ""
+
+
 class RunFailed(_Event):
     type: Literal["run.failed"] = "run.failed"
     error: ErrorInfo
@@ -295,18 +348,20 @@ StreamEvent: TypeAlias = Annotated[
     | AgentCompleted
     | AgentEscalated
     | AgentTransfer
+    | InputRequested
     | RunCompleted
+    | RunWaiting
     | RunFailed
     | RunCancelled
     | TurnCompleted
     | MediaDelta,
     Field(discriminator="type"),
 ]
-TerminalEvent: TypeAlias = RunCompleted | RunFailed | RunCancelled
+TerminalEvent: TypeAlias = RunCompleted | RunWaiting | RunFailed | RunCancelled
 DeltaEvent: TypeAlias = MessageDelta | ReasoningDelta
 """The events the coalescer merges: new text of one `message_id`."""
 DELTA_TYPES = (MessageDelta, ReasoningDelta)
-TERMINAL_TYPES = frozenset({"run.completed", "run.failed", "run.cancelled"})
+TERMINAL_TYPES = frozenset({"run.completed", "run.waiting", "run.failed", "run.cancelled"})
 
 stream_event_adapter: TypeAdapter[StreamEvent] = TypeAdapter(StreamEvent)
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import sys
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from google.adk.agents.base_agent import BaseAgent
+from google.adk.apps import App, ResumabilityConfig
+from google.adk.plugins.base_plugin import BasePlugin
 from google.adk.workflow import BaseNode
 
 from adkstream.errors import AgentLoadError, NotFoundError
@@ -145,8 +147,14 @@ def _as_node(value: object, ref: str) -> BaseNode:
     return value
 
 
-def runner_kwargs(agent: HostedAgent) -> dict[str, object]:
-    """How to hand the root to `Runner`: ADK takes agents as `agent=`, workflows as `node=`."""
-    if isinstance(agent.root, BaseAgent):
-        return {"agent": agent.root}
-    return {"node": agent.root}
+def resumable_app(agent: HostedAgent, *, plugins: list[BasePlugin]) -> App:
+    """The ADK `App` a hosted agent runs as: resumable, so that a run that pauses (a tool
+    confirmation, a long-running tool, a credential request) continues in the same
+    invocation once answered (ADK's `ResumabilityConfig`)."""
+    with warnings.catch_warnings():
+        # ADK marks resumability experimental, once per process: we rely on it knowingly.
+        warnings.filterwarnings("ignore", r"\[EXPERIMENTAL\] ResumabilityConfig", UserWarning)
+        resumability = ResumabilityConfig(is_resumable=True)
+    return App(
+        name=agent.name, root_agent=agent.root, plugins=plugins, resumability_config=resumability
+    )

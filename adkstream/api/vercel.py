@@ -51,6 +51,7 @@ from adkstream.events import (
     ArtifactSaved,
     CodeCall,
     CodeResult,
+    InputRequested,
     MediaDelta,
     MessageCompleted,
     MessageDelta,
@@ -62,6 +63,7 @@ from adkstream.events import (
     RunCompleted,
     RunFailed,
     RunStarted,
+    RunWaiting,
     Source,
     StateDelta,
     StreamEvent,
@@ -250,6 +252,18 @@ class VercelEncoder:
             case RunCancelled():
                 self._ended = True
                 return [{"type": "abort", "reason": event.reason}]
+            case InputRequested():
+                # What the run waits for, until approvals and client tools get their own
+                # parts: the request in full, for a client that answers it natively.
+                data = _who(event) | event.model_dump(
+                    exclude={"seq", "run_id", "ts", "type", "author", "branch"}
+                )
+                return [{"type": "data-input-request", "id": event.request_id, "data": data}]
+            case RunWaiting():
+                self._ended = True
+                waiting = {"waiting": event.pending, "run_id": event.run_id}
+                finish = {"type": "finish", "finishReason": "other", "messageMetadata": waiting}
+                return [*self._close_step(), finish]
             case AgentTransfer():
                 return []  # the next agent's step and data-agent part say it
             case TurnCompleted() | MediaDelta():
@@ -393,7 +407,9 @@ def _artifact_part(event: ArtifactSaved) -> Chunk:
     return {"type": "data-artifact", "id": f"artifact:{event.name}#{event.version}", "data": data}
 
 
-def _who(event: _Attributed | AgentEscalated | StateDelta | ArtifactSaved) -> Chunk:
+def _who(
+    event: _Attributed | AgentEscalated | StateDelta | ArtifactSaved | InputRequested,
+) -> Chunk:
     return {"author": event.author, "branch": event.branch}
 
 

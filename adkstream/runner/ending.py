@@ -19,6 +19,7 @@ from adkstream.events import (
     RunCancelled,
     RunCompleted,
     RunFailed,
+    RunWaiting,
     StreamEvent,
     TerminalEvent,
     Usage,
@@ -26,6 +27,7 @@ from adkstream.events import (
 from adkstream.runner import failures
 from adkstream.runner.coalesce import Coalescer
 from adkstream.runner.inbox import Inbox
+from adkstream.runner.pauses import PendingRequest
 
 logger = logging.getLogger("adkstream.run")
 
@@ -54,6 +56,12 @@ class Outcome(Protocol):
 
     @property
     def finish_reason(self) -> str: ...
+
+    @property
+    def pending(self) -> list[PendingRequest]: ...
+
+    @property
+    def invocation_id(self) -> str | None: ...
 
 
 async def next_from_pump(
@@ -94,7 +102,8 @@ async def stop_pump(pump: asyncio.Task[None], *, run_id: str) -> None:
 def terminal_event(
     *, run_id: str, ts: float, outcome: Outcome, end: PumpEnd, cancel_reason: str | None
 ) -> TerminalEvent:
-    """Cancelled if asked, failed if ADK raised or reported an error, else completed."""
+    """Cancelled if asked, failed if ADK raised or reported an error, waiting if it paused
+    (requests are pending), else completed."""
     if cancel_reason is not None:
         return RunCancelled(run_id=run_id, ts=ts, reason=cancel_reason)
     if end.error is not None:
@@ -104,6 +113,15 @@ def terminal_event(
     if outcome.error_code is not None:
         return RunFailed(
             run_id=run_id, ts=ts, error=failures.classify_error_code(outcome.error_code)
+        )
+    if outcome.pending:
+        return RunWaiting(
+            run_id=run_id,
+            ts=ts,
+            pending=outcome.pending,
+            invocation_id=outcome.invocation_id,
+            usage=outcome.usage,
+            final_text=outcome.final_text,
         )
     return RunCompleted(
         run_id=run_id,

@@ -27,6 +27,7 @@ from adkstream.events import (
     TurnCompleted,
     Usage,
 )
+from adkstream.runner.pauses import PendingRequest
 from adkstream.runner.translate import Translator
 
 logger = logging.getLogger("adkstream.live")
@@ -126,6 +127,15 @@ class LiveTranslator:
     @property
     def finish_reason(self) -> str:
         return self.inner.finish_reason
+
+    @property
+    def pending(self) -> list[PendingRequest]:
+        """A live run does not pause: its requests are answered on the socket."""
+        return []
+
+    @property
+    def invocation_id(self) -> str | None:
+        return self.inner.invocation_id
 
     def translate(self, event: Event) -> list[StreamEvent]:
         if event.author == _USER_AUTHOR:

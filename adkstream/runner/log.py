@@ -24,7 +24,7 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Sequence
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from adkstream.events import (
     TERMINAL_TYPES,
@@ -32,12 +32,14 @@ from adkstream.events import (
     RunCancelled,
     RunCompleted,
     RunFailed,
+    RunWaiting,
     StreamEvent,
     Usage,
     is_terminal,
 )
 from adkstream.runner import failures
 from adkstream.runner.coalesce import merge_adjacent_deltas
+from adkstream.runner.pauses import PendingRequest
 
 logger = logging.getLogger("adkstream.log")
 
@@ -55,6 +57,7 @@ CancelCallback = Callable[[str, str], None]
 
 class RunStatus(StrEnum):
     RUNNING = "running"
+    WAITING = "waiting"
     COMPLETED = "completed"
     FAILED = "failed"
     CANCELLED = "cancelled"
@@ -74,6 +77,10 @@ class RunRecord(BaseModel):
     usage: Usage | None = None
     finish_reason: str | None = None
     error: ErrorInfo | None = None
+    pending: list[PendingRequest] = Field(default_factory=list)
+    """What a `waiting` run waits for."""
+    invocation_id: str | None = None
+    """ADK's invocation a `waiting` run paused (its answers continue it)."""
     last_seq: int = 0
     created_at: float
     ended_at: float | None = None
@@ -97,6 +104,15 @@ class RunRecord(BaseModel):
                 "final_text": event.final_text,
                 "usage": event.usage,
                 "finish_reason": event.finish_reason,
+                "ended_at": event.ts,
+            }
+        elif isinstance(event, RunWaiting):
+            update |= {
+                "status": RunStatus.WAITING,
+                "final_text": event.final_text,
+                "usage": event.usage,
+                "invocation_id": event.invocation_id,
+                "pending": event.pending,
                 "ended_at": event.ts,
             }
         elif isinstance(event, RunFailed):
@@ -330,6 +346,29 @@ class EventLog(ABC):
         """
         return []
 
+    # --- answers to a waiting run (any replica may take them) ---
+
+    async def claim_answer(self, run_id: str, *, by: str) -> str:
+        """Takes the answers of waiting run `run_id` for run `by` (its continuation).
+
+        Exactly one claim of a run wins, across processes sharing the storage.
+
+        Returns:
+            The id of the run that holds the claim: `by` if this call won.
+        """
+        return await self._claim(run_id, by)
+
+    async def answered_by(self, run_id: str) -> str | None:
+        """The run that continues waiting run `run_id`, if it was answered."""
+        return await self._claimed(run_id)
+
+    @abstractmethod
+    async def _claim(self, run_id: str, by: str) -> str:
+        """Stores `by` as `run_id`'s claimant unless one is stored; returns the stored one."""
+
+    @abstractmethod
+    async def _claimed(self, run_id: str) -> str | None: ...
+
     # --- cancel requests (the run may be driven by another process) ---
 
     def on_cancel_request(self, callback: CancelCallback) -> None:
@@ -447,6 +486,7 @@ class MemoryLog(EventLog):
         super().__init__()
         self._runs: dict[str, RunRecord] = {}
         self._events: dict[str, list[StreamEvent]] = {}
+        self._claims: dict[str, str] = {}
 
     async def create_run(self, record: RunRecord) -> None:
         await super().create_run(record)
@@ -483,3 +523,9 @@ class MemoryLog(EventLog):
 
     async def _load_events(self, run_id: str, *, after: int, limit: int) -> list[StreamEvent]:
         return self._events.get(run_id, [])[after : after + limit]
+
+    async def _claim(self, run_id: str, by: str) -> str:
+        return self._claims.setdefault(run_id, by)
+
+    async def _claimed(self, run_id: str) -> str | None:
+        return self._claims.get(run_id)

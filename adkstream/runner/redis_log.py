@@ -283,6 +283,19 @@ class RedisLog(EventLog):
         raw = await self._redis.hget(self._run_key(run_id), "record")
         return None if raw is None else RunRecord.model_validate_json(raw)
 
+    async def _claim(self, run_id: str, by: str) -> str:
+        # HSETNX on the run's own hash: the claim lives and expires with the run.
+        key = self._run_key(run_id)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hsetnx(key, "answered_by", by)
+            pipe.hget(key, "answered_by")
+            _, holder = await pipe.execute()
+        return _text(holder)
+
+    async def _claimed(self, run_id: str) -> str | None:
+        raw = await self._redis.hget(self._run_key(run_id), "answered_by")
+        return None if raw is None else _text(raw)
+
     async def _load_events(self, run_id: str, *, after: int, limit: int) -> list[StreamEvent]:
         entries = await self._redis.xrange(
             self._events_key(run_id), min=f"({after}-0", max="+", count=limit

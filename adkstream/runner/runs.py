@@ -29,7 +29,7 @@ from google.genai import types
 from adkstream import metrics
 from adkstream.agents.a2a_import import remember_missing_a2a
 from adkstream.agents.coalescing import COALESCE_WINDOW, install_coalescing
-from adkstream.agents.registry import AgentRegistry, HostedAgent, runner_kwargs
+from adkstream.agents.registry import AgentRegistry, HostedAgent, resumable_app
 from adkstream.agents.text_tap import MODEL_CALLING, TEXT_TAP, ModelCall, TextTapPlugin
 from adkstream.errors import ConflictError, UnavailableError
 from adkstream.events import (
@@ -89,6 +89,10 @@ class RunRequest:
     on_disconnect: DisconnectPolicy = "cancel"
     thoughts: bool = True
     """Whether the model's thinking is streamed (`reasoning.*` events)."""
+    invocation_id: str | None = None
+    """ADK's paused invocation this run continues (with `message` holding the answers)."""
+    resumes: str | None = None
+    """The waiting run whose answers `message` holds."""
 
 
 _RUN_CONFIG = streaming_run_config()
@@ -164,11 +168,9 @@ class RunManager:
             install_coalescing(agent.root)
         self._runners = {
             agent.name: Runner(
-                app_name=agent.name,
+                app=resumable_app(agent, plugins=[TextTapPlugin()]),
                 session_service=session_service,
                 artifact_service=self.artifact_service,
-                plugins=[TextTapPlugin()],
-                **runner_kwargs(agent),  # type: ignore[arg-type]
             )
             for agent in agents
         }
@@ -243,6 +245,8 @@ class RunManager:
                     user_id=request.user_id,
                     app=request.agent.name,
                     agent=request.agent.root.name,
+                    invocation_id=request.invocation_id,
+                    resumes=request.resumes,
                 )
             ],
         )
@@ -479,6 +483,7 @@ class RunManager:
                     user_id=request.user_id,
                     session_id=request.session_id,
                     new_message=request.message,
+                    invocation_id=request.invocation_id,
                     state_delta=request.state_delta,
                     run_config=_RUN_CONFIG,
                     abort_signal=run.abort_signal,

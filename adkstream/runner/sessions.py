@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict
 from adkstream.agents.content import visible_text
 from adkstream.agents.registry import AgentRegistry, HostedAgent
 from adkstream.errors import ConflictError, NotFoundError
-from adkstream.runner.translate import json_safe
+from adkstream.runner.json_values import json_safe
 
 _NO_EVENTS = GetSessionConfig(num_recent_events=0)
 

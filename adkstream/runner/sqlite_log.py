@@ -60,6 +60,10 @@ CREATE INDEX IF NOT EXISTS runs_by_session ON runs (session_id, created_at);
 CREATE INDEX IF NOT EXISTS runs_running ON runs (status) WHERE status = 'running';
 {_EVENTS_TABLE};
 {_EVENTS_INDEX};
+CREATE TABLE IF NOT EXISTS answers (
+    run_id TEXT PRIMARY KEY,
+    answered_by TEXT NOT NULL
+);
 """
 # A file of the first layout: `open` moves its events into the current one, once.
 _FIRST_LAYOUT = """
@@ -96,6 +100,8 @@ VALUES (?1, ?2, 'running', ?4, ?5)
 _LOAD_RUN = """
 SELECT record, (SELECT MAX(seq) FROM events WHERE events.run_id = runs.run_id) FROM runs
 """
+_CLAIM = "INSERT OR IGNORE INTO answers (run_id, answered_by) VALUES (?, ?)"
+_CLAIMED = "SELECT answered_by FROM answers WHERE run_id = ?"
 _BUSY_TIMEOUT_MS = 5000
 
 
@@ -254,6 +260,22 @@ class SqliteLog(EventLog):
     async def _load_run(self, run_id: str) -> RunRecord | None:
         rows = await self._reader.execute_fetchall(_LOAD_RUN + " WHERE run_id = ?", (run_id,))
         return _with_last_seq(rows[0]) if rows else None
+
+    async def _claim(self, run_id: str, by: str) -> str:
+        def claim(db: sqlite3.Connection) -> str:
+            db.execute(
+                "INSERT OR IGNORE INTO answers (run_id, answered_by) VALUES (?, ?)", (run_id, by)
+            )
+            row = db.execute(
+                "SELECT answered_by FROM answers WHERE run_id = ?", (run_id,)
+            ).fetchone()
+            return str(row[0])
+
+        return await self._writer.transaction(claim)
+
+    async def _claimed(self, run_id: str) -> str | None:
+        rows = await self._reader.execute_fetchall(_CLAIMED, (run_id,))
+        return str(rows[0][0]) if rows else None
 
     async def _load_events(self, run_id: str, *, after: int, limit: int) -> list[StreamEvent]:
         rows = await self._reader.execute_fetchall(

@@ -30,7 +30,6 @@ What it does about ADK 2.x (see shared/ADK_NOTES.md):
 from __future__ import annotations
 
 import base64
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -50,6 +49,7 @@ from adkstream.events import (
     ArtifactSaved,
     CodeCall,
     CodeResult,
+    InputRequested,
     MessageCompleted,
     MessageDelta,
     MessageFile,
@@ -62,6 +62,8 @@ from adkstream.events import (
     ToolResult,
     Usage,
 )
+from adkstream.runner.json_values import json_safe
+from adkstream.runner.pauses import PendingRequest, pending_of
 from adkstream.runner.sources import sources_of
 
 _USER_AUTHOR = "user"
@@ -73,6 +75,7 @@ AttributedT = TypeVar(
     ArtifactSaved,
     CodeCall,
     CodeResult,
+    InputRequested,
     MessageDelta,
     MessageCompleted,
     MessageFile,
@@ -93,21 +96,6 @@ _OUTCOMES = {
     "OUTCOME_FAILED": "failed",
     "OUTCOME_DEADLINE_EXCEEDED": "deadline_exceeded",
 }
-
-
-def json_safe(value: Any) -> Any:
-    """A JSON-serialisable copy of `value` (state and tool results may hold anything)."""
-    try:
-        return json.loads(json.dumps(value, default=_fallback))
-    except (TypeError, ValueError):
-        return repr(value)
-
-
-def _fallback(value: Any) -> Any:
-    dump = getattr(value, "model_dump", None)
-    if callable(dump):
-        return dump(mode="json")
-    return repr(value)
 
 
 @dataclass
@@ -147,6 +135,7 @@ class Translator:
         clock: the time source for `ts` (unix seconds).
         session_id: the run's session (artifact URLs name it).
         thoughts: whether the model's thinking is sent (`reasoning.*`); False withholds it.
+        client_tools: the names of the run's client-side tools (their calls pause the run).
     """
 
     run_id: str
@@ -154,7 +143,11 @@ class Translator:
     clock: Callable[[], float]
     session_id: str = ""
     thoughts: bool = True
+    client_tools: frozenset[str] = frozenset()
     usage: Usage = field(default_factory=Usage)
+    pending: list[PendingRequest] = field(default_factory=list)
+    """What the run waits for: requests of its pausing events (ADK's long-running calls)."""
+    invocation_id: str | None = None
     final_text: str = ""
     finish_reason: str = "stop"
     error_code: str | None = None
@@ -167,6 +160,9 @@ class Translator:
 
     def translate(self, event: Event) -> list[StreamEvent]:
         if event.author == _USER_AUTHOR:
+            return []
+        self.invocation_id = event.invocation_id or self.invocation_id
+        if _bookkeeping(event):
             return []
         now = self.clock()
         out: list[StreamEvent] = []
@@ -300,6 +296,10 @@ class Translator:
         if text or streamed:
             message_id = self._complete(event, text, streamed, now, out, reason=reason)
         self._parts(event, message_id, now, out)
+        for request in pending_of(event, client_tools=self.client_tools):
+            self.pending.append(request)
+            fields = request.model_dump()
+            out.append(InputRequested(run_id=self.run_id, ts=now, **fields))
         if (sources := sources_of(event)) is not None:
             found, spans, queries = sources
             out.append(
@@ -475,6 +475,22 @@ class Translator:
         )
         self.final_text = text
         return message_id
+
+
+def _bookkeeping(event: Event) -> bool:
+    """An event that carries nothing a client sees: ADK's own records (a resumable
+    agent's state and end-of-agent markers), which must not start an agent either."""
+    actions = event.actions
+    return (
+        not event.partial
+        and event.content is None
+        and event.output is None
+        and event.usage_metadata is None
+        and not event.error_code
+        and not event.grounding_metadata
+        and not (actions.state_delta or actions.artifact_delta)
+        and not (actions.transfer_to_agent or actions.escalate)
+    )
 
 
 def _ends_by_itself(event: Event) -> bool:

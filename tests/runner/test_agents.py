@@ -25,7 +25,7 @@ from adkstream.agents.registry import (
     HostedAgent,
     load_agent_ref,
     load_agents_dir,
-    runner_kwargs,
+    resumable_app,
 )
 from adkstream.errors import AgentLoadError, NotFoundError
 from tests.runner.helpers import TIMEOUT_S, USER_ID, user_message
@@ -150,8 +150,10 @@ def test_builtin_agents_hosted_with_their_output_keys() -> None:
     assert (assistant.name, assistant.output_keys) == ("assistant", {"assistant": "last_answer"})
     assert pipeline.output_keys == {"writer": "draft", "editor": "final"}
     assert fanout.output_keys == {"optimist": "optimist_take", "skeptic": "skeptic_take"}
-    assert runner_kwargs(assistant) == {"agent": assistant.root}
-    assert runner_kwargs(pipeline) == {"node": pipeline.root}
+    for hosted in (assistant, pipeline):
+        app = resumable_app(hosted, plugins=[])
+        assert (app.name, app.root_agent) == (hosted.name, hosted.root)
+        assert app.resumability_config is not None and app.resumability_config.is_resumable
     assert isinstance(pipeline.root, Workflow)
     assert assistant.description
 

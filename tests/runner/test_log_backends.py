@@ -14,11 +14,14 @@ from pathlib import Path
 import pytest
 
 from adkstream.events import (
+    InputRequest,
+    InputRequested,
     MessageDelta,
     RunCancelled,
     RunCompleted,
     RunFailed,
     RunStarted,
+    RunWaiting,
     StreamEvent,
     ToolCall,
     Usage,
@@ -396,3 +399,64 @@ async def test_log_request_cancel_reaches_callbacks_in_process(tmp_path: Path, k
             assert got == [("r1", "cancelled by request")]
         finally:
             await log.close()
+
+
+def _paused(run_id: str = "r1") -> list[StreamEvent]:
+    """A run that asked for a confirmation and waits for it."""
+    request = InputRequested(
+        run_id=run_id,
+        ts=2.0,
+        author="a",
+        request_id="q1",
+        kind="confirmation",
+        name="transfer",
+        args={"amount": 5},
+        hint="Approve?",
+        answer_schema={"type": "object"},
+    )
+    fields = request.model_dump(include=set(InputRequest.model_fields))
+    waiting = RunWaiting(
+        run_id=run_id, ts=3.0, pending=[InputRequest(**fields)], invocation_id="inv-1"
+    )
+    return [started(run_id), request, waiting]
+
+
+async def test_log_waiting_run_keeps_what_it_waits_for(durable: Storage) -> None:
+    async with asyncio.timeout(TIMEOUT_S):
+        first = await durable.open()
+        await first.create_run(record())
+        first.append("r1", _paused())
+        await first.release("r1")
+        await durable.close(first)
+        second = await durable.open()
+        stored = await second.get_run("r1")
+        left = await second.recover_interrupted()
+
+    assert stored is not None
+    assert (stored.status, stored.invocation_id, stored.last_seq) == (
+        RunStatus.WAITING,
+        "inv-1",
+        3,
+    )
+    assert [(p.request_id, p.kind, p.name, p.args) for p in stored.pending] == [
+        ("q1", "confirmation", "transfer", {"amount": 5})
+    ]
+    assert left == []  # a waiting run is not left running: nothing ends it at startup
+
+
+async def test_log_claim_answer_has_one_winner_across_processes(storage: Storage) -> None:
+    async with asyncio.timeout(TIMEOUT_S):
+        one = await storage.open()
+        other = one if storage.kind == "memory" else await storage.open()
+        await one.create_run(record())
+        one.append("r1", _paused())
+        await one.release("r1")
+        before = await other.answered_by("r1")
+        winners = await asyncio.gather(
+            one.claim_answer("r1", by="next-a"), other.claim_answer("r1", by="next-b")
+        )
+        after = await one.answered_by("r1")
+
+    assert before is None
+    assert winners[0] == winners[1] == after
+    assert after in ("next-a", "next-b")

@@ -50,6 +50,12 @@ class ScriptedLog(EventLog):
     async def _load_events(self, run_id: str, *, after: int, limit: int) -> list[StreamEvent]:
         return [e for e in self.events if e.run_id == run_id and e.seq > after][:limit]
 
+    async def _claim(self, run_id: str, by: str) -> str:
+        raise NotImplementedError  # no test of the flusher answers a run
+
+    async def _claimed(self, run_id: str) -> str | None:
+        return None
+
 
 def record(run_id: str = "r1") -> RunRecord:
     return RunRecord(run_id=run_id, session_id="s1", user_id="u1", agent="app", created_at=1.0)

@@ -32,7 +32,8 @@ from adkstream.events import (
     event_json,
     parse_event,
 )
-from adkstream.runner.translate import Translator, json_safe
+from adkstream.runner.json_values import json_safe
+from adkstream.runner.translate import Translator
 
 NOW = 1_700_000_000.0
 MSG = "msg-1"
