@@ -14,7 +14,7 @@ from pydantic import (
     field_validator,
 )
 
-from adkstream.events import ErrorInfo, Usage
+from adkstream.events import ErrorInfo, InputRequest, Usage
 
 _BASE64 = r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
 _ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
@@ -180,6 +180,10 @@ class RunView(BaseModel):
     usage: Usage | None
     finish_reason: str | None = None
     error: ErrorInfo | None
+    pending: list[InputRequest] = Field(
+        default_factory=list, description="What a waiting run waits for."
+    )
+    invocation_id: str | None = None
     last_seq: int
     created_at: float
     ended_at: float | None

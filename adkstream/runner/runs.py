@@ -175,11 +175,16 @@ class RunManager:
             for agent in agents
         }
 
-    async def start(self, request: RunRequest) -> Run:
-        """Creates the run record, starts ADK, writes `run.started` and starts the run's task."""
+    async def start(self, request: RunRequest, *, run_id: str | None = None) -> Run:
+        """Creates the run record, starts ADK, writes `run.started` and starts the run's task.
+
+        Args:
+            request: what to run.
+            run_id: the new run's id (one is made when None).
+        """
         if len(self.active) >= self.max_runs:
             raise UnavailableError("the server is at its run limit", code="server_busy")
-        run_id = uuid.uuid4().hex
+        run_id = run_id or new_run_id()
         if not await self.slots.acquire(request.user_id, run_id):
             metrics.REJECTED.labels("too_many_runs").inc()
             raise UnavailableError(
@@ -531,6 +536,10 @@ class RunManager:
             end=end,
             cancel_reason=run.cancel_reason,
         )
+
+
+def new_run_id() -> str:
+    return uuid.uuid4().hex
 
 
 def _settle(future: asyncio.Future[None]) -> None:

@@ -7,6 +7,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from adkstream import metrics
+from adkstream.api.answers import AnswersBody, answers_message
 from adkstream.api.bodies import RunAccepted, RunBody, RunView
 from adkstream.api.inputs import (
     StreamFormat,
@@ -18,8 +19,8 @@ from adkstream.api.inputs import (
 from adkstream.api.streams import run_headers, stream_response
 from adkstream.errors import ConflictError, NotFoundError, RequestError
 from adkstream.runner.host import Host
-from adkstream.runner.log import RunRecord
-from adkstream.runner.runs import RunRequest
+from adkstream.runner.log import RunRecord, RunStatus
+from adkstream.runner.runs import RunRequest, new_run_id
 
 _EVENT_FORMATS = (StreamFormat.SSE, StreamFormat.NDJSON)
 
@@ -69,11 +70,7 @@ async def start_run(request: Request) -> Response:
             thoughts=host.settings.thoughts if body.thoughts is None else body.thoughts,
         )
     )
-    if body.background:
-        accepted = RunAccepted(run_id=run.run_id, session_id=session_id)
-        headers = run_headers(run.record) | {"Location": f"/v1/runs/{run.run_id}/events"}
-        return JSONResponse(accepted.model_dump(), status_code=202, headers=headers)
-    return await stream_response(request, host, run.record, fmt)
+    return await _answer(request, host, run.record, fmt, background=body.background)
 
 
 async def get_run(request: Request) -> Response:
@@ -92,6 +89,8 @@ def run_view(record: RunRecord) -> RunView:
         usage=record.usage,
         finish_reason=record.finish_reason,
         error=record.error,
+        pending=record.pending,
+        invocation_id=record.invocation_id,
         last_seq=record.last_seq,
         created_at=record.created_at,
         ended_at=record.ended_at,
@@ -110,6 +109,54 @@ async def run_events(request: Request) -> Response:
         # 204 is the standard signal that stops an EventSource from reconnecting.
         return Response(status_code=204, headers=run_headers(record))
     return await stream_response(request, host, record, fmt, after=after)
+
+
+async def answer_run(request: Request) -> Response:
+    """Answers a waiting run's requests: a new run continues ADK's paused invocation."""
+    host = host_of(request)
+    fmt = negotiate(request)
+    record = await _owned_run(host, request)
+    body = await read_model(request, AnswersBody)
+    if record.status is not RunStatus.WAITING:
+        raise ConflictError(
+            f"run {record.run_id!r} is {record.status.value}, not waiting for answers",
+            code="run_not_waiting",
+        )
+    message = answers_message(record.pending, body.answers)
+    agent = host.agents.get(record.agent)
+    run_id = new_run_id()
+    holder = await host.log.claim_answer(record.run_id, by=run_id)
+    if holder != run_id:
+        raise ConflictError(
+            f"run {record.run_id!r} was answered already; run {holder!r} continues it",
+            code="already_answered",
+        )
+    run = await host.runs.start(
+        RunRequest(
+            agent=agent,
+            user_id=record.user_id,
+            session_id=record.session_id,
+            message=message,
+            coalesce_ms=host.settings.coalesce_ms,
+            on_disconnect=body.disconnect_policy(),
+            thoughts=host.settings.thoughts,
+            invocation_id=record.invocation_id,
+            resumes=record.run_id,
+        ),
+        run_id=run_id,
+    )
+    return await _answer(request, host, run.record, fmt, background=body.background)
+
+
+async def _answer(
+    request: Request, host: Host, record: RunRecord, fmt: StreamFormat, *, background: bool
+) -> Response:
+    """A started run's answer: 202 with its id (background), or its stream or result."""
+    if background:
+        accepted = RunAccepted(run_id=record.run_id, session_id=record.session_id)
+        headers = run_headers(record) | {"Location": f"/v1/runs/{record.run_id}/events"}
+        return JSONResponse(accepted.model_dump(), status_code=202, headers=headers)
+    return await stream_response(request, host, record, fmt)
 
 
 async def cancel_run(request: Request) -> Response:
@@ -152,4 +199,5 @@ routes = [
     Route("/v1/runs/{run_id}", get_run, methods=["GET"]),
     Route("/v1/runs/{run_id}/events", run_events, methods=["GET"]),
     Route("/v1/runs/{run_id}/cancel", cancel_run, methods=["POST"]),
+    Route("/v1/runs/{run_id}/answers", answer_run, methods=["POST"]),
 ]
