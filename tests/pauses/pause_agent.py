@@ -7,6 +7,7 @@ whose result comes later (`ask_manager`) and a tool that asks for an OAuth token
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 
 from fastapi.openapi.models import OAuth2, OAuthFlowAuthorizationCode, OAuthFlows
@@ -78,3 +79,14 @@ def build_bank(model: BaseLlm | str) -> LlmAgent:
             read_calendar,
         ],
     )
+
+
+def _served_model() -> BaseLlm | str:
+    """ADK's Gemini class on the test's fake Gemini server (its URL in the environment)."""
+    from google.adk.models.google_llm import Gemini
+
+    return Gemini(model="gemini-2.5-flash", base_url=os.environ.get("FAKE_GEMINI_URL"))
+
+
+root_agent = build_bank(_served_model())
+"""`adkstream serve tests.pauses.pause_agent:root_agent`, with FAKE_GEMINI_URL set."""
