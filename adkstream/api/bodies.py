@@ -49,7 +49,19 @@ class FilePart(_Body):
     file_data: FileData = Field(alias="fileData")
 
 
-MessagePart = TextPart | InlinePart | FilePart
+class FunctionResponse(_Body):
+    id: str = Field(min_length=1, description="The id of the request it answers.")
+    name: str = Field(min_length=1)
+    response: dict[str, Any]
+
+
+class FunctionResponsePart(_Body):
+    """An answer to a waiting run's request, as ADK takes it in `new_message`."""
+
+    function_response: FunctionResponse = Field(alias="functionResponse")
+
+
+MessagePart = TextPart | InlinePart | FilePart | FunctionResponsePart
 
 
 class MessageParts(_Body):
@@ -72,6 +84,13 @@ def _genai_part(part: MessagePart) -> types.Part:
         blob = part.inline_data
         return types.Part(
             inline_data=types.Blob(mime_type=blob.mime_type, data=base64.b64decode(blob.data))
+        )
+    if isinstance(part, FunctionResponsePart):
+        answer = part.function_response
+        return types.Part(
+            function_response=types.FunctionResponse(
+                id=answer.id, name=answer.name, response=answer.response
+            )
         )
     return types.Part(
         file_data=types.FileData(
@@ -134,6 +153,16 @@ class RunBody(_Body):
         if isinstance(self.message, str):
             return len(self.message)
         return sum(len(p.text) for p in self.message.parts if isinstance(p, TextPart))
+
+    def answered_ids(self) -> list[str]:
+        """The request ids its `functionResponse` parts answer (ADK's way of answering)."""
+        if isinstance(self.message, str):
+            return []
+        return [
+            p.function_response.id
+            for p in self.message.parts
+            if isinstance(p, FunctionResponsePart)
+        ]
 
     def content(self) -> types.Content:
         """The message as the genai Content ADK takes."""

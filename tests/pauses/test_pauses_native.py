@@ -227,3 +227,33 @@ async def test_pauses_two_racing_answers_one_wins_and_the_tool_runs_once(bank: B
     loser = first if first.status_code == 409 else second
     assert loser.json()["error"]["code"] == "already_answered"
     assert TOOL_RUNS["transfer"] == 1
+
+
+async def test_pauses_a_function_response_in_a_message_answers_as_adk_takes_it(
+    bank: Bank,
+) -> None:
+    async with asyncio.timeout(TIMEOUT_S):
+        events, waiting = await bank.pause("transfer", {"amount": 9})
+        [request] = waiting.pending
+        part = {
+            "functionResponse": {
+                "id": request.request_id,
+                "name": "adk_request_confirmation",
+                "response": {"confirmed": True},
+            }
+        }
+        session_id = events[0].session_id  # type: ignore[union-attr]
+        body = {"session_id": session_id, "message": {"parts": [part]}}
+        continued = await bank.post("/v1/runs", body)
+        unknown = await bank.client.post(
+            "/v1/runs",
+            json={"session_id": session_id, "message": {"parts": [part]}},
+            headers=ALICE,
+        )
+
+    started = continued[0]
+    assert isinstance(started, RunStarted) and started.resumes == waiting.run_id
+    assert isinstance(continued[-1], RunCompleted)
+    assert TOOL_RUNS["transfer"] == 1
+    # The same answer again: that run was answered already.
+    assert (unknown.status_code, unknown.json()["error"]["code"]) == (409, "already_answered")

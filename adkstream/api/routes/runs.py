@@ -58,6 +58,8 @@ async def start_run(request: Request) -> Response:
             )
         agent = found
     coalesce_ms = host.settings.coalesce_ms if body.coalesce_ms is None else body.coalesce_ms
+    run_id = new_run_id()
+    waiting = await _answered_run(host, user, session_id, body.answered_ids(), by=run_id)
     run = await host.runs.start(
         RunRequest(
             agent=agent,
@@ -68,7 +70,10 @@ async def start_run(request: Request) -> Response:
             coalesce_ms=coalesce_ms,
             on_disconnect=body.disconnect_policy(),
             thoughts=host.settings.thoughts if body.thoughts is None else body.thoughts,
-        )
+            invocation_id=waiting.invocation_id if waiting else None,
+            resumes=waiting.run_id if waiting else None,
+        ),
+        run_id=run_id,
     )
     return await _answer(request, host, run.record, fmt, background=body.background)
 
@@ -109,6 +114,37 @@ async def run_events(request: Request) -> Response:
         # 204 is the standard signal that stops an EventSource from reconnecting.
         return Response(status_code=204, headers=run_headers(record))
     return await stream_response(request, host, record, fmt, after=after)
+
+
+async def _answered_run(
+    host: Host, user: str, session_id: str, answered: list[str], *, by: str
+) -> RunRecord | None:
+    """The waiting run of the session that `functionResponse` parts answer, claimed for `by`.
+
+    Raises:
+        RequestError: an id answers no pending request of the session (422).
+        ConflictError: the run was answered already (409).
+    """
+    if not answered:
+        return None
+    runs = await host.log.list_runs(session_id)
+    waiting = [r for r in runs if r.user_id == user and r.status is RunStatus.WAITING]
+    for record in reversed(waiting):
+        pending = {request.request_id for request in record.pending}
+        if set(answered) <= pending:
+            holder = await host.log.claim_answer(record.run_id, by=by)
+            if holder != by:
+                raise ConflictError(
+                    f"run {record.run_id!r} was answered already; run {holder!r} continues it",
+                    code="already_answered",
+                )
+            return record
+    raise RequestError(
+        f"no run of the session waits for {', '.join(answered)}",
+        code="unknown_request",
+        field="message.parts",
+        status=422,
+    )
 
 
 async def answer_run(request: Request) -> Response:
