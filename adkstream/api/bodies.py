@@ -99,6 +99,18 @@ def _genai_part(part: MessagePart) -> types.Part:
     )
 
 
+class ClientToolBody(_Body):
+    """A tool the client runs: the model may call it; a call pauses the run until the
+    client answers with the result (`input.requested`, kind `client_tool`)."""
+
+    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
+    description: str = ""
+    parameters: dict[str, Any] = Field(
+        default_factory=lambda: {"type": "object"},
+        description="The JSON Schema of the tool's arguments.",
+    )
+
+
 class RunBody(_Body):
     """`POST /v1/runs`."""
 
@@ -129,6 +141,9 @@ class RunBody(_Body):
         default=None,
         description="Stream the model's thinking (reasoning.* events); none: the server's "
         "setting (ADKSTREAM_THOUGHTS, on by default).",
+    )
+    tools: list[ClientToolBody] | None = Field(
+        default=None, description="Tools the client runs (client-side tools)."
     )
 
     @field_validator("coalesce_ms", mode="before")

@@ -9,6 +9,7 @@ from pydantic import BaseModel, TypeAdapter
 from pydantic.json_schema import models_json_schema
 
 from adkstream import __version__
+from adkstream.api.answers import AnswersBody
 from adkstream.api.bodies import (
     AgentList,
     ErrorBody,
@@ -82,9 +83,10 @@ def openapi_document() -> dict[str, Any]:
     """The OpenAPI 3.1 document of the v1 API."""
     _, defs = models_json_schema(
         [
-            (m, "validation" if m in (RunBody, SessionBody) else "serialization")
+            (m, "validation" if m in (RunBody, SessionBody, AnswersBody) else "serialization")
             for m in (
                 RunBody,
+                AnswersBody,
                 SessionBody,
                 RunAccepted,
                 RunResult,
@@ -197,6 +199,17 @@ def openapi_document() -> dict[str, Any]:
         },
         "/v1/runs/{run_id}/cancel": {
             "post": _op("Cancel a run", {"202": {"description": "cancelling"}}, params=[_RUN_ID]),
+        },
+        "/v1/runs/{run_id}/answers": {
+            "post": _op(
+                "Answer a waiting run's requests: a new run continues ADK's paused invocation",
+                {
+                    "200": {"description": "the new run", "content": _STREAM | _json(RunResult)},
+                    "202": {"description": "background run started", "content": _json(RunAccepted)},
+                },
+                body=AnswersBody,
+                params=[_RUN_ID],
+            ),
         },
     }
     return {

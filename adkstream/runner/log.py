@@ -23,6 +23,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Sequence
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -81,6 +82,8 @@ class RunRecord(BaseModel):
     """What a `waiting` run waits for."""
     invocation_id: str | None = None
     """ADK's invocation a `waiting` run paused (its answers continue it)."""
+    client_tools: list[dict[str, Any]] = Field(default_factory=list)
+    """The tools the run's client runs (a continuation declares them again)."""
     last_seq: int = 0
     created_at: float
     ended_at: float | None = None

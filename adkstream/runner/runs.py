@@ -17,7 +17,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import aclosing
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from google.adk.artifacts.base_artifact_service import BaseArtifactService
@@ -28,6 +28,7 @@ from google.genai import types
 
 from adkstream import metrics
 from adkstream.agents.a2a_import import remember_missing_a2a
+from adkstream.agents.client_tools import CLIENT_TOOLS, ClientToolSpec, install_client_tools
 from adkstream.agents.coalescing import COALESCE_WINDOW, install_coalescing
 from adkstream.agents.registry import AgentRegistry, HostedAgent, resumable_app
 from adkstream.agents.text_tap import MODEL_CALLING, TEXT_TAP, ModelCall, TextTapPlugin
@@ -93,6 +94,8 @@ class RunRequest:
     """ADK's paused invocation this run continues (with `message` holding the answers)."""
     resumes: str | None = None
     """The waiting run whose answers `message` holds."""
+    client_tools: tuple[ClientToolSpec, ...] = ()
+    """Tools the client runs: the model may call them, and a call pauses the run."""
 
 
 _RUN_CONFIG = streaming_run_config()
@@ -166,6 +169,7 @@ class RunManager:
         remember_missing_a2a()
         for agent in agents:
             install_coalescing(agent.root)
+            install_client_tools(agent.root)
         self._runners = {
             agent.name: Runner(
                 app=resumable_app(agent, plugins=[TextTapPlugin()]),
@@ -205,6 +209,7 @@ class RunManager:
             user_id=request.user_id,
             agent=request.agent.name,
             created_at=self.clock(),
+            client_tools=[asdict(spec) for spec in request.client_tools],
         )
         run = Run(record=record, on_disconnect=request.on_disconnect)
         try:
@@ -277,6 +282,7 @@ class RunManager:
             clock=self.clock,
             session_id=request.session_id,
             thoughts=request.thoughts,
+            client_tools=frozenset(spec.name for spec in request.client_tools),
         )
         inbox: Inbox[PumpEnd] = Inbox()
         loop = asyncio.get_running_loop()
@@ -480,6 +486,7 @@ class RunManager:
         MODEL_CALLING.set(settle)
         # ADK's tasks for this run inherit both (contextvars are copied into tasks).
         COALESCE_WINDOW.set(window)
+        CLIENT_TOOLS.set(request.client_tools)
         merge = request.coalesce_ms > 0  # coalescing off: one delta per model chunk
         TEXT_TAP.set(functools.partial(_tap_into, inbox, translator, merge))
         try:

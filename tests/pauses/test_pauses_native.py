@@ -257,3 +257,45 @@ async def test_pauses_a_function_response_in_a_message_answers_as_adk_takes_it(
     assert TOOL_RUNS["transfer"] == 1
     # The same answer again: that run was answered already.
     assert (unknown.status_code, unknown.json()["error"]["code"]) == (409, "already_answered")
+
+
+async def test_pauses_client_tool_call_waits_for_the_clients_result(bank: Bank) -> None:
+    tool = {
+        "name": "get_location",
+        "description": "The user's location, from their device.",
+        "parameters": {
+            "type": "object",
+            "properties": {"precision": {"type": "string"}},
+            "required": ["precision"],
+        },
+    }
+    async with asyncio.timeout(TIMEOUT_S):
+        bank.gemini.script(ToolCallReply("get_location", {"precision": "city"}))
+        events = await bank.post("/v1/runs", {"message": "where am I?", "tools": [tool]})
+        declared = bank.gemini.requests[-1]["tools"]
+        waiting = events[-1]
+        assert isinstance(waiting, RunWaiting)
+        [request] = waiting.pending
+        answered = await bank.answer(
+            waiting.run_id, {"request_id": request.request_id, "result": {"city": "Paris"}}
+        )
+        bad_schema = await bank.client.post(
+            "/v1/runs",
+            json={"message": "hi", "tools": [tool | {"parameters": {"type": 5}}]},
+            headers=ALICE,
+        )
+
+    names = [d["name"] for t in declared for d in t.get("functionDeclarations", [])]
+    assert "get_location" in names
+    assert (request.kind, request.name, request.args) == (
+        "client_tool",
+        "get_location",
+        {"precision": "city"},
+    )
+    assert answered.status_code == 200, answered.text
+    assert answered.json()["status"] == "completed"
+    assert "Paris" in answered.json()["final_text"]
+    assert (bad_schema.status_code, bad_schema.json()["error"]["field"]) == (
+        422,
+        "tools.0.parameters",
+    )

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import jsonschema
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from adkstream import metrics
+from adkstream.agents.client_tools import ClientToolSpec
 from adkstream.api.answers import AnswersBody, answers_message
-from adkstream.api.bodies import RunAccepted, RunBody, RunView
+from adkstream.api.bodies import ClientToolBody, RunAccepted, RunBody, RunView
 from adkstream.api.inputs import (
     StreamFormat,
     current_user,
@@ -72,6 +74,7 @@ async def start_run(request: Request) -> Response:
             thoughts=host.settings.thoughts if body.thoughts is None else body.thoughts,
             invocation_id=waiting.invocation_id if waiting else None,
             resumes=waiting.run_id if waiting else None,
+            client_tools=client_tools(body.tools or [], field="tools"),
         ),
         run_id=run_id,
     )
@@ -116,14 +119,33 @@ async def run_events(request: Request) -> Response:
     return await stream_response(request, host, record, fmt, after=after)
 
 
+def client_tools(tools: list[ClientToolBody], *, field: str) -> tuple[ClientToolSpec, ...]:
+    """The declared client tools, their parameters checked as JSON Schema (422 if not)."""
+    specs = []
+    for index, tool in enumerate(tools):
+        try:
+            jsonschema.Draft202012Validator.check_schema(tool.parameters)
+        except jsonschema.SchemaError as exc:
+            raise RequestError(
+                f"{field}.{index}.parameters is not a JSON Schema: {exc.message}",
+                field=f"{field}.{index}.parameters",
+                status=422,
+            ) from None
+        specs.append(ClientToolSpec(tool.name, tool.description, tool.parameters))
+    names = [spec.name for spec in specs]
+    if len(set(names)) != len(names):
+        raise RequestError("two client tools have one name", field=field, status=422)
+    return tuple(specs)
+
+
 async def _answered_run(
     host: Host, user: str, session_id: str, answered: list[str], *, by: str
 ) -> RunRecord | None:
     """The waiting run of the session that `functionResponse` parts answer, claimed for `by`.
 
     Raises:
-        RequestError: an id answers no pending request of the session (422).
-        ConflictError: the run was answered already (409).
+        ConflictError: an id answers no pending request of the session, or the run was
+            answered already (409).
     """
     if not answered:
         return None
@@ -139,11 +161,10 @@ async def _answered_run(
                     code="already_answered",
                 )
             return record
-    raise RequestError(
+    raise ConflictError(
         f"no run of the session waits for {', '.join(answered)}",
         code="unknown_request",
         field="message.parts",
-        status=422,
     )
 
 
@@ -178,6 +199,7 @@ async def answer_run(request: Request) -> Response:
             thoughts=host.settings.thoughts,
             invocation_id=record.invocation_id,
             resumes=record.run_id,
+            client_tools=tuple(ClientToolSpec(**tool) for tool in record.client_tools),
         ),
         run_id=run_id,
     )
