@@ -110,7 +110,9 @@ class LiveTranslator:
     _after_interrupt: bool = False
 
     def __post_init__(self) -> None:
-        self.inner = Translator(run_id=self.run_id, output_keys=self.output_keys, clock=self.clock)
+        self.inner = Translator(
+            run_id=self.run_id, output_keys=self.output_keys, clock=self.clock, agent_runs=False
+        )
 
     @property
     def usage(self) -> Usage:

@@ -144,6 +144,9 @@ class Translator:
     session_id: str = ""
     thoughts: bool = True
     client_tools: frozenset[str] = frozenset()
+    agent_runs: bool = True
+    """An agent that completed and then does more starts again (a loop's next iteration);
+    a live run's agent is one agent run for the whole session (False)."""
     usage: Usage = field(default_factory=Usage)
     pending: list[PendingRequest] = field(default_factory=list)
     """What the run waits for: requests of its pausing events (ADK's long-running calls)."""
@@ -326,7 +329,8 @@ class Translator:
         if actions.escalate:
             out.append(self._attributed(AgentEscalated, event, now))
         if self._agent_done(event):
-            self._agents.discard((event.author, event.branch))
+            if self.agent_runs:
+                self._agents.discard((event.author, event.branch))
             output = json_safe(event.output)
             out.append(self._attributed(AgentCompleted, event, now, output=output))
 

@@ -100,8 +100,17 @@ async def test_runs_ndjson_and_json_agree_with_sse(api: Api) -> None:
     assert ndjson_final.final_text == sse_final.final_text
     assert result.status_code == 200
     data = result.json()
-    assert set(data) == {"run_id", "session_id", "status", "final_text", "usage", "error"}
+    assert set(data) == {
+        "run_id",
+        "session_id",
+        "status",
+        "final_text",
+        "usage",
+        "finish_reason",
+        "error",
+    }
     assert data["status"] == "completed"
+    assert data["finish_reason"] == sse_final.finish_reason == "stop"
     assert data["final_text"] == sse_final.final_text
     assert data["usage"] == sse_final.usage.model_dump()
     assert data["error"] is None
