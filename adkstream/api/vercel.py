@@ -86,6 +86,7 @@ _Attributed = (
     | CodeResult
     | MessageSources
     | MessageFile
+    | InputRequested
 )
 
 HEADERS = {
@@ -168,8 +169,14 @@ class _Parts:
 
 @dataclass
 class VercelEncoder:
-    """Turns the stream events of one run into UI message chunks."""
+    """Turns the stream events of one run into UI message chunks.
 
+    Args:
+        denied: calls the client denied (in the answers this run continues with): their
+            tool's result is a `tool-output-denied`.
+    """
+
+    denied: frozenset[str] = frozenset()
     _order: Contiguous = field(default_factory=Contiguous)
     _texts: _Parts = field(default_factory=lambda: _Parts("text"))
     _reasoning: _Parts = field(default_factory=lambda: _Parts("reasoning"))
@@ -178,6 +185,10 @@ class VercelEncoder:
     """How many times each agent has started: its `data-agent` part's id."""
     _step: _AgentKey | None = None
     """The agent whose step is open."""
+    _held: dict[str, ToolCall] = field(default_factory=dict)
+    """Long-running calls, until the `input.requested` that says whose they are."""
+    _approving: set[str] = field(default_factory=set)
+    """Calls whose approval was requested: ADK's stand-in result is not theirs."""
     _ended: bool = False
 
     def frames(self, event: StreamEvent) -> list[bytes]:
@@ -196,6 +207,8 @@ class VercelEncoder:
         for ordered in self._order.push(event):
             if self._ended:
                 break
+            if self._held and not isinstance(ordered, InputRequested | ToolCall):
+                out += self._release_held()
             out += self._encode(ordered)
         return out
 
@@ -221,8 +234,16 @@ class VercelEncoder:
                 return self._reasoning.delta(event)
             case ReasoningCompleted():
                 return self._reasoning.complete(event)
+            case ToolCall() if event.long_running:
+                self._held[event.call_id] = event
+                return []
             case ToolCall():
                 return self._tool_input(event.call_id, event.name, event.args, event)
+            case ToolResult() if event.call_id in self._approving:
+                return []  # ADK's "requires confirmation" stand-in, not the tool's result
+            case ToolResult() if event.call_id in self.denied:
+                self._tool_calls.add(event.call_id)
+                return [{"type": "tool-output-denied", "toolCallId": event.call_id}]
             case ToolResult():
                 return self._tool_output(event.call_id, event.name, event.result, event)
             case CodeCall():
@@ -253,16 +274,15 @@ class VercelEncoder:
                 self._ended = True
                 return [{"type": "abort", "reason": event.reason}]
             case InputRequested():
-                # What the run waits for, until approvals and client tools get their own
-                # parts: the request in full, for a client that answers it natively.
-                data = _who(event) | event.model_dump(
-                    exclude={"seq", "run_id", "ts", "type", "author", "branch"}
-                )
-                return [{"type": "data-input-request", "id": event.request_id, "data": data}]
+                return self._input_requested(event)
             case RunWaiting():
                 self._ended = True
-                waiting = {"waiting": event.pending, "run_id": event.run_id}
-                finish = {"type": "finish", "finishReason": "other", "messageMetadata": waiting}
+                waiting = {"run_id": event.run_id, "waiting": [p.request_id for p in event.pending]}
+                finish = {
+                    "type": "finish",
+                    "finishReason": "tool-calls",
+                    "messageMetadata": {"adkstream": waiting},
+                }
                 return [*self._close_step(), finish]
             case AgentTransfer():
                 return []  # the next agent's step and data-agent part say it
@@ -301,12 +321,51 @@ class VercelEncoder:
 
     # --- tools ---
 
+    def _input_requested(self, event: InputRequested) -> list[Chunk]:
+        """A pause: an approval request for a confirmation, a call the client runs for a
+        client tool (no `providerExecuted`: `useChat`'s onToolCall runs it), and for
+        the rest (a long-running tool's result, a credential, input) the call and a
+        `data-input-request` part holding the request."""
+        held = self._held.pop(event.request_id, None)
+        if event.kind == "confirmation":
+            call_id = event.call_id or event.request_id
+            self._approving.add(call_id)
+            out: list[Chunk] = []
+            if call_id not in self._tool_calls:
+                out += self._tool_input(call_id, event.name, event.args, event)
+            approval = {"type": "tool-approval-request", "approvalId": event.request_id}
+            return [*out, approval | {"toolCallId": call_id}]
+        if event.kind == "client_tool":
+            self._tool_calls.add(event.request_id)
+            call = {
+                "type": "tool-input-available",
+                "toolCallId": event.request_id,
+                "toolName": event.name,
+                "input": event.args,
+                "providerMetadata": _attribution(event),
+            }
+            return [call]
+        out = self._tool_input(held.call_id, held.name, held.args, held) if held else []
+        data = _who(event) | event.model_dump(
+            exclude={"seq", "run_id", "ts", "type", "author", "branch"}
+        )
+        return [*out, {"type": "data-input-request", "id": event.request_id, "data": data}]
+
+    def _release_held(self) -> list[Chunk]:
+        """Long-running calls no request claimed: ordinary calls after all."""
+        held, self._held = self._held, {}
+        return [
+            c
+            for call in held.values()
+            for c in self._tool_input(call.call_id, call.name, call.args, call)
+        ]
+
     def _tool_input(
         self,
         call_id: str,
         name: str,
         args: Any,
-        event: ToolCall | ToolResult | CodeCall | CodeResult,
+        event: ToolCall | ToolResult | CodeCall | CodeResult | InputRequested,
     ) -> list[Chunk]:
         self._tool_calls.add(call_id)
         return [

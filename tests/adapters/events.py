@@ -13,6 +13,8 @@ from adkstream.events import (
     CodeCall,
     CodeResult,
     ErrorInfo,
+    InputRequest,
+    InputRequested,
     MessageCompleted,
     MessageDelta,
     MessageFile,
@@ -23,6 +25,7 @@ from adkstream.events import (
     RunCompleted,
     RunFailed,
     RunStarted,
+    RunWaiting,
     Source,
     SourceSpan,
     StateDelta,
@@ -180,3 +183,37 @@ def run_cancelled(seq: int) -> RunCancelled:
 def numbered(*events: StreamEvent) -> list[StreamEvent]:
     """The events with seq 1, 2, 3 ... in order (whatever they were built with)."""
     return [e.model_copy(update={"seq": i, "ts": TS + i}) for i, e in enumerate(events, 1)]
+
+
+def confirmation(seq: int, request_id: str, call_id: str, author: str = "a") -> InputRequested:
+    """ADK asks a person to approve the call `call_id` of `transfer`."""
+    return InputRequested(
+        **_common(seq),
+        author=author,
+        request_id=request_id,
+        kind="confirmation",
+        name="transfer",
+        args={"amount": 5},
+        call_id=call_id,
+        hint="Approve the transfer?",
+        answer_schema={"type": "object", "required": ["confirmed"]},
+    )
+
+
+def client_tool(seq: int, request_id: str, author: str = "a") -> InputRequested:
+    """A call of the client's tool `get_location`: the client runs it."""
+    return InputRequested(
+        **_common(seq),
+        author=author,
+        request_id=request_id,
+        kind="client_tool",
+        name="get_location",
+        args={"precision": "city"},
+        answer_schema={"type": "object", "required": ["result"]},
+    )
+
+
+def waiting(seq: int, *requests: InputRequested) -> RunWaiting:
+    fields = set(InputRequest.model_fields)
+    pending = [InputRequest(**r.model_dump(include=fields)) for r in requests]
+    return RunWaiting(**_common(seq), pending=pending, invocation_id="inv-1")

@@ -574,9 +574,88 @@ def test_vercel_every_event_type_is_handled() -> None:
         "agent.completed",
         "agent.escalated",
         "agent.transfer",
+        "input.requested",
         "run.completed",
+        "run.waiting",
         "run.failed",
         "run.cancelled",
         "turn.completed",
         "media.delta",
     }
+
+
+def test_vercel_confirmation_is_an_approval_request_and_the_run_waits() -> None:
+    ask = ev.confirmation(5, "q1", "c1")
+    chunks, done = encode(
+        ev.numbered(
+            ev.started(),
+            ev.agent(2, "a"),
+            ev.tool_call(3, "c1", {"amount": 5}),
+            ev.tool_call(4, "q1", {}, long_running=True),  # ADK's adk_request_confirmation
+            ask,
+            ev.tool_result(6, "c1", {"error": "This tool call requires confirmation."}),
+            ev.waiting(7, ask),
+        )
+    )
+
+    assert done
+    kinds = [c["type"] for c in chunks]
+    assert kinds.count("tool-input-available") == 1  # the tool, not ADK's request call
+    [approval] = [c for c in chunks if c["type"] == "tool-approval-request"]
+    assert approval == {"type": "tool-approval-request", "approvalId": "q1", "toolCallId": "c1"}
+    assert "tool-output-available" not in kinds  # ADK's stand-in result is not the tool's
+    assert chunks[-1]["finishReason"] == "tool-calls"
+    assert chunks[-1]["messageMetadata"]["adkstream"]["waiting"] == ["q1"]
+
+
+def test_vercel_client_tool_call_is_left_to_the_client() -> None:
+    ask = ev.client_tool(4, "c9")
+    chunks, _ = encode(
+        ev.numbered(
+            ev.started(),
+            ev.agent(2, "a"),
+            ev.tool_call(3, "c9", {"precision": "city"}, long_running=True),
+            ask,
+            ev.waiting(5, ask),
+        )
+    )
+
+    [call] = [c for c in chunks if c["type"] == "tool-input-available"]
+    assert (call["toolCallId"], call["toolName"], call["input"]) == (
+        "c9",
+        "get_location",
+        {"precision": "city"},
+    )
+    assert "providerExecuted" not in call  # useChat's onToolCall runs it
+
+
+def test_vercel_denied_call_gets_output_denied() -> None:
+    encoder = VercelEncoder(denied=frozenset({"c1"}))
+    chunks = [
+        c
+        for e in ev.numbered(
+            ev.started(),
+            ev.agent(2, "a"),
+            ev.tool_result(3, "c1", {"error": "This tool call is rejected."}),
+            ev.run_completed(4),
+        )
+        for c in encoder.encode(e)
+    ]
+
+    assert {"type": "tool-output-denied", "toolCallId": "c1"} in chunks
+    assert "tool-output-available" not in [c["type"] for c in chunks]
+
+
+def test_vercel_a_long_running_call_no_request_claims_is_an_ordinary_call() -> None:
+    chunks, _ = encode(
+        ev.numbered(
+            ev.started(),
+            ev.agent(2, "a"),
+            ev.tool_call(3, "c1", {}, long_running=True),
+            ev.tool_result(4, "c1", {"status": "started"}),
+            ev.run_completed(5),
+        )
+    )
+
+    kinds = [c["type"] for c in chunks]
+    assert kinds.index("tool-input-available") < kinds.index("tool-output-available")
