@@ -255,8 +255,8 @@ async def test_pauses_a_function_response_in_a_message_answers_as_adk_takes_it(
     assert isinstance(started, RunStarted) and started.resumes == waiting.run_id
     assert isinstance(continued[-1], RunCompleted)
     assert TOOL_RUNS["transfer"] == 1
-    # The same answer again: that run was answered already.
-    assert (unknown.status_code, unknown.json()["error"]["code"]) == (409, "already_answered")
+    # The same answer again: no run waits for it any more.
+    assert (unknown.status_code, unknown.json()["error"]["code"]) == (409, "unknown_request")
 
 
 async def test_pauses_client_tool_call_waits_for_the_clients_result(bank: Bank) -> None:

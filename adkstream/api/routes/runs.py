@@ -18,11 +18,12 @@ from adkstream.api.inputs import (
     negotiate,
     read_model,
 )
+from adkstream.api.resume import continue_run, waiting_runs
 from adkstream.api.streams import run_headers, stream_response
 from adkstream.errors import ConflictError, NotFoundError, RequestError
 from adkstream.runner.host import Host
 from adkstream.runner.log import RunRecord, RunStatus
-from adkstream.runner.runs import RunRequest, new_run_id
+from adkstream.runner.runs import RunRequest
 
 _EVENT_FORMATS = (StreamFormat.SSE, StreamFormat.NDJSON)
 
@@ -59,9 +60,13 @@ async def start_run(request: Request) -> Response:
                 field="agent",
             )
         agent = found
+    answered = body.answered_ids()
+    if answered:
+        waiting = await _waiting_for(host, user, session_id, answered)
+        message = body.content()
+        run = await continue_run(host, waiting, message, on_disconnect=body.disconnect_policy())
+        return await _answer(request, host, run.record, fmt, background=body.background)
     coalesce_ms = host.settings.coalesce_ms if body.coalesce_ms is None else body.coalesce_ms
-    run_id = new_run_id()
-    waiting = await _answered_run(host, user, session_id, body.answered_ids(), by=run_id)
     run = await host.runs.start(
         RunRequest(
             agent=agent,
@@ -72,11 +77,8 @@ async def start_run(request: Request) -> Response:
             coalesce_ms=coalesce_ms,
             on_disconnect=body.disconnect_policy(),
             thoughts=host.settings.thoughts if body.thoughts is None else body.thoughts,
-            invocation_id=waiting.invocation_id if waiting else None,
-            resumes=waiting.run_id if waiting else None,
             client_tools=client_tools(body.tools or [], field="tools"),
-        ),
-        run_id=run_id,
+        )
     )
     return await _answer(request, host, run.record, fmt, background=body.background)
 
@@ -138,28 +140,15 @@ def client_tools(tools: list[ClientToolBody], *, field: str) -> tuple[ClientTool
     return tuple(specs)
 
 
-async def _answered_run(
-    host: Host, user: str, session_id: str, answered: list[str], *, by: str
-) -> RunRecord | None:
-    """The waiting run of the session that `functionResponse` parts answer, claimed for `by`.
+async def _waiting_for(host: Host, user: str, session_id: str, answered: list[str]) -> RunRecord:
+    """The session's waiting run that `functionResponse` parts answer.
 
     Raises:
-        ConflictError: an id answers no pending request of the session, or the run was
-            answered already (409).
+        ConflictError: no run of the session waits for these ids (409), as when they
+            were answered already.
     """
-    if not answered:
-        return None
-    runs = await host.log.list_runs(session_id)
-    waiting = [r for r in runs if r.user_id == user and r.status is RunStatus.WAITING]
-    for record in reversed(waiting):
-        pending = {request.request_id for request in record.pending}
-        if set(answered) <= pending:
-            holder = await host.log.claim_answer(record.run_id, by=by)
-            if holder != by:
-                raise ConflictError(
-                    f"run {record.run_id!r} was answered already; run {holder!r} continues it",
-                    code="already_answered",
-                )
+    for record in await waiting_runs(host, user, session_id):
+        if set(answered) <= {request.request_id for request in record.pending}:
             return record
     raise ConflictError(
         f"no run of the session waits for {', '.join(answered)}",
@@ -180,29 +169,7 @@ async def answer_run(request: Request) -> Response:
             code="run_not_waiting",
         )
     message = answers_message(record.pending, body.answers)
-    agent = host.agents.get(record.agent)
-    run_id = new_run_id()
-    holder = await host.log.claim_answer(record.run_id, by=run_id)
-    if holder != run_id:
-        raise ConflictError(
-            f"run {record.run_id!r} was answered already; run {holder!r} continues it",
-            code="already_answered",
-        )
-    run = await host.runs.start(
-        RunRequest(
-            agent=agent,
-            user_id=record.user_id,
-            session_id=record.session_id,
-            message=message,
-            coalesce_ms=host.settings.coalesce_ms,
-            on_disconnect=body.disconnect_policy(),
-            thoughts=host.settings.thoughts,
-            invocation_id=record.invocation_id,
-            resumes=record.run_id,
-            client_tools=tuple(ClientToolSpec(**tool) for tool in record.client_tools),
-        ),
-        run_id=run_id,
-    )
+    run = await continue_run(host, record, message, on_disconnect=body.disconnect_policy())
     return await _answer(request, host, run.record, fmt, background=body.background)
 
 
