@@ -172,10 +172,14 @@ class VercelEncoder:
     """Turns the stream events of one run into UI message chunks.
 
     Args:
-        denied: calls the client denied (in the answers this run continues with): their
-            tool's result is a `tool-output-denied`.
+        answered: for a run that continues a waiting one, the calls its answers are about
+            (a confirmed tool's, a client tool's): their results end the step the chat's
+            message left open, before this run's first `start-step` (the reader updates
+            a tool part of the current step only).
+        denied: the answered calls the client denied: their result is `tool-output-denied`.
     """
 
+    answered: frozenset[str] = frozenset()
     denied: frozenset[str] = frozenset()
     _order: Contiguous = field(default_factory=Contiguous)
     _texts: _Parts = field(default_factory=lambda: _Parts("text"))
@@ -189,7 +193,13 @@ class VercelEncoder:
     """Long-running calls, until the `input.requested` that says whose they are."""
     _approving: set[str] = field(default_factory=set)
     """Calls whose approval was requested: ADK's stand-in result is not theirs."""
+    _deferred_step: AgentStarted | None = None
+    _answered_done: set[str] = field(default_factory=set)
+    """The first step of a continuation, until the answered calls' results are out."""
     _ended: bool = False
+
+    def __post_init__(self) -> None:
+        self._tool_calls |= self.answered  # their parts exist: the chat's message has them
 
     def frames(self, event: StreamEvent) -> list[bytes]:
         """`encode` as SSE frames; `data: [DONE]` follows the terminal event's chunks."""
@@ -209,6 +219,9 @@ class VercelEncoder:
                 break
             if self._held and not isinstance(ordered, InputRequested | ToolCall):
                 out += self._release_held()
+            if self._deferred_step is not None and not self._answers_result(ordered):
+                out += self._start_step(self._deferred_step)
+                self._deferred_step = None
             out += self._encode(ordered)
         return out
 
@@ -216,6 +229,9 @@ class VercelEncoder:
         match event:
             case RunStarted():
                 return [_start_part(event)]
+            case AgentStarted() if self._step is None and self._open_answers():
+                self._deferred_step = event
+                return []
             case AgentStarted():
                 return self._start_step(event)
             case AgentCompleted():
@@ -242,8 +258,11 @@ class VercelEncoder:
             case ToolResult() if event.call_id in self._approving:
                 return []  # ADK's "requires confirmation" stand-in, not the tool's result
             case ToolResult() if event.call_id in self.denied:
-                self._tool_calls.add(event.call_id)
+                self._answered_done.add(event.call_id)
                 return [{"type": "tool-output-denied", "toolCallId": event.call_id}]
+            case ToolResult() if event.call_id in self.answered:
+                self._answered_done.add(event.call_id)
+                return self._tool_output(event.call_id, event.name, event.result, event)
             case ToolResult():
                 return self._tool_output(event.call_id, event.name, event.result, event)
             case CodeCall():
@@ -320,6 +339,15 @@ class VercelEncoder:
         return out
 
     # --- tools ---
+
+    def _open_answers(self) -> bool:
+        """Whether answered calls still wait for their results (a continuation's start)."""
+        return bool(self.answered - self._answered_done)
+
+    def _answers_result(self, event: StreamEvent) -> bool:
+        return isinstance(event, AgentStarted | ToolResult) and (
+            not isinstance(event, ToolResult) or event.call_id in self.answered
+        )
 
     def _input_requested(self, event: InputRequested) -> list[Chunk]:
         """A pause: an approval request for a confirmation, a call the client runs for a
@@ -398,6 +426,10 @@ class VercelEncoder:
 
 def _start_part(event: RunStarted) -> Chunk:
     metadata = {"run_id": event.run_id, "session_id": event.session_id}
+    if event.resumes is not None:
+        # It continues the waiting run's answer: the chat's last assistant message goes
+        # on (a new message id would make the reader start another message).
+        return {"type": "start", "messageMetadata": metadata | {"resumes": event.resumes}}
     return {"type": "start", "messageId": event.run_id, "messageMetadata": metadata}
 
 

@@ -350,6 +350,10 @@ class Translator:
     def _agent_done(self, event: Event) -> bool:
         if not event.is_final_response() or self.error_code is not None:
             return False
+        if event.long_running_tool_ids:
+            # A pause, final by ADK's rule: the agent waits (it completes, if at all, in
+            # the run that continues it), and ADK's stand-in results still follow.
+            return False
         if event.content is None and event.output is None and not _ends_by_itself(event):
             # An event of ADK's bookkeeping (a code executor's, before the model's
             # response it processed): final by ADK's rule, but the agent goes on.

@@ -2,8 +2,13 @@
 
 The chat's `id` is the session id (created for this agent when new) and the last user
 message's text and file parts are the new message; earlier messages are already in the
-session. A file part (`useChat`'s attachments) must carry its bytes as a `data:` URL:
-we do not fetch `http(s)` URLs for a client (a 400 says so).
+session. A run that waits (an ADK pause) sends a `tool-approval-request` for a tool
+confirmation and leaves a client tool's call to the client; when `useChat` sends the
+chat again with the approvals (`addToolApprovalResponse`) or the tool results
+(`addToolOutput`) on its last assistant message, they answer the waiting run and a new
+run continues it on the same stream of parts (a denial's result is `tool-output-denied`).
+A file part (`useChat`'s attachments) must carry its bytes as a `data:` URL: we do not
+fetch `http(s)` URLs for a client (a 400 says so).
 
 `GET /v1/vercel/{agent}/{chat_id}/stream` is `useChat({resume: true})`'s reconnect: it
 replays the chat's active run from its start as a fresh stream (the SDK's default
@@ -26,7 +31,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from adkstream.api.answers import Answer, answers_message
 from adkstream.api.inputs import current_user, host_of, read_model
+from adkstream.api.resume import continue_run, waiting_runs
 from adkstream.api.routes.agui import (
     open_session,
     protocol_stream,
@@ -35,6 +42,7 @@ from adkstream.api.routes.agui import (
 )
 from adkstream.api.vercel import HEADERS, VercelEncoder
 from adkstream.errors import RequestError
+from adkstream.runner.host import Host
 
 
 class UIMessage(BaseModel):
@@ -58,6 +66,20 @@ class ChatBody(BaseModel):
     messages: list[UIMessage] = Field(min_length=1)
     trigger: str | None = None
     on_disconnect: Literal["cancel", "continue"] = "cancel"
+
+    def tool_answers(self) -> list[Answer]:
+        """What the last assistant message says to the run's requests: approvals
+        (`addToolApprovalResponse`) and the results of tools the client ran
+        (`addToolOutput`)."""
+        last = self.messages[-1]
+        if last.role != "assistant":
+            return []
+        answers = []
+        for part in last.parts:
+            answer = _tool_answer(part)
+            if answer is not None:
+                answers.append(Answer.model_validate(answer))
+        return answers
 
     def new_message(self) -> types.Content:
         """The last user message: its text, then its files as inline data.
@@ -83,6 +105,23 @@ class ChatBody(BaseModel):
         raise RequestError(
             "messages holds no user message", code="missing_message", field="messages"
         )
+
+
+def _tool_answer(part: dict[str, Any]) -> dict[str, Any] | None:
+    """An answer from one tool part of a UI message, if it holds one."""
+    kind, state = part.get("type"), part.get("state")
+    if not isinstance(kind, str) or not (kind.startswith("tool-") or kind == "dynamic-tool"):
+        return None
+    approval = part.get("approval")
+    if state == "approval-responded" and isinstance(approval, dict):
+        return {"request_id": approval.get("id"), "confirmed": approval.get("approved") is True}
+    if part.get("providerExecuted") or not isinstance(part.get("toolCallId"), str):
+        return None
+    if state == "output-available":
+        return {"request_id": part["toolCallId"], "result": part.get("output")}
+    if state == "output-error":
+        return {"request_id": part["toolCallId"], "result": {"error": part.get("errorText")}}
+    return None
 
 
 def _inline_file(part: dict[str, Any]) -> types.Part:
@@ -117,8 +156,10 @@ async def chat(request: Request) -> Response:
     user = current_user(request)
     agent = host.agents.get(request.path_params["agent"])
     body = await read_model(request, ChatBody)
-    message = body.new_message()
     session = await open_session(host, user=user, agent=agent, session_id=body.id, field="id")
+    if (answered := await _continue(host, user, session.id, body)) is not None:
+        return answered
+    message = body.new_message()
     run = await start_protocol_run(
         host,
         agent=agent,
@@ -128,6 +169,30 @@ async def chat(request: Request) -> Response:
         on_disconnect=body.on_disconnect,
     )
     return protocol_stream(host, run.record, VercelEncoder().frames, headers=HEADERS)
+
+
+async def _continue(host: Host, user: str, session_id: str, body: ChatBody) -> Response | None:
+    """The stream of the run that continues the chat's waiting run with the approvals and
+    tool results of the last assistant message; None when they answer no waiting run."""
+    answers = body.tool_answers()
+    if not answers:
+        return None
+    for record in await waiting_runs(host, user, session_id):
+        pending = {request.request_id: request for request in record.pending}
+        mine = [answer for answer in answers if answer.request_id in pending]
+        if not mine:
+            continue
+        message = answers_message(record.pending, mine)
+        denied = frozenset(
+            pending[a.request_id].call_id or a.request_id
+            for a in mine
+            if pending[a.request_id].kind == "confirmation" and not a.fields()["confirmed"]
+        )
+        answered = frozenset(pending[a.request_id].call_id or a.request_id for a in mine)
+        run = await continue_run(host, record, message, on_disconnect=body.on_disconnect)
+        encoder = VercelEncoder(answered=answered, denied=denied)
+        return protocol_stream(host, run.record, encoder.frames, headers=HEADERS)
+    return None
 
 
 async def resume_chat(request: Request) -> Response:

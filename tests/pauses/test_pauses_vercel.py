@@ -1,0 +1,66 @@
+"""Runs that wait, through the Vercel AI SDK: the `ai` package's own chat (the class
+`useChat` wraps) receives a tool confirmation as an approval request, answers it with
+`addToolApprovalResponse`, and sends the chat again by itself; the run continues."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+import pytest_asyncio
+from google.adk.models.google_llm import Gemini
+
+from adkstream.agents.registry import AgentRegistry, HostedAgent
+from adkstream.api import create_app
+from adkstream.settings import Settings
+from tests.adapters.conftest import NodeRunner, node_dir, run_node
+from tests.fakes.fixtures import fake_gemini
+from tests.fakes.gemini_server import FakeGemini, ToolCallReply
+from tests.pauses.pause_agent import TOOL_RUNS, build_bank
+from tests.servers import serve_app
+
+__all__ = ["fake_gemini", "node_dir", "run_node"]
+
+
+@pytest_asyncio.fixture
+async def bank_url(tmp_path: Path, fake_gemini: FakeGemini) -> AsyncIterator[str]:
+    TOOL_RUNS.clear()
+    model = Gemini(model="gemini-2.5-flash", base_url=fake_gemini.url)
+    agents = AgentRegistry([HostedAgent.of(build_bank(model))])
+    app = create_app(Settings(data_dir=tmp_path / "data"), agents)
+    try:
+        async with serve_app(app) as url:
+            yield url
+    finally:
+        await model.api_client.aio.aclose()
+
+
+@pytest.mark.parametrize(("decision", "runs"), [("approve", 1), ("deny", 0)])
+async def test_pauses_vercel_approval_through_the_sdks_chat(
+    bank_url: str, fake_gemini: FakeGemini, run_node: NodeRunner, decision: str, runs: int
+) -> None:
+    fake_gemini.script(ToolCallReply("transfer", {"amount": 5}))
+    chat_id = f"chat-{uuid.uuid4().hex[:8]}"
+    async with asyncio.timeout(60):
+        result = await run_node("chat_pause.mjs", bank_url, "bank", chat_id, "send 5", decision)
+        async with httpx.AsyncClient(base_url=bank_url) as client:
+            runs_of_chat = (await client.get(f"/v1/sessions/{chat_id}/runs")).json()["runs"]
+
+    assert result["errors"] == []
+    assert len(result["requests"]) == 2  # the message, then the chat sent again by the SDK
+    [assistant] = [m for m in result["messages"] if m["role"] == "assistant"]
+    [tool] = [p for p in assistant["parts"] if p["type"] == "tool-transfer"]
+    assert tool["approval"]["approved"] is (decision == "approve")
+    if decision == "approve":
+        assert tool["state"] == "output-available"
+        assert tool["output"] == {"transferred": 5}
+    else:
+        assert tool["state"] == "output-denied"
+    assert TOOL_RUNS["transfer"] == runs
+    assert [r["status"] for r in runs_of_chat] == ["waiting", "completed"]
+    text = "".join(p.get("text", "") for p in assistant["parts"] if p["type"] == "text")
+    assert text.startswith("Tool said:")  # the model answered after the tool's outcome
