@@ -19,6 +19,7 @@ class Settings(BaseSettings):
     redis_prefix: str = "adkstream"
     artifact_uri: str | None = None
     thoughts: bool = True
+    pause_expiry_s: float | None = Field(default=None, gt=0)
     model: str = "gemini-2.5-flash"
     offline_tokens_per_s: float = Field(default=40.0, ge=0)
     offline_reply_tokens: int = Field(default=60, ge=1)

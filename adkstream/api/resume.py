@@ -5,6 +5,8 @@ invocation with the answers."""
 
 from __future__ import annotations
 
+import time
+
 from google.genai import types
 
 from adkstream.agents.client_tools import ClientToolSpec
@@ -40,8 +42,16 @@ async def continue_run(
         client_tools: the tools the client declares now; None: those the run declared.
 
     Raises:
-        ConflictError: another answer claimed the run first (409, `already_answered`).
+        ConflictError: another answer claimed the run first (409, `already_answered`),
+            or the run waited longer than `pause_expiry_s` (409, `run_expired`).
     """
+    expiry = host.settings.pause_expiry_s
+    ended = record.ended_at
+    if expiry is not None and ended is not None and time.time() > ended + expiry:
+        raise ConflictError(
+            f"run {record.run_id!r} waited longer than {expiry:g} s; its answers expired",
+            code="run_expired",
+        )
     run_id = new_run_id()
     holder = await host.log.claim_answer(record.run_id, by=run_id)
     if holder != run_id:

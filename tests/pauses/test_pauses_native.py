@@ -299,3 +299,30 @@ async def test_pauses_client_tool_call_waits_for_the_clients_result(bank: Bank) 
         422,
         "tools.0.parameters",
     )
+
+
+async def test_pauses_answers_after_the_expiry_are_refused(
+    tmp_path: Path, fake_gemini: FakeGemini
+) -> None:
+    TOOL_RUNS.clear()
+    model = Gemini(model="gemini-2.5-flash", base_url=fake_gemini.url)
+    agents = AgentRegistry([HostedAgent.of(build_bank(model))])
+    # An expiry that has passed by the time anyone answers: a millisecond.
+    settings = Settings(data_dir=tmp_path / "data", api_keys=KEYS, pause_expiry_s=0.001)
+    try:
+        async with (
+            asyncio.timeout(TIMEOUT_S),
+            serve_app(create_app(settings, agents)) as url,
+            httpx.AsyncClient(base_url=url, timeout=30) as client,
+        ):
+            bank = Bank(client, fake_gemini)
+            _, waiting = await bank.pause("transfer", {"amount": 4})
+            [request] = waiting.pending
+            late = await bank.answer(
+                waiting.run_id, {"request_id": request.request_id, "confirmed": True}
+            )
+    finally:
+        await model.api_client.aio.aclose()
+
+    assert (late.status_code, late.json()["error"]["code"]) == (409, "run_expired")
+    assert TOOL_RUNS["transfer"] == 0
