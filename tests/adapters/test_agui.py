@@ -4,7 +4,10 @@ the sequence obeys AG-UI's ordering rules, and @ag-ui/client's HttpAgent runs it
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -25,11 +28,28 @@ from ag_ui.core import (
     ToolCallResultEvent,
     ToolCallStartEvent,
 )
-from pydantic import TypeAdapter
+from google.adk.agents import LlmAgent
+from google.adk.models.base_llm import BaseLlm
+from google.adk.models.llm_request import LlmRequest
+from google.adk.models.llm_response import LlmResponse
+from google.genai import types
+from pydantic import Field, TypeAdapter
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import StreamingResponse
+from starlette.routing import Route
 
+from adkstream.agents.registry import AgentRegistry, HostedAgent
+from adkstream.api import create_app
+from adkstream.api.agui import AguiEncoder
+from adkstream.events import StreamEvent
+from adkstream.settings import Settings
+from tests.adapters import events as ev
 from tests.adapters.agui_order import check_order
 from tests.adapters.conftest import SECRET, NodeRunner, native_run, slow_server
+from tests.adapters.test_agui_encoder import branch_events, loop_iteration
 from tests.api.conftest import Api, ServerFactory
+from tests.servers import serve_app
 
 EVENT: TypeAdapter[BaseEvent] = TypeAdapter(Event)
 TOOL_PROMPT = "What time is it? Use get_current_time."
@@ -152,6 +172,21 @@ async def test_agui_pipeline_attributes_each_agent(api: Api) -> None:
     assert patched == ["/draft", "/final"]
 
 
+async def test_agui_fanout_branches_come_one_after_another(api: Api) -> None:
+    async with asyncio.timeout(30):
+        _, events = await post_agui(api.client, "fanout", run_input("t-fan", "a plan"))
+    check_order(events)  # each branch's messages inside its own step
+    steps = [e for e in events if isinstance(e, StepStartedEvent | StepFinishedEvent)]
+    names = [(type(e).__name__, e.step_name) for e in steps]
+    # Both branches run at once (either may come first); their steps do not overlap.
+    first, second = sorted([names[0:2], names[2:4]])
+    assert first == [("StepStartedEvent", "optimist"), ("StepFinishedEvent", "optimist")]
+    assert second == [("StepStartedEvent", "skeptic"), ("StepFinishedEvent", "skeptic")]
+    starts = [e for e in events if isinstance(e, TextMessageStartEvent)]
+    assert sorted(s.name or "" for s in starts) == ["optimist", "skeptic"]
+    assert all(text_of(events, s.message_id) for s in starts)
+
+
 async def test_agui_thread_keeps_session_and_state(api: Api) -> None:
     async with asyncio.timeout(30):
         first_state = {"theme": "dark", "a/b~c": 1}
@@ -266,6 +301,7 @@ async def test_agui_bad_input_gets_a_json_error(
         pytest.param("assistant", "hello there", id="text"),
         pytest.param("assistant", TOOL_PROMPT, id="tool-call"),
         pytest.param("pipeline", "a poem", id="pipeline"),
+        pytest.param("fanout", "a plan", id="fanout"),
     ],
 )
 async def test_agui_http_agent_runs_the_stream(
@@ -288,3 +324,327 @@ async def test_agui_http_agent_runs_the_stream(
         assert [m["toolCallId"] for m in out["newMessages"] if m["role"] == "tool"] == [
             calls[0]["id"]
         ]
+
+
+# --- media sent in: the model gets the bytes ---
+
+
+class RecordingModel(BaseLlm):
+    """Answers one sentence, and keeps the parts of the last content of every request."""
+
+    model: str = "recording"
+    received: list[list[types.Part]] = Field(default_factory=list)
+
+    async def generate_content_async(
+        self, llm_request: LlmRequest, stream: bool = False
+    ) -> AsyncGenerator[LlmResponse, None]:
+        self.received.append(list(llm_request.contents[-1].parts or []))
+        part = types.Part(text="A dot.")
+        yield LlmResponse(content=types.Content(role="model", parts=[part]))
+
+
+@pytest.fixture
+async def looker(tmp_path: Path) -> AsyncIterator[tuple[Api, RecordingModel]]:
+    """A server hosting one agent, `looker`, whose model records what it is sent."""
+    model = RecordingModel()
+    agent = LlmAgent(name="looker", model=model, instruction="Describe what you see.")
+    app = create_app(Settings(data_dir=tmp_path / "data"), AgentRegistry([HostedAgent.of(agent)]))
+    async with serve_app(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as client:
+        yield Api(url=url, client=client, app=app), model
+
+
+PNG = base64.b64decode(ev.PNG_1PX)
+
+
+def media(kind: str = "image", **source: Any) -> dict[str, Any]:
+    """An AG-UI 1.0 media part with inline data (`source` overrides the data source)."""
+    data = {"type": "data", "value": ev.PNG_1PX, "mimeType": "image/png"}
+    return {"type": kind, "source": data | source}
+
+
+def text_part(text: str) -> dict[str, Any]:
+    return {"type": "text", "text": text}
+
+
+def with_content(thread_id: str, content: Any) -> dict[str, Any]:
+    return run_input(thread_id, "", messages=[{"id": "user-1", "role": "user", "content": content}])
+
+
+def received(model: RecordingModel) -> list[tuple[str | None, bytes | None, str | None]]:
+    """What the model got of the user's message: (text, bytes, mime type) per part."""
+    (parts,) = model.received
+    blobs = [(p, p.inline_data or types.Blob()) for p in parts]
+    return [(p.text, blob.data, blob.mime_type) for p, blob in blobs]
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        pytest.param(
+            [text_part("What is "), text_part("this?"), media()],
+            [("What is this?", None, None), (None, PNG, "image/png")],
+            id="text-and-image",
+        ),
+        pytest.param([media()], [(None, PNG, "image/png")], id="image-only"),
+        pytest.param(
+            [text_part(" "), media("document", value="JVBERg==", mimeType="application/pdf")],
+            [(None, b"%PDF", "application/pdf")],
+            id="blank-text-and-document",
+        ),
+        pytest.param(
+            [media("audio", mimeType="audio/wav"), media("video", mimeType="video/mp4")],
+            [(None, PNG, "audio/wav"), (None, PNG, "video/mp4")],
+            id="audio-and-video",
+        ),
+    ],
+)
+async def test_agui_media_reach_the_model(
+    looker: tuple[Api, RecordingModel], content: list[dict[str, Any]], expected: list[Any]
+) -> None:
+    api, model = looker
+    async with asyncio.timeout(30):
+        _, events = await post_agui(api.client, "looker", with_content("t-img", content))
+    check_order(events)
+    assert text_of(events) == "A dot."
+    assert received(model) == expected
+
+
+BAD_MEDIA = [
+    pytest.param(
+        [text_part("look"), media(value="not base64!")],
+        "messages[0].content[1].source.value is not valid base64",
+        id="bad-base64",
+    ),
+    pytest.param([media(value="")], "source.value is empty", id="no-data"),
+    pytest.param([media(mimeType="")], "source.mimeType is empty", id="no-type"),
+    pytest.param(
+        [media(type="url", value="https://example.com/dot.png")],
+        "only inline data is accepted",
+        id="url",
+    ),
+    pytest.param(
+        [media(type="file", value="files/abc", provider="google")],
+        "only inline data is accepted",
+        id="provider-file",
+    ),
+    pytest.param([], "no text or media part", id="empty"),
+    pytest.param([text_part("  ")], "no text or media part", id="blank"),
+]
+
+
+@pytest.mark.parametrize(("content", "says"), BAD_MEDIA)
+async def test_agui_bad_media_part_is_a_400_naming_messages(
+    looker: tuple[Api, RecordingModel], content: list[dict[str, Any]], says: str
+) -> None:
+    api, model = looker
+    async with asyncio.timeout(30):
+        response = await api.client.post("/v1/agui/looker", json=with_content("t-bad", content))
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["code"] == "invalid_request" and error["field"] == "messages"
+    assert says in error["message"]
+    assert model.received == []
+
+
+async def test_agui_legacy_binary_part_is_refused(looker: tuple[Api, RecordingModel]) -> None:
+    # AG-UI 1.0 removed `binary` parts: the request fails RunAgentInput's validation.
+    api, model = looker
+    legacy = {"type": "binary", "mimeType": "image/png", "data": ev.PNG_1PX}
+    async with asyncio.timeout(30):
+        response = await api.client.post("/v1/agui/looker", json=with_content("t-old", [legacy]))
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["code"] == "invalid_field"
+    assert model.received == []
+
+
+async def test_agui_http_agent_sends_an_image_the_model_gets(
+    looker: tuple[Api, RecordingModel], run_node: NodeRunner
+) -> None:
+    api, model = looker
+    message = {"id": "user-1", "role": "user", "content": [text_part("What?"), media()]}
+    async with asyncio.timeout(60):
+        out = await run_node(
+            "read_agui.mjs",
+            f"{api.url}/v1/agui/looker",
+            "t-node-img",
+            "",
+            "{}",
+            json.dumps([message]),
+        )
+    assert out["ok"], out
+    assert received(model) == [("What?", None, None), (None, PNG, "image/png")]
+    assert [m["content"] for m in out["newMessages"] if m["role"] == "assistant"] == ["A dot."]
+
+
+# --- a canned stream of every event type, read by @ag-ui/client ---
+
+
+def every_event() -> list[StreamEvent]:
+    """A run with every event the encoder places: a planner that thinks, cites, draws,
+    runs code and saves an artifact; two parallel branches interleaved at the source; a
+    loop's two iterations, the critic escalating in the second; and a summary cut at the
+    token limit."""
+    x, y = branch_events("x"), branch_events("y")
+    parallel = [event for pair in zip(x, y, strict=True) for event in pair]
+    second = loop_iteration(2)
+    return ev.numbered(
+        ev.started(),
+        ev.agent(0, "planner"),
+        ev.thinking(0, "t1", "Let me ", author="planner"),
+        ev.thinking(0, "t1", "think.", author="planner"),
+        ev.thought(0, "t1", "Let me think.", author="planner"),
+        ev.thought(0, "t2", "Unstreamed thought.", author="planner"),
+        ev.delta(0, "p1", "Hello", author="planner"),
+        ev.completed(0, "p1", "Hello", author="planner"),
+        ev.sources(0, "p1", author="planner"),
+        ev.image(0, "p1", author="planner"),
+        ev.code(0, "x1", "print(1 + 1)", author="planner"),
+        ev.code_result(0, "x1", "2\n", author="planner"),
+        ev.artifact(0, author="planner"),
+        ev.state(0, {"plan": "ok"}, author="planner"),
+        ev.agent_done(0, "planner"),
+        *parallel,
+        *loop_iteration(1),
+        *second[:-1],
+        ev.escalated(0, author="critic"),
+        second[-1],
+        ev.agent(0, "summarizer"),
+        ev.delta(0, "s1", "Sum", author="summarizer"),
+        ev.cut(0, "s1", "Sum", "max_tokens", author="summarizer"),
+        ev.agent_done(0, "summarizer"),
+        ev.run_completed(0, "Sum", finish_reason="max_tokens"),
+    )
+
+
+OUT_OF_ORDER = [
+    b'data: {"type":"RUN_STARTED","threadId":"t","runId":"client-run-1"}\n\n',
+    b'data: {"type":"TEXT_MESSAGE_CONTENT","messageId":"m1","delta":"x"}\n\n',
+    b'data: {"type":"RUN_FINISHED","threadId":"t","runId":"client-run-1"}\n\n',
+]
+"""A stream AG-UI's verifier refuses: content before its message started."""
+
+
+def canned_app(events: list[StreamEvent]) -> Starlette:
+    """Serves our encoder's frames for `events` to any AG-UI client (POST /agui), and a
+    stream the client must refuse (POST /out-of-order)."""
+
+    async def stream(request: Request) -> StreamingResponse:
+        body = await request.json()
+        encoder = AguiEncoder(thread_id=body["threadId"], run_id=body["runId"], state=body["state"])
+
+        def frames() -> Iterator[bytes]:
+            for event in events:
+                yield from encoder.frames(event)
+
+        return StreamingResponse(frames(), media_type="text/event-stream")
+
+    async def out_of_order(request: Request) -> StreamingResponse:
+        return StreamingResponse(iter(OUT_OF_ORDER), media_type="text/event-stream")
+
+    return Starlette(
+        routes=[
+            Route("/agui", stream, methods=["POST"]),
+            Route("/out-of-order", out_of_order, methods=["POST"]),
+        ]
+    )
+
+
+async def test_agui_http_agent_refuses_a_stream_out_of_order(run_node: NodeRunner) -> None:
+    """The reader's own check: the stream below would pass if nothing verified it."""
+    async with serve_app(canned_app([])) as url, asyncio.timeout(60):
+        out = await run_node("read_agui.mjs", f"{url}/out-of-order", "t", "hi")
+    assert not out["ok"]
+    assert "TEXT_MESSAGE_START" in out["error"]
+
+
+async def test_agui_every_event_type_reads_cleanly_with_the_http_agent(
+    run_node: NodeRunner,
+) -> None:
+    async with serve_app(canned_app(every_event())) as url, asyncio.timeout(60):
+        out = await run_node("read_agui.mjs", f"{url}/agui", "t-all", "go", '{"x": 1}')
+    assert out["ok"], out
+    assert out["warnings"] == []  # nothing stripped, dropped or repaired on the way
+    types_seen = out["eventTypes"]
+    pairs = [
+        ("STEP_STARTED", "STEP_FINISHED", 8),  # planner, x, y, writer, critic (twice), summarizer
+        ("TEXT_MESSAGE_START", "TEXT_MESSAGE_END", 8),
+        ("REASONING_START", "REASONING_END", 4),
+        ("REASONING_MESSAGE_START", "REASONING_MESSAGE_END", 4),
+        ("TOOL_CALL_START", "TOOL_CALL_END", 2),
+    ]
+    assert [(start, types_seen.count(start), types_seen.count(end)) for start, end, _ in pairs] == [
+        (start, count, count) for start, _, count in pairs
+    ]
+    assert types_seen.count("ACTIVITY_SNAPSHOT") == 4  # sources, file, code, its result
+    assert out["state"] == {"x": 1, "plan": "ok"}
+    messages = out["newMessages"]
+    shown = [(m["role"], m["id"], m.get("activityType")) for m in messages if m["role"] != "user"]
+    assert shown == [
+        ("reasoning", "t1", None),
+        ("reasoning", "t2", None),
+        ("assistant", "p1", None),
+        ("activity", "p1-sources", "sources"),
+        ("activity", "p1-file-0", "file"),
+        ("activity", "x1", "code_execution"),
+        # branch x, then branch y: each contiguous
+        ("reasoning", "x-t", None),
+        ("assistant", "x-m", None),
+        ("assistant", "x-c", None),  # the tool call's own message (no parent message id)
+        ("tool", "x-c-result", None),
+        ("reasoning", "y-t", None),
+        ("assistant", "y-m", None),
+        ("assistant", "y-c", None),  # the tool call's own message (no parent message id)
+        ("tool", "y-c-result", None),
+        # the loop's two iterations
+        ("assistant", "w1", None),
+        ("assistant", "c1", None),
+        ("assistant", "w2", None),
+        ("assistant", "c2", None),
+        ("assistant", "s1", None),
+    ]
+    by_id = {m["id"]: m for m in messages}
+    assert [by_id[i]["content"] for i in ("t1", "t2", "x-t", "y-t")] == [
+        "Let me think.",
+        "Unstreamed thought.",
+        "hm",
+        "hm",
+    ]
+    assert by_id["t1"]["metadata"] == {"author": "planner", "branch": None}
+    assert by_id["p1"]["content"] == "Hello" and by_id["p1"]["name"] == "planner"
+    assert by_id["x-m"]["content"] == "Hello" and by_id["x-m"]["metadata"]["branch"] == "par.x"
+    assert by_id["x-c"]["toolCalls"][0]["function"]["name"] == "clock"
+    assert by_id["x1"]["content"] == {
+        "language": "python",
+        "code": "print(1 + 1)",
+        "outcome": "ok",
+        "output": "2\n",
+    }
+    assert by_id["p1-sources"]["content"]["sources"][0]["url"] == "https://example.com/a"
+    part = by_id["p1-file-0"]["content"]["part"]
+    assert part == {
+        "type": "image",
+        "source": {"type": "data", "value": ev.PNG_1PX, "mimeType": "image/png"},
+    }
+    assert by_id["s1"]["content"] == "Sum"
+    assert by_id["s1"]["metadata"] == {
+        "author": "summarizer",
+        "branch": None,
+        "finishReason": "max_tokens",
+        "filtered": False,
+    }
+    assert [(c["name"], c["value"].get("author")) for c in out["customEvents"]] == [
+        ("artifact.saved", "planner"),
+        ("agent.escalated", "critic"),
+    ]
+    assert out["result"] == "Sum"
+    finished = out["finished"]
+    assert finished["metadata"]["finishReason"] == "max_tokens"
+    assert finished["usage"] == [
+        {
+            "inputTokens": 3,
+            "outputTokens": 9,
+            "totalTokens": 12,
+            "reasoningTokens": 5,
+            "cachedInputTokens": 2,
+        }
+    ]

@@ -1,8 +1,9 @@
 """AG-UI: `POST /v1/agui/{agent}` runs an agent for an AG-UI client (RunAgentInput in, events out).
 
 `threadId` is the session id (the session is created for this agent when it does not
-exist yet), the last user message is the new message, and the keys of `state` that
-differ from the session's state become the run's `state_delta`.
+exist yet), the last user message is the new message (its text, and its media parts when
+they carry inline data: URL and provider-file sources are refused with a 400), and the
+keys of `state` that differ from the session's state become the run's `state_delta`.
 
 This module also holds the shell the three protocol adapters share (AG-UI, Vercel,
 OpenAI): open the session a client names, start a run as `POST /v1/runs` does, and
@@ -11,11 +12,21 @@ stream a protocol encoder's frames from the run's log (`EventStreamResponse`).
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from ag_ui.core import RunAgentInput, UserMessage
+from ag_ui.core import (
+    AudioPart,
+    DataSource,
+    DocumentPart,
+    ImagePart,
+    RunAgentInput,
+    TextPart,
+    UserMessage,
+    VideoPart,
+)
 from google.genai import types
 from starlette.requests import Request
 from starlette.responses import Response
@@ -46,7 +57,7 @@ async def run_agui(request: Request) -> Response:
     user = current_user(request)
     agent = host.agents.get(request.path_params["agent"])
     body = await read_model(request, RunAgentInput)
-    text = _new_message(body)
+    message = _new_message(body)
     client_state = _client_state(body)
     session = await open_session(
         host, user=user, agent=agent, session_id=body.thread_id, field="threadId"
@@ -57,7 +68,7 @@ async def run_agui(request: Request) -> Response:
         agent=agent,
         user=user,
         session_id=session.id,
-        message=user_message(text),
+        message=message,
         state_delta=state_delta or None,
     )
     encoder = AguiEncoder(
@@ -66,19 +77,56 @@ async def run_agui(request: Request) -> Response:
     return protocol_stream(host, run.record, encoder.frames)
 
 
-def _new_message(body: RunAgentInput) -> str:
-    """The text of the last user message: the message this run answers."""
-    for message in reversed(body.messages):
-        if isinstance(message, UserMessage):
-            content = message.content
-            if isinstance(content, str):
-                text = content
-            else:
-                text = "".join(getattr(part, "text", "") or "" for part in content)
-            if not text.strip():
-                raise RequestError("the last user message has no text", field="messages")
-            return text
+def _new_message(body: RunAgentInput) -> types.Content:
+    """The last user message, the one this run answers: its text, then its media parts
+    (image, audio, video, document) as inline data.
+
+    Only inline data is accepted (a part whose `source` is `{"type": "data", "value":
+    <base64>, "mimeType": ...}`): a `url` source is not fetched, and a `file` source is
+    a handle only the provider that issued it can read.
+
+    Raises:
+        RequestError: no user message (`missing_message`), or the last one has neither
+            text nor a media part, or a media part is not inline or not valid base64
+            (400, naming `messages`).
+    """
+    for index in range(len(body.messages) - 1, -1, -1):
+        message = body.messages[index]
+        if not isinstance(message, UserMessage):
+            continue
+        content = message.content
+        if isinstance(content, str):
+            text, files = content, []
+        else:
+            text = "".join(part.text for part in content if isinstance(part, TextPart))
+            files = [
+                _inline_part(part, f"messages[{index}].content[{at}]")
+                for at, part in enumerate(content)
+                if not isinstance(part, TextPart)
+            ]
+        if not text.strip() and not files:
+            raise RequestError("the last user message has no text or media part", field="messages")
+        return user_message(text if text.strip() else "", files)
     raise RequestError("messages holds no user message", code="missing_message", field="messages")
+
+
+def _inline_part(part: ImagePart | AudioPart | VideoPart | DocumentPart, where: str) -> types.Part:
+    source = part.source
+    if not isinstance(source, DataSource):
+        raise RequestError(
+            f"{where}: only inline data is accepted (a source of type 'data');"
+            f" a {source.type!r} source is not fetched",
+            field="messages",
+        )
+    try:
+        data = base64.b64decode(source.value, validate=True)
+    except ValueError:  # binascii.Error, or non-ASCII text
+        raise RequestError(f"{where}.source.value is not valid base64", field="messages") from None
+    if not data:
+        raise RequestError(f"{where}.source.value is empty", field="messages")
+    if not source.mime_type:
+        raise RequestError(f"{where}.source.mimeType is empty", field="messages")
+    return types.Part(inline_data=types.Blob(mime_type=source.mime_type, data=data))
 
 
 def _client_state(body: RunAgentInput) -> dict[str, Any]:
