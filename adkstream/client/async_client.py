@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any, Literal, TypeAlias, TypeVar
 from urllib.parse import quote, urlencode
@@ -162,6 +162,7 @@ class AsyncClient:
         coalesce_ms: int | None = None,
         on_disconnect: OnDisconnect = "continue",
         cancel_on_close: bool = True,
+        tools: Sequence[Mapping[str, Any]] | None = None,
     ) -> EventStream:
         """Starts a run and streams its events, reconnecting when the connection drops.
 
@@ -183,6 +184,8 @@ class AsyncClient:
             coalesce_ms: the server's coalescing window for this run (0: every delta).
             on_disconnect: what the server does when the connection drops.
             cancel_on_close: cancel the run when the stream is closed before its end.
+            tools: tools this client runs (`{"name", "description", "parameters"}`):
+                a call of one ends the run waiting; `answer` it with `{"result": ...}`.
 
         Returns:
             The run's events, once each, in seq order, ending with the terminal event;
@@ -190,10 +193,49 @@ class AsyncClient:
             `adkstream.client.errors`: `ConnectionLost` when the reconnects run out.
         """
         body = _run_body(message, agent, session_id, state_delta, coalesce_ms, on_disconnect)
+        if tools is not None:
+            body["tools"] = [dict(tool) for tool in tools]
         return EventStream(
             self._http,
             policy=self._policy,
             start_body=body,
+            on_abandon=self._cancel_abandoned if cancel_on_close else None,
+            rng=self._rng,
+        )
+
+    def answer(
+        self,
+        run_id: str,
+        answers: Mapping[str, Mapping[str, Any]],
+        *,
+        on_disconnect: OnDisconnect = "continue",
+        cancel_on_close: bool = True,
+    ) -> EventStream:
+        """Answers a waiting run's requests; streams the new run that continues it.
+
+        Args:
+            run_id: the waiting run (its terminal event was `run.waiting`).
+            answers: request id -> its answer, as the request's `answer_schema` says:
+                `{"confirmed": True}`, `{"result": ...}`, `{"access_token": "..."}`,
+                `{"value": ...}`. Every pending request needs one.
+            on_disconnect: as for `stream`.
+            cancel_on_close: as for `stream`.
+
+        Returns:
+            The continuing run's events (`run.started` says which run it `resumes`).
+            Iterating raises `BadRequest` for an answer that does not fit its request,
+            `Conflict` when the run is not waiting or was answered already, `NotFound`
+            for another user's run.
+        """
+        body = {
+            "answers": [{"request_id": rid, **dict(fields)} for rid, fields in answers.items()],
+            "on_disconnect": on_disconnect,
+        }
+        return EventStream(
+            self._http,
+            policy=self._policy,
+            start_body=body,
+            start_path=f"/v1/runs/{_segment(run_id)}/answers",
             on_abandon=self._cancel_abandoned if cancel_on_close else None,
             rng=self._rng,
         )

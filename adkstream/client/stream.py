@@ -36,9 +36,11 @@ from adkstream.client.errors import (
 )
 from adkstream.errors import AdkStreamError, UnavailableError
 from adkstream.events import (
+    InputRequest,
     RunCancelled,
     RunCompleted,
     RunFailed,
+    RunWaiting,
     StreamEvent,
     TerminalEvent,
     parse_event,
@@ -83,8 +85,9 @@ class EventStream:
     """The events of one run, typed, as an async iterator; close it when done.
 
     Use it as `async with client.stream(...) as events: async for event in events`.
-    Iteration ends after the terminal event (`run.completed`, `run.failed` or
-    `run.cancelled`, also kept as `terminal`).
+    Iteration ends after the terminal event (`run.completed`, `run.waiting`,
+    `run.failed` or `run.cancelled`, also kept as `terminal`); a waiting run's requests
+    are then in `pending`.
     """
 
     def __init__(
@@ -95,6 +98,7 @@ class EventStream:
         run_id: str | None = None,
         after: int = 0,
         start_body: dict[str, Any] | None = None,
+        start_path: str = "/v1/runs",
         on_abandon: Callable[[str], Awaitable[None]] | None = None,
         rng: random.Random | None = None,
     ) -> None:
@@ -104,6 +108,7 @@ class EventStream:
         # a stream dropped unclosed finalizes its outer generator first, which closes
         # the inner ones in order (a cycle would finalize all of them at once).
         self._follower = _Follower(http, policy, run_id, after, start_body, on_abandon, rng)
+        self._follower.start_path = start_path
         self._events: AsyncGenerator[StreamEvent, None] | None = None
 
     @property
@@ -125,6 +130,12 @@ class EventStream:
     def terminal(self) -> TerminalEvent | None:
         """The terminal event, once delivered."""
         return self._follower.terminal
+
+    @property
+    def pending(self) -> list[InputRequest]:
+        """What the run waits for, once it ended waiting (`run.waiting`); else []."""
+        terminal = self._follower.terminal
+        return list(terminal.pending) if isinstance(terminal, RunWaiting) else []
 
     @property
     def ended(self) -> bool:
@@ -177,6 +188,7 @@ class _Follower:
         self._http = http
         self._policy = policy
         self._start_body = start_body
+        self.start_path = "/v1/runs"
         self._on_abandon = on_abandon
         self._rng = rng
 
@@ -250,7 +262,7 @@ class _Follower:
     async def _connection(self) -> AsyncGenerator[StreamEvent, None]:
         """One request and its response's events, new ones only; ends at the terminal one."""
         if self.run_id is None:
-            method, url, body = "POST", "/v1/runs", self._start_body
+            method, url, body = "POST", self.start_path, self._start_body
             headers: dict[str, str] = {}
         else:
             method, url, body = "GET", f"/v1/runs/{quote(self.run_id, safe='')}/events", None
@@ -282,7 +294,7 @@ class _Follower:
     def _note(self, event: StreamEvent) -> None:
         self.last_seq = event.seq
         self.run_id = self.run_id or event.run_id
-        if isinstance(event, RunCompleted | RunFailed | RunCancelled):
+        if isinstance(event, RunCompleted | RunWaiting | RunFailed | RunCancelled):
             self.terminal = event
 
     def _skip(self, frame: ServerSentEvent) -> None:

@@ -21,7 +21,7 @@ from adkstream.client.async_client import DEFAULT_TIMEOUT, AsyncClient, Message,
 from adkstream.client.live import LiveFrame, LiveSession, Modality
 from adkstream.client.models import RunInfo, RunResult, Session
 from adkstream.client.stream import EventStream
-from adkstream.events import StreamEvent, TerminalEvent, TurnCompleted
+from adkstream.events import InputRequest, StreamEvent, TerminalEvent, TurnCompleted
 
 __all__ = ["Client", "SyncEventStream", "SyncLiveSession"]
 
@@ -83,6 +83,10 @@ class SyncEventStream:
     @property
     def terminal(self) -> TerminalEvent | None:
         return self._stream.terminal
+
+    @property
+    def pending(self) -> list[InputRequest]:
+        return self._stream.pending
 
     def __iter__(self) -> SyncEventStream:
         return self
@@ -273,6 +277,7 @@ class Client:
         coalesce_ms: int | None = None,
         on_disconnect: OnDisconnect = "continue",
         cancel_on_close: bool = True,
+        tools: Sequence[Mapping[str, Any]] | None = None,
     ) -> SyncEventStream:
         """See `AsyncClient.stream`."""
         stream = self._async.stream(
@@ -283,6 +288,21 @@ class Client:
             coalesce_ms=coalesce_ms,
             on_disconnect=on_disconnect,
             cancel_on_close=cancel_on_close,
+            tools=tools,
+        )
+        return SyncEventStream(stream, self._loop)
+
+    def answer(
+        self,
+        run_id: str,
+        answers: Mapping[str, Mapping[str, Any]],
+        *,
+        on_disconnect: OnDisconnect = "continue",
+        cancel_on_close: bool = True,
+    ) -> SyncEventStream:
+        """See `AsyncClient.answer`."""
+        stream = self._async.answer(
+            run_id, answers, on_disconnect=on_disconnect, cancel_on_close=cancel_on_close
         )
         return SyncEventStream(stream, self._loop)
 
