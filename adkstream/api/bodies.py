@@ -107,7 +107,8 @@ class ClientToolBody(_Body):
     description: str = ""
     parameters: dict[str, Any] = Field(
         default_factory=lambda: {"type": "object"},
-        description="The JSON Schema of the tool's arguments.",
+        description="The JSON Schema of the tool's arguments (one that is not valid "
+        "JSON Schema is a 422).",
     )
 
 
@@ -143,7 +144,9 @@ class RunBody(_Body):
         "setting (ADKSTREAM_THOUGHTS, on by default).",
     )
     tools: list[ClientToolBody] | None = Field(
-        default=None, description="Tools the client runs (client-side tools)."
+        default=None,
+        description="Tools the client runs (client-side tools); of two with one name, "
+        "the later counts.",
     )
 
     @field_validator("coalesce_ms", mode="before")
