@@ -95,6 +95,25 @@ async def test_vercel_pipeline_has_a_step_and_attribution_per_agent(
     assert authors == ["writer", "editor"]
 
 
+async def test_vercel_fanout_branches_read_cleanly_one_after_another(
+    api: Api, run_node: NodeRunner
+) -> None:
+    # Two agents answer at once on the server; the ai package's reader gets no error
+    # (the steps never overlap), each branch's text whole, and every agent completed.
+    async with asyncio.timeout(60):
+        out = await run_node("read_vercel.mjs", "send", api.url, "fanout", "chat-f", "a plan")
+
+    assert out["errors"] == []
+    # The workflow itself is an agent run too: it ends with the join's output.
+    assert sorted(a["author"] for a in out["agents"]) == ["fanout", "optimist", "skeptic"]
+    assert all(a["status"] == "completed" for a in out["agents"])
+    assert out["chunkTypes"].count("start-step") == out["chunkTypes"].count("finish-step") == 3
+    parts = [p for p in out["message"]["parts"] if p["type"] == "text"]
+    authors = [p["providerMetadata"]["adkstream"]["author"] for p in parts]
+    assert sorted(authors) == ["optimist", "skeptic"]
+    assert all(p["state"] == "done" and p["text"] for p in parts)
+
+
 async def test_vercel_chat_continues_its_session(api: Api, run_node: NodeRunner) -> None:
     async with asyncio.timeout(60):
         await run_node("read_vercel.mjs", "send", api.url, "assistant", "chat-c", "one")
