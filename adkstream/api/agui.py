@@ -579,7 +579,8 @@ def _interrupt(request: InputRequest) -> Interrupt:
         id=request.request_id,
         reason=request.kind,
         message=request.hint,
-        tool_call_id=request.call_id,
+        # A tool's own call (a client tool's, a long-running tool's) is the request.
+        tool_call_id=request.call_id or (request.request_id if request.kind != "input" else None),
         response_schema=request.answer_schema or None,
         metadata={
             "name": request.name,

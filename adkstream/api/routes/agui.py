@@ -24,6 +24,7 @@ from ag_ui.core import (
     ImagePart,
     RunAgentInput,
     TextPart,
+    ToolMessage,
     UserMessage,
     VideoPart,
 )
@@ -32,11 +33,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from adkstream.agents.client_tools import ClientToolSpec
 from adkstream.agents.registry import HostedAgent
 from adkstream.api.agui import AguiEncoder
+from adkstream.api.agui_answers import agui_answers
+from adkstream.api.answers import answers_message
 from adkstream.api.bodies import _ID_PATTERN
 from adkstream.api.event_stream import EventStreamResponse
 from adkstream.api.inputs import current_user, host_of, read_model
+from adkstream.api.resume import continue_run, waiting_runs
 from adkstream.api.streams import SSE_HEADERS, run_headers
 from adkstream.errors import ConflictError, NotFoundError, RequestError
 from adkstream.events import StreamEvent
@@ -57,24 +62,54 @@ async def run_agui(request: Request) -> Response:
     user = current_user(request)
     agent = host.agents.get(request.path_params["agent"])
     body = await read_model(request, RunAgentInput)
-    message = _new_message(body)
     client_state = _client_state(body)
+    tools = tuple(
+        ClientToolSpec(tool.name, tool.description or "", tool.parameters or {"type": "object"})
+        for tool in body.tools or []
+    )
     session = await open_session(
         host, user=user, agent=agent, session_id=body.thread_id, field="threadId"
-    )
-    state_delta = {k: v for k, v in client_state.items() if session.state.get(k, _MISSING) != v}
-    run = await start_protocol_run(
-        host,
-        agent=agent,
-        user=user,
-        session_id=session.id,
-        message=message,
-        state_delta=state_delta or None,
     )
     encoder = AguiEncoder(
         thread_id=body.thread_id, run_id=body.run_id, state=session.state | client_state
     )
+    run = await _continued(host, user, session.id, body, tools)
+    if run is None:
+        state_delta = {k: v for k, v in client_state.items() if session.state.get(k, _MISSING) != v}
+        run = await start_protocol_run(
+            host,
+            agent=agent,
+            user=user,
+            session_id=session.id,
+            message=_new_message(body),
+            state_delta=state_delta or None,
+            client_tools=tools,
+        )
     return protocol_stream(host, run.record, encoder.frames)
+
+
+async def _continued(
+    host: Host,
+    user: str,
+    session_id: str,
+    body: RunAgentInput,
+    tools: tuple[ClientToolSpec, ...],
+) -> Run | None:
+    """The run that continues the thread's waiting run, when `resume[]` or tool messages
+    answer it (see `agui_answers`); None when nothing answers a waiting run."""
+    if not body.resume and not any(isinstance(m, ToolMessage) for m in body.messages):
+        return None
+    for record in await waiting_runs(host, user, session_id):
+        answers = agui_answers(body, record.pending)
+        if answers:
+            message = answers_message(record.pending, answers)
+            return await continue_run(host, record, message, client_tools=tools or None)
+    if body.resume:
+        ids = ", ".join(entry.interrupt_id for entry in body.resume)
+        raise ConflictError(
+            f"no run of the thread waits for {ids}", code="unknown_request", field="resume"
+        )
+    return None
 
 
 def _new_message(body: RunAgentInput) -> types.Content:
@@ -179,6 +214,7 @@ async def start_protocol_run(
     message: types.Content,
     state_delta: dict[str, Any] | None = None,
     on_disconnect: DisconnectPolicy = "cancel",
+    client_tools: tuple[ClientToolSpec, ...] = (),
 ) -> Run:
     """Starts a run with a user message, as `POST /v1/runs` does (same limits, coalescing).
 
@@ -205,6 +241,7 @@ async def start_protocol_run(
             coalesce_ms=host.settings.coalesce_ms,
             on_disconnect=on_disconnect,
             thoughts=host.settings.thoughts,
+            client_tools=client_tools,
         )
     )
 
