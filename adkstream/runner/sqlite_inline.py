@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
+import threading
 from collections.abc import AsyncIterator, Callable, Generator, Iterable
 from types import TracebackType
 from typing import Any, Literal, Self, TypeVar
@@ -167,6 +168,11 @@ class WalCheckpointer:
         self.interval_s = interval_s
         self._conn: sqlite3.Connection | None = None
         self._task: asyncio.Task[None] | None = None
+        # A checkpoint whose awaiting task was cancelled still runs in its thread: the
+        # connection is closed only when it is done (closing it under a running
+        # statement crashed the interpreter: a segmentation fault in a test run).
+        self._using = threading.Lock()
+        self._closed = False
 
     def start(self) -> None:
         if self._task is None:
@@ -179,12 +185,23 @@ class WalCheckpointer:
         return await asyncio.to_thread(self._checkpoint)
 
     def _checkpoint(self) -> tuple[int, int, int]:
-        if self._conn is None:
-            self._conn = sqlite3.connect(
-                self._path, uri=self._uri, isolation_level=None, check_same_thread=False
-            )
-        busy, frames, done = self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-        return busy, frames, done
+        with self._using:
+            if self._closed:
+                return 0, 0, 0
+            if self._conn is None:
+                self._conn = sqlite3.connect(
+                    self._path, uri=self._uri, isolation_level=None, check_same_thread=False
+                )
+            row = self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            busy, frames, done = row
+            return busy, frames, done
+
+    def _close(self) -> None:
+        with self._using:
+            self._closed = True
+            if self._conn is not None:
+                conn, self._conn = self._conn, None
+                conn.close()
 
     async def _run(self) -> None:
         while True:
@@ -201,6 +218,4 @@ class WalCheckpointer:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        if self._conn is not None:
-            conn, self._conn = self._conn, None
-            await asyncio.to_thread(conn.close)
+        await asyncio.to_thread(self._close)
