@@ -1,16 +1,18 @@
 """Continuing a waiting run, whichever route the answers come by (native, ADK-style
 `functionResponse` parts, AG-UI, Vercel, OpenAI): find the session's waiting run, claim
 it (one answer wins across replicas), and start the run that continues ADK's paused
-invocation with the answers."""
+invocation with the answers. Also the client-side tools a run declares, checked."""
 
 from __future__ import annotations
 
 import time
 
+import jsonschema
 from google.genai import types
 
 from adkstream.agents.client_tools import ClientToolSpec
-from adkstream.errors import ConflictError
+from adkstream.api.bodies import ClientToolBody
+from adkstream.errors import ConflictError, RequestError
 from adkstream.runner.host import Host
 from adkstream.runner.log import RunRecord, RunStatus
 from adkstream.runner.runs import DisconnectPolicy, Run, RunRequest, new_run_id
@@ -76,3 +78,20 @@ async def continue_run(
         ),
         run_id=run_id,
     )
+
+
+def client_tool_specs(tools: list[ClientToolBody], *, field: str) -> tuple[ClientToolSpec, ...]:
+    """The declared client tools, their parameters checked as JSON Schema (422 if not)."""
+    specs = []
+    for index, tool in enumerate(tools):
+        try:
+            jsonschema.Draft202012Validator.check_schema(tool.parameters)
+        except jsonschema.SchemaError as exc:
+            raise RequestError(
+                f"{field}.{index}.parameters is not a JSON Schema: {exc.message}",
+                field=f"{field}.{index}.parameters",
+                status=422,
+            ) from None
+        specs.append(ClientToolSpec(tool.name, tool.description, tool.parameters))
+    # Of two declarations of one name, the later counts (as a redefinition would).
+    return tuple({spec.name: spec for spec in specs}.values())

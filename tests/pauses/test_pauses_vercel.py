@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -64,3 +65,24 @@ async def test_pauses_vercel_approval_through_the_sdks_chat(
     assert [r["status"] for r in runs_of_chat] == ["waiting", "completed"]
     text = "".join(p.get("text", "") for p in assistant["parts"] if p["type"] == "text")
     assert text.startswith("Tool said:")  # the model answered after the tool's outcome
+
+
+async def test_pauses_vercel_client_tool_runs_in_on_tool_call(
+    bank_url: str, fake_gemini: FakeGemini, run_node: NodeRunner
+) -> None:
+    fake_gemini.script(ToolCallReply("get_location", {"precision": "city"}))
+    tools = {"tools": [{"name": "get_location", "description": "Where the user is."}]}
+    async with asyncio.timeout(60):
+        result = await run_node(
+            "chat_pause.mjs", bank_url, "bank", "chat-tool", "where am I?", "-", json.dumps(tools)
+        )
+
+    assert result["errors"] == []
+    assert len(result["requests"]) == 2  # the message, then the chat sent with the output
+    [assistant] = [m for m in result["messages"] if m["role"] == "assistant"]
+    [tool] = [p for p in assistant["parts"] if p["type"] == "tool-get_location"]
+    assert (tool["state"], tool["output"]) == ("output-available", {"city": "Paris"})
+    last = fake_gemini.requests[-1]["contents"][-1]["parts"]
+    assert [p["functionResponse"]["response"] for p in last if "functionResponse" in p] == [
+        {"city": "Paris"}
+    ]

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import jsonschema
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from adkstream import metrics
-from adkstream.agents.client_tools import ClientToolSpec
 from adkstream.api.answers import AnswersBody, answers_message
-from adkstream.api.bodies import ClientToolBody, RunAccepted, RunBody, RunView
+from adkstream.api.bodies import RunAccepted, RunBody, RunView
 from adkstream.api.inputs import (
     StreamFormat,
     current_user,
@@ -18,7 +16,7 @@ from adkstream.api.inputs import (
     negotiate,
     read_model,
 )
-from adkstream.api.resume import continue_run, waiting_runs
+from adkstream.api.resume import client_tool_specs, continue_run, waiting_runs
 from adkstream.api.streams import run_headers, stream_response
 from adkstream.errors import ConflictError, NotFoundError, RequestError
 from adkstream.runner.host import Host
@@ -77,7 +75,7 @@ async def start_run(request: Request) -> Response:
             coalesce_ms=coalesce_ms,
             on_disconnect=body.disconnect_policy(),
             thoughts=host.settings.thoughts if body.thoughts is None else body.thoughts,
-            client_tools=client_tools(body.tools or [], field="tools"),
+            client_tools=client_tool_specs(body.tools or [], field="tools"),
         )
     )
     return await _answer(request, host, run.record, fmt, background=body.background)
@@ -119,23 +117,6 @@ async def run_events(request: Request) -> Response:
         # 204 is the standard signal that stops an EventSource from reconnecting.
         return Response(status_code=204, headers=run_headers(record))
     return await stream_response(request, host, record, fmt, after=after)
-
-
-def client_tools(tools: list[ClientToolBody], *, field: str) -> tuple[ClientToolSpec, ...]:
-    """The declared client tools, their parameters checked as JSON Schema (422 if not)."""
-    specs = []
-    for index, tool in enumerate(tools):
-        try:
-            jsonschema.Draft202012Validator.check_schema(tool.parameters)
-        except jsonschema.SchemaError as exc:
-            raise RequestError(
-                f"{field}.{index}.parameters is not a JSON Schema: {exc.message}",
-                field=f"{field}.{index}.parameters",
-                status=422,
-            ) from None
-        specs.append(ClientToolSpec(tool.name, tool.description, tool.parameters))
-    # Of two declarations of one name, the later counts (as a redefinition would).
-    return tuple({spec.name: spec for spec in specs}.values())
 
 
 async def _waiting_for(host: Host, user: str, session_id: str, answered: list[str]) -> RunRecord:

@@ -32,8 +32,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from adkstream.api.answers import Answer, answers_message
+from adkstream.api.bodies import ClientToolBody
 from adkstream.api.inputs import current_user, host_of, read_model
-from adkstream.api.resume import continue_run, waiting_runs
+from adkstream.api.resume import client_tool_specs, continue_run, waiting_runs
 from adkstream.api.routes.agui import (
     open_session,
     protocol_stream,
@@ -66,6 +67,8 @@ class ChatBody(BaseModel):
     messages: list[UIMessage] = Field(min_length=1)
     trigger: str | None = None
     on_disconnect: Literal["cancel", "continue"] = "cancel"
+    tools: list[ClientToolBody] | None = None
+    """Client-side tools (the transport's `body`): a call of one is left to `onToolCall`."""
 
     def tool_answers(self) -> list[Answer]:
         """What the last assistant message says to the run's requests: approvals
@@ -167,6 +170,7 @@ async def chat(request: Request) -> Response:
         session_id=session.id,
         message=message,
         on_disconnect=body.on_disconnect,
+        client_tools=client_tool_specs(body.tools or [], field="tools"),
     )
     return protocol_stream(host, run.record, VercelEncoder().frames, headers=HEADERS)
 
@@ -189,7 +193,10 @@ async def _continue(host: Host, user: str, session_id: str, body: ChatBody) -> R
             if pending[a.request_id].kind == "confirmation" and not a.fields()["confirmed"]
         )
         answered = frozenset(pending[a.request_id].call_id or a.request_id for a in mine)
-        run = await continue_run(host, record, message, on_disconnect=body.on_disconnect)
+        tools = client_tool_specs(body.tools, field="tools") if body.tools else None
+        run = await continue_run(
+            host, record, message, on_disconnect=body.on_disconnect, client_tools=tools
+        )
         encoder = VercelEncoder(answered=answered, denied=denied)
         return protocol_stream(host, run.record, encoder.frames, headers=HEADERS)
     return None

@@ -67,9 +67,10 @@ chat = new AbstractChat({
     onFinish();
   },
   onFinish,
-  onToolCall: async ({ toolCall }) => {
+  onToolCall: ({ toolCall }) => {
     if (toolCall.toolName === "get_location") {
-      await chat.addToolOutput({
+      // Not awaited, as the SDK's docs say: the chat is still busy with this response.
+      chat.addToolOutput({
         tool: toolCall.toolName,
         toolCallId: toolCall.toolCallId,
         output: { city: "Paris" },
