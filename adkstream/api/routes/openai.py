@@ -1,11 +1,17 @@
 """OpenAI-compatible chat: `POST /v1/chat/completions`, `GET /v1/models`.
 
 `model` is the agent's name; the last user message is the new message (the session
-holds the history, so earlier messages are not replayed into it). Without a session a
-request starts a new one; the header `X-Session-Id` (or `metadata.session_id`) names
-the session to continue, created when it does not exist. Every answer carries
-`X-Session-Id` and `X-Run-Id`. Identity comes from authentication, never from the
-body: OpenAI's `user` field is accepted and ignored.
+holds the history, so earlier messages are not replayed into it): its text parts, then
+its images (`image_url`), audio (`input_audio`) and files (`file.file_data`) as inline
+data for the model; a message may hold only media. Media must be inline: an `image_url`
+or `file_data` that is not a base64 `data:` URL is a 400 naming `messages` (the server
+fetches no URL: that would let a client make it call any address, and tie a run to a
+third party's latency), and so is an uploaded file's `file_id` (no Files API here).
+
+Without a session a request starts a new one; the header `X-Session-Id` (or
+`metadata.session_id`) names the session to continue, created when it does not exist.
+Every answer carries `X-Session-Id` and `X-Run-Id`. Identity comes from authentication,
+never from the body: OpenAI's `user` field is accepted and ignored.
 
 Divergence: errors on these routes use OpenAI's shape `{"error": {"message", "type",
 "param", "code"}}` (the native API's is `{"error": {"code", "message", "field"}}`), so
@@ -14,10 +20,12 @@ that OpenAI clients show them; `code` keeps our stable codes.
 
 from __future__ import annotations
 
+import base64
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from google.genai import types
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -49,17 +57,99 @@ _RUN_ERROR_STATUS = {
 """HTTP status of a non-streamed answer whose run failed; other codes (the model's) 502."""
 
 
+_AUDIO_TYPES = {"wav": "audio/wav", "mp3": "audio/mpeg"}
+"""`input_audio.format` -> media type (the formats OpenAI's API takes)."""
+
+
 class ChatMessage(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     role: str
     content: str | list[dict[str, Any]] | None = None
 
-    def text(self) -> str:
-        if isinstance(self.content, str):
-            return self.content
-        parts = self.content or []
-        return "".join(str(p.get("text", "")) for p in parts if p.get("type") == "text")
+    def user_content(self, where: str) -> types.Content:
+        """This message as the model gets it: its text, then its media as inline data.
+
+        Raises:
+            RequestError: a part that is not text or inline media, a malformed data
+                URL, or no text and no media at all (400, naming `messages`).
+        """
+        if isinstance(self.content, str) or self.content is None:
+            text, files = self.content or "", []
+        else:
+            texts = [p for p in self.content if p.get("type") == "text"]
+            text = "".join(str(p.get("text", "")) for p in texts)
+            files = [
+                _media_part(part, f"{where}.content[{at}]")
+                for at, part in enumerate(self.content)
+                if part.get("type") != "text"
+            ]
+        if not text.strip() and not files:
+            raise RequestError("the last user message has no text or media part", field="messages")
+        return user_message(text if text.strip() else "", files)
+
+
+def _media_part(part: dict[str, Any], where: str) -> types.Part:
+    kind = part.get("type")
+    value = part.get(kind) if isinstance(kind, str) else None
+    if kind == "image_url" and isinstance(value, dict):
+        return _data_url(value.get("url"), f"{where}.image_url.url")
+    if kind == "input_audio" and isinstance(value, dict):
+        mime_type = _AUDIO_TYPES.get(str(value.get("format")))
+        if mime_type is None:
+            raise RequestError(
+                f"{where}.input_audio.format must be one of {sorted(_AUDIO_TYPES)}",
+                field="messages",
+            )
+        data = _base64(value.get("data"), f"{where}.input_audio.data")
+        return types.Part(inline_data=types.Blob(mime_type=mime_type, data=data))
+    if kind == "file" and isinstance(value, dict):
+        if "file_data" not in value:
+            raise RequestError(
+                f"{where}.file: send the file inline as file_data (a base64 data: URL);"
+                " uploaded files (file_id) are not supported",
+                field="messages",
+            )
+        # `filename` is not passed on: the Gemini API refuses a Blob's display_name.
+        return _data_url(value.get("file_data"), f"{where}.file.file_data")
+    raise RequestError(
+        f"{where}: a part of type {kind!r} is not accepted in a user message"
+        " (text, image_url, input_audio or file)",
+        field="messages",
+    )
+
+
+def _data_url(url: Any, where: str) -> types.Part:
+    """A `data:<media type>[;param...];base64,<data>` URL as an inline-data part.
+
+    Raises:
+        RequestError: any other URL, or a data URL without a media type, not base64,
+            or empty (400, naming `messages`).
+    """
+    if not isinstance(url, str) or not url.startswith("data:"):
+        raise RequestError(
+            f"{where}: only data URLs (data:<media type>;base64,<data>) are accepted;"
+            " the server does not fetch URLs",
+            field="messages",
+        )
+    header, comma, payload = url.removeprefix("data:").partition(",")
+    mime_type, *params = header.split(";")
+    if not comma or not params or params[-1].lower() != "base64":
+        raise RequestError(f"{where} is not a base64 data URL", field="messages")
+    if "/" not in mime_type:
+        raise RequestError(f"{where} has no media type (data:image/png;...)", field="messages")
+    data = _base64(payload, where)
+    return types.Part(inline_data=types.Blob(mime_type=mime_type.strip().lower(), data=data))
+
+
+def _base64(value: Any, where: str) -> bytes:
+    try:
+        data = base64.b64decode(value, validate=True) if isinstance(value, str) else b""
+    except ValueError:  # binascii.Error, or non-ASCII text
+        raise RequestError(f"{where} is not valid base64", field="messages") from None
+    if not data:
+        raise RequestError(f"{where} is empty", field="messages")
+    return data
 
 
 class StreamOptions(BaseModel):
@@ -81,13 +171,15 @@ class ChatCompletionBody(BaseModel):
     stream_options: StreamOptions | None = None
     metadata: dict[str, str] | None = None
 
-    def new_message(self) -> str:
-        for message in reversed(self.messages):
-            if message.role == "user":
-                text = message.text()
-                if not text.strip():
-                    raise RequestError("the last user message has no text", field="messages")
-                return text
+    def new_message(self) -> types.Content:
+        """The last user message, the one this run answers (see `ChatMessage.user_content`).
+
+        Raises:
+            RequestError: no user message (`missing_message`), or a bad last one (400).
+        """
+        for index in range(len(self.messages) - 1, -1, -1):
+            if self.messages[index].role == "user":
+                return self.messages[index].user_content(f"messages[{index}]")
         raise RequestError(
             "messages holds no user message", code="missing_message", field="messages"
         )
@@ -128,7 +220,7 @@ async def chat_completions(request: Request) -> Response:
             field="model",
         )
     agent = host.agents.get(body.model)
-    text = body.new_message()
+    message = body.new_message()
     session_id, field = request.headers.get("x-session-id"), "X-Session-Id"
     if session_id is None and body.metadata is not None:
         session_id, field = body.metadata.get("session_id"), "metadata.session_id"
@@ -139,7 +231,7 @@ async def chat_completions(request: Request) -> Response:
             host, user=user, agent=agent, session_id=session_id, field=field
         )
     run = await start_protocol_run(
-        host, agent=agent, user=user, session_id=session.id, message=user_message(text)
+        host, agent=agent, user=user, session_id=session.id, message=message
     )
     encoder = ChatCompletionEncoder(
         completion_id=f"chatcmpl-{run.run_id}",
