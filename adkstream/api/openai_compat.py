@@ -26,8 +26,11 @@ What goes where (the event types not listed send nothing):
   left out (no client reads them there).
 - `run.completed` / `run.waiting`: `finish_reason` `stop`, `length` (`max_tokens`) or
   `content_filter` (any other reason: a filter stopped the model, see
-  `FILTER_FREE_REASONS`); a waiting run ends as `stop` with the text so far (its
-  `X-Run-Id` can be answered through `POST /v1/runs/{id}/answers`).
+  `FILTER_FREE_REASONS`). A run that waits for the client's tools (declared in the
+  request's `tools`) ends with `finish_reason: "tool_calls"` and their `tool_calls`,
+  whose ids name the run (`tool_call_id`): the next request's `role: "tool"` messages
+  continue it. A run that waits for anything else ends as `stop` with the text so far
+  (its `X-Run-Id` can be answered through `POST /v1/runs/{id}/answers`).
 - Not sent, as the protocol has no place for them and they are not the answer: tool
   calls and results, and the requests of a pause (they ran, or wait, on the server: a
   `tool_calls` delta would ask the client to run them); `code.call` / `code.result`
@@ -48,6 +51,7 @@ a `data:` object with an `error` key (the OpenAI SDK raises it as `APIError`), t
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any, assert_never
 
@@ -121,6 +125,36 @@ def usage_object(usage: Usage) -> Json:
     }
 
 
+TOOL_CALL_ID_PREFIX = "call_"
+
+
+def tool_call_id(run_id: str, request_id: str) -> str:
+    """The id a client tool's call goes out with: it names the waiting run, so that the
+    next request's `role: "tool"` message finds it with no session id (the standard
+    tool loop sends none)."""
+    return f"{TOOL_CALL_ID_PREFIX}{run_id}_{request_id}"
+
+
+def parse_tool_call_id(call_id: str) -> tuple[str, str] | None:
+    """(run id, request id) of a `tool_call_id`; None if it is not one of ours."""
+    if not call_id.startswith(TOOL_CALL_ID_PREFIX):
+        return None
+    run_id, sep, request_id = call_id.removeprefix(TOOL_CALL_ID_PREFIX).partition("_")
+    return (run_id, request_id) if sep and run_id and request_id else None
+
+
+def _client_calls(event: RunWaiting) -> list[Json]:
+    return [
+        {
+            "id": tool_call_id(event.run_id, request.request_id),
+            "type": "function",
+            "function": {"name": request.name, "arguments": json.dumps(request.args)},
+        }
+        for request in event.pending
+        if request.kind == "client_tool"
+    ]
+
+
 def finish_reason(reason: str) -> str:
     """Our finish reason as OpenAI's: `stop`, `length` or `content_filter`."""
     if reason not in FILTER_FREE_REASONS:
@@ -185,6 +219,8 @@ class ChatCompletionEncoder:
     _annotations: list[Json] = field(default_factory=list)
     _images: list[Json] = field(default_factory=list)
     _finish: str = "stop"
+    tool_calls: list[Json] = field(default_factory=list)
+    """The calls of the client's tools a waiting run asks for (`finish_reason: tool_calls`)."""
     _ended: bool = False
 
     def frames(self, event: StreamEvent) -> list[bytes]:
@@ -268,6 +304,8 @@ class ChatCompletionEncoder:
             message["reasoning_content"] = self._reasoning.joined()
         if self._images:
             message["images"] = self._images
+        if self.tool_calls:
+            message["tool_calls"] = self.tool_calls
         choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": self._finish}
         return {
             "id": self.completion_id,
@@ -281,9 +319,14 @@ class ChatCompletionEncoder:
     def _finished(self, event: RunCompleted | RunWaiting) -> list[Json]:
         self._ended = True
         self.usage = event.usage
+        out = [self._chunk({"annotations": self._annotations})] if self._annotations else []
         if isinstance(event, RunCompleted):
             self._finish = finish_reason(event.finish_reason)
-        out = [self._chunk({"annotations": self._annotations})] if self._annotations else []
+        elif calls := _client_calls(event):
+            # The run waits for the client's tools: the calls, as OpenAI asks for them.
+            self._finish, self.tool_calls = "tool_calls", calls
+            deltas = [{"index": i} | call for i, call in enumerate(calls)]
+            out.append(self._chunk({"tool_calls": deltas}))
         out.append(self._chunk({}, finish_reason=self._finish))
         if self.include_usage:
             out.append(self._envelope([], usage=usage_object(event.usage)))

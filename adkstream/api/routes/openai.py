@@ -21,9 +21,10 @@ that OpenAI clients show them; `code` keeps our stable codes.
 from __future__ import annotations
 
 import base64
+import json
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Literal
 
 from google.genai import types
 from pydantic import BaseModel, ConfigDict, Field
@@ -31,13 +32,18 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from adkstream.agents.client_tools import ClientToolSpec
+from adkstream.api.answers import Answer, answers_message
+from adkstream.api.bodies import ClientToolBody
 from adkstream.api.inputs import StreamFormat, current_user, host_of, read_model
 from adkstream.api.openai_compat import (
     ChatCompletionEncoder,
     error_object,
     model_list,
     model_object,
+    parse_tool_call_id,
 )
+from adkstream.api.resume import client_tool_specs, continue_run
 from adkstream.api.routes.agui import (
     open_session,
     protocol_stream,
@@ -45,7 +51,10 @@ from adkstream.api.routes.agui import (
     user_message,
 )
 from adkstream.api.streams import run_headers, stream_response
-from adkstream.errors import NotFoundError, RequestError, UnavailableError
+from adkstream.errors import ConflictError, NotFoundError, RequestError, UnavailableError
+from adkstream.runner.host import Host
+from adkstream.runner.log import RunStatus
+from adkstream.runner.runs import Run
 
 _RUN_ERROR_STATUS = {
     "rate_limited": 429,
@@ -152,6 +161,33 @@ def _base64(value: Any, where: str) -> bytes:
     return data
 
 
+class FunctionSpec(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    name: str
+    description: str = ""
+    parameters: dict[str, Any] = Field(default_factory=lambda: {"type": "object"})
+
+
+class FunctionTool(BaseModel):
+    """One of the request's `tools`: `{"type": "function", "function": {...}}`."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: Literal["function"] = "function"
+    function: FunctionSpec
+
+
+def _tool_output(content: str | list[dict[str, Any]] | None) -> Any:
+    """A tool message's content as the tool's result (JSON when it is JSON)."""
+    if isinstance(content, list):
+        content = "".join(str(part.get("text", "")) for part in content)
+    try:
+        return json.loads(content or "null")
+    except ValueError:
+        return content
+
+
 class StreamOptions(BaseModel):
     model_config = ConfigDict(extra="allow")
 
@@ -170,6 +206,35 @@ class ChatCompletionBody(BaseModel):
     stream: bool = False
     stream_options: StreamOptions | None = None
     metadata: dict[str, str] | None = None
+    tools: list[FunctionTool] | None = None
+    tool_choice: Any = None
+
+    def client_tools(self) -> tuple[ClientToolSpec, ...]:
+        """`tools`, the tools the client runs; none with `tool_choice: "none"`."""
+        if self.tool_choice == "none":
+            return ()
+        return client_tool_specs(
+            [ClientToolBody(**tool.function.model_dump()) for tool in self.tools or []],
+            field="tools",
+        )
+
+    def tool_results(self) -> dict[str, list[tuple[str, Any]]]:
+        """The `role: "tool"` messages after the last assistant message: run id ->
+        (request id, result), for the tool calls this server asked for."""
+        found: dict[str, list[tuple[str, Any]]] = {}
+        for message in reversed(self.messages):
+            if message.role != "tool":
+                break
+            call_id = (message.model_extra or {}).get("tool_call_id")
+            ids = parse_tool_call_id(call_id) if isinstance(call_id, str) else None
+            if ids is None:
+                raise RequestError(
+                    f"tool_call_id {call_id!r} names no tool call of this server",
+                    field="messages",
+                )
+            run_id, request_id = ids
+            found.setdefault(run_id, []).append((request_id, _tool_output(message.content)))
+        return found
 
     def new_message(self) -> types.Content:
         """The last user message, the one this run answers (see `ChatMessage.user_content`).
@@ -220,6 +285,10 @@ async def chat_completions(request: Request) -> Response:
             field="model",
         )
     agent = host.agents.get(body.model)
+    tools = body.client_tools()
+    if results := body.tool_results():
+        run = await _continue(host, user, results, tools)
+        return await _answer(request, host, body, run)
     message = body.new_message()
     session_id, field = request.headers.get("x-session-id"), "X-Session-Id"
     if session_id is None and body.metadata is not None:
@@ -231,8 +300,40 @@ async def chat_completions(request: Request) -> Response:
             host, user=user, agent=agent, session_id=session_id, field=field
         )
     run = await start_protocol_run(
-        host, agent=agent, user=user, session_id=session.id, message=message
+        host, agent=agent, user=user, session_id=session.id, message=message, client_tools=tools
     )
+    return await _answer(request, host, body, run)
+
+
+async def _continue(
+    host: Host,
+    user: str,
+    results: dict[str, list[tuple[str, Any]]],
+    tools: tuple[ClientToolSpec, ...],
+) -> Run:
+    """The run that continues the waiting run the tool messages answer.
+
+    Raises:
+        RequestError: the results are for more than one run, or miss a pending call (4xx).
+        NotFoundError / ConflictError: no such run of the caller's, or it does not wait.
+    """
+    if len(results) != 1:
+        raise RequestError("the tool messages answer more than one run", field="messages")
+    [(run_id, answered)] = results.items()
+    record = await host.log.get_run(run_id)
+    if record is None or record.user_id != user:
+        raise NotFoundError(f"no run {run_id!r} waits for these tool results", code="run_not_found")
+    if record.status is not RunStatus.WAITING:
+        raise ConflictError(
+            f"run {run_id!r} is not waiting for tool results", code="run_not_waiting"
+        )
+    answers = [Answer.model_validate({"request_id": rid, "result": out}) for rid, out in answered]
+    message = answers_message(record.pending, answers)
+    return await continue_run(host, record, message, client_tools=tools or None)
+
+
+async def _answer(request: Request, host: Host, body: ChatCompletionBody, run: Run) -> Response:
+    """The run as a streamed or a whole chat completion."""
     encoder = ChatCompletionEncoder(
         completion_id=f"chatcmpl-{run.run_id}",
         model=body.model,
