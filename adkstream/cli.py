@@ -14,10 +14,18 @@ from pydantic import ValidationError
 
 from adkstream.errors import AdkStreamError, ConfigurationError
 from adkstream.events import (
+    AgentEscalated,
     AgentStarted,
     AgentTransfer,
+    ArtifactSaved,
+    CodeCall,
+    CodeResult,
     MessageCompleted,
     MessageDelta,
+    MessageFile,
+    MessageSources,
+    ReasoningCompleted,
+    ReasoningDelta,
     RunCancelled,
     RunCompleted,
     RunFailed,
@@ -26,6 +34,14 @@ from adkstream.events import (
     ToolResult,
 )
 from adkstream.logs import configure as configure_logs
+from adkstream.notebook.phrases import (
+    base64_size,
+    file_size,
+    run_stop_notice,
+    stop_notice,
+    thought_for,
+    usage_parts,
+)
 from adkstream.settings import Settings
 
 if TYPE_CHECKING:  # ADK takes a second to import: `adkstream --help` stays fast
@@ -179,36 +195,113 @@ async def _run_remote(url: str, api_key: str | None, agent: str | None, prompt: 
 
 
 async def print_stream(events: AsyncIterator[StreamEvent], out: TextIO = sys.stdout) -> int:
-    """Prints a run as it streams: agent names, text, tool calls; returns an exit code."""
-    author: str | None = None
-    code = 0
+    """Prints a run as it streams: agent names, text, thinking (dimmed on a terminal), tool
+    calls, code and its output, files, sources, artifacts, escalations, answers cut or
+    stopped by a filter, and the tokens used; returns an exit code."""
+    printer = _Printer(out)
     async for event in events:
-        if isinstance(event, AgentStarted | MessageDelta) and event.author != author:
-            author = event.author
-            out.write(f"\n[{author}] ")
-        if isinstance(event, MessageDelta):
-            out.write(event.text)
-        elif isinstance(event, MessageCompleted):
-            out.write("\n")
-            author = None
-        elif isinstance(event, ToolCall):
-            out.write(f"\n  -> {event.name}({_args(event.args)})")
-        elif isinstance(event, ToolResult):
-            out.write(f"\n  <- {event.name}: {event.result}\n")
-            author = None
-        elif isinstance(event, AgentTransfer):
-            out.write(f"\n  => transfer {event.from_agent} -> {event.to_agent}\n")
-        elif isinstance(event, RunCompleted):
-            usage = event.usage
-            out.write(f"\n(done: {usage.total_tokens} tokens)\n")
-        elif isinstance(event, RunFailed):
-            out.write(f"\n(failed: {event.error.code}: {event.error.message})\n")
-            code = 1
-        elif isinstance(event, RunCancelled):
-            out.write(f"\n(cancelled: {event.reason})\n")
-            code = 130
+        printer.print(event)
         out.flush()
-    return code
+    return printer.code
+
+
+_OUTCOMES = {"ok": "done", "failed": "failed", "deadline_exceeded": "timed out"}
+
+
+class _Printer:
+    """What `print_stream` remembers between events: whose line is open, when each piece
+    of thinking began, and the last message's finish reason (not said twice)."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.code = 0
+        self.author: str | None = None
+        self.dim = out.isatty()
+        self.thinking: dict[str, float] = {}  # message_id -> ts of its first delta
+        self.noted: str | None = None
+
+    def print(self, event: StreamEvent) -> None:
+        write = self.out.write
+        if isinstance(event, AgentStarted | MessageDelta | ReasoningDelta | ReasoningCompleted):
+            self._line_of(event.author)
+        match event:
+            case MessageDelta():
+                write(event.text)
+            case MessageCompleted():
+                write("\n")
+                self.author, self.noted = None, event.finish_reason
+                if notice := stop_notice(event.finish_reason):
+                    write(f"  ({notice})\n")
+            case ReasoningDelta():
+                if event.message_id not in self.thinking:
+                    self.thinking[event.message_id] = event.ts
+                    write(self._dimmed("thinking: "))
+                write(self._dimmed(event.text))
+            case ReasoningCompleted():
+                started = self.thinking.pop(event.message_id, None)
+                if started is None:  # it came whole: no time to tell
+                    write(self._dimmed(f"thinking: {event.text}") + "\n")
+                else:
+                    took = thought_for(started, event.ts).lower()
+                    write(self._dimmed(f" ({took})") + "\n")
+                self.author = None
+            case CodeCall():
+                write(f"\n  code ({event.language}):\n{_indent(event.code)}\n")
+            case CodeResult():
+                status = _OUTCOMES.get(event.outcome, event.outcome)
+                label = "output" if event.outcome == "ok" else f"output ({status})"
+                write(f"  {label}:\n{_indent(event.output or '(no output)')}\n")
+                self.author = None
+            case MessageFile():
+                size = file_size(base64_size(event.data))
+                write(f"  file: {event.name or event.file_id} · {event.mime_type} · {size}\n")
+            case MessageSources():
+                for index, source in enumerate(event.sources, start=1):
+                    where = f" <{source.url}>" if source.url else ""
+                    write(f"  [{index}] {source.title or source.id}{where}\n")
+                if event.queries:
+                    write(f"  searched for: {', '.join(event.queries)}\n")
+            case ArtifactSaved():
+                facts = [f"version {event.version}", event.mime_type or "type unknown"]
+                if event.size is not None:
+                    facts.append(file_size(event.size))
+                write(f"\n  artifact: {event.name} · {' · '.join(facts)} · {event.url}\n")
+                self.author = None
+            case AgentEscalated():
+                write(f"\n  ^ {event.author} escalated\n")
+                self.author = None
+            case ToolCall():
+                write(f"\n  -> {event.name}({_args(event.args)})")
+            case ToolResult():
+                write(f"\n  <- {event.name}: {event.result}\n")
+                self.author = None
+            case AgentTransfer():
+                write(f"\n  => transfer {event.from_agent} -> {event.to_agent}\n")
+            case RunCompleted():
+                if notice := run_stop_notice(event.finish_reason, noted=self.noted):
+                    write(f"\n({notice})")
+                parts = "".join(f", {part}" for part in usage_parts(event.usage))
+                write(f"\n(done: {event.usage.total_tokens} tokens{parts})\n")
+            case RunFailed():
+                write(f"\n(failed: {event.error.code}: {event.error.message})\n")
+                self.code = 1
+            case RunCancelled():
+                write(f"\n(cancelled: {event.reason})\n")
+                self.code = 130
+            case _:
+                pass  # state, agents' ends, pauses and live-only events: not printed
+
+    def _line_of(self, author: str) -> None:
+        if author != self.author:
+            self.author = author
+            self.out.write(f"\n[{author}] ")
+
+    def _dimmed(self, text: str) -> str:
+        return f"\x1b[2m{text}\x1b[0m" if self.dim else text
+
+
+def _indent(text: str) -> str:
+    return "\n".join(f"    {line}" for line in text.splitlines() or [""])
 
 
 def _args(args: dict[str, object]) -> str:

@@ -27,6 +27,10 @@ class RunResult(_Answer):
             answered before the end).
         final_text: the agent's final answer (for `completed`).
         usage: tokens the run used.
+        finish_reason: why the model stopped (for `completed`): `stop`, `max_tokens`
+            (the final answer was cut at the token limit) or a content filter's reason
+            (`safety`, `recitation`, ...: the model refused or was stopped, see
+            `adkstream.events.FinishReason`); None from a server that does not say.
         error: the stable code and message of a `failed` run.
     """
 
@@ -35,6 +39,7 @@ class RunResult(_Answer):
     status: str
     final_text: str | None = None
     usage: Usage | None = None
+    finish_reason: str | None = None
     error: ErrorInfo | None = None
 
     @property

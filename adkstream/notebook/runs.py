@@ -49,6 +49,8 @@ class RunOutcome:
         final_text: the run's final answer (`run.completed`).
         outputs: each agent's last message, by author.
         state: the session's state after the run (the `output_key` values).
+        finish_reason: why the model stopped (`run.completed`): `stop`, `max_tokens`
+            (the answer was cut) or a content filter's reason (`safety`, ...).
         events: the events shown, in seq order.
     """
 
@@ -60,6 +62,7 @@ class RunOutcome:
     state: dict[str, Any]
     usage: Usage | None = None
     error: ErrorInfo | None = None
+    finish_reason: str | None = None
     events: list[StreamEvent] = field(default_factory=list, repr=False)
 
     @property
@@ -215,6 +218,7 @@ def _outcome(view: RunView, events: list[StreamEvent]) -> RunOutcome:
         state=dict(view.state),
         usage=view.usage,
         error=view.error,
+        finish_reason=view.finish_reason,
         events=events,
     )
 

@@ -1,8 +1,10 @@
 """What a run looks like so far: stream events folded into sections, one per agent at work.
 
 `RunView` is a pure core (httpx-sse's `SSEDecoder` is the model): fed one event at a
-time, it keeps the text of each message as it grows, the tool calls with their results,
-the state changes and how the run ended. The renderers in `render.py` draw it.
+time, it keeps the text of each message as it grows (with the files, sources and finish
+reason that come with it), the model's thinking, code and its output, the tool calls
+with their results, saved artifacts, escalations, the state changes and how the run
+ended. The renderers in `render.py` draw it.
 """
 
 from __future__ import annotations
@@ -12,15 +14,24 @@ from typing import Any, TypeAlias
 
 from adkstream.events import (
     AgentCompleted,
+    AgentEscalated,
     AgentStarted,
     AgentTransfer,
+    ArtifactSaved,
+    CodeCall,
+    CodeResult,
     ErrorInfo,
     MessageCompleted,
     MessageDelta,
+    MessageFile,
+    MessageSources,
+    ReasoningCompleted,
+    ReasoningDelta,
     RunCancelled,
     RunCompleted,
     RunFailed,
     RunStarted,
+    Source,
     StateDelta,
     StreamEvent,
     ToolCall,
@@ -29,17 +40,71 @@ from adkstream.events import (
     Usage,
 )
 
-__all__ = ["AgentOutput", "Item", "Message", "RunView", "Section", "Tool", "Transfer"]
+__all__ = [
+    "AgentOutput",
+    "Artifact",
+    "Code",
+    "Escalation",
+    "File",
+    "Item",
+    "Message",
+    "RunView",
+    "Section",
+    "Thinking",
+    "Tool",
+    "Transfer",
+]
+
+
+@dataclass
+class File:
+    """A file the model made as part of a message: base64 `data`."""
+
+    file_id: str
+    mime_type: str
+    data: str
+    name: str | None = None
 
 
 @dataclass
 class Message:
-    """A message's text: the deltas so far, then the completed text."""
+    """A message's text: the deltas so far, then the completed text; the files and
+    sources that came with it, and why the model stopped it when not normally."""
 
     message_id: str
     text: str = ""
     completed: bool = False
     output_key: str | None = None
+    finish_reason: str | None = None
+    files: list[File] = field(default_factory=list)
+    sources: list[Source] = field(default_factory=list)
+    queries: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Thinking:
+    """A model's thinking: its text, and when its first delta and its end came (`ts`)."""
+
+    message_id: str
+    text: str = ""
+    completed: bool = False
+    started: float | None = None
+    ended: float | None = None
+
+
+@dataclass
+class Code:
+    """Code the model ran and, once it came, its outcome and output."""
+
+    code_id: str
+    language: str = ""
+    code: str = ""
+    outcome: str | None = None
+    output: str = ""
+
+    @property
+    def done(self) -> bool:
+        return self.outcome is not None
 
 
 @dataclass
@@ -65,7 +130,25 @@ class AgentOutput:
     value: Any
 
 
-Item: TypeAlias = Message | Tool | Transfer | AgentOutput
+@dataclass
+class Artifact:
+    """An artifact saved in the session; `url` is relative to the server."""
+
+    name: str
+    version: int
+    mime_type: str | None
+    size: int | None
+    url: str
+
+
+@dataclass
+class Escalation:
+    """The agent escalated (a LoopAgent around it stops)."""
+
+    author: str
+
+
+Item: TypeAlias = Message | Thinking | Code | Tool | Transfer | AgentOutput | Artifact | Escalation
 
 
 @dataclass
@@ -87,6 +170,7 @@ class RunView:
         self.agent: str | None = None
         self.status = "running"
         self.final_text = ""
+        self.finish_reason: str | None = None
         self.usage: Usage | None = None
         self.error: ErrorInfo | None = None
         self.cancel_reason: str | None = None
@@ -95,6 +179,8 @@ class RunView:
         self.sections: list[Section] = []
         self.last_seq = 0
         self._messages: dict[str, Message] = {}
+        self._thinking: dict[str, Thinking] = {}
+        self._code: dict[str, Code] = {}
         self._tools: dict[str, Tool] = {}
 
     @property
@@ -107,7 +193,7 @@ class RunView:
         found: dict[str, str] = {}
         for section in self.sections:
             for item in section.items:
-                if isinstance(item, Message) and item.completed:
+                if isinstance(item, Message) and item.completed and item.text:
                     found[section.author] = item.text
         return found
 
@@ -119,37 +205,85 @@ class RunView:
     def add(self, event: StreamEvent) -> None:
         self.last_seq = max(self.last_seq, event.seq)
         self.run_id = self.run_id or event.run_id
-        if isinstance(event, RunStarted):
-            self.session_id = event.session_id
-            self.agent = event.agent
-        elif isinstance(event, MessageDelta):
-            self._message(event.author, event.branch, event.message_id).text += event.text
-        elif isinstance(event, MessageCompleted):
-            message = self._message(event.author, event.branch, event.message_id)
-            message.text, message.completed = event.text, True
-            message.output_key = event.output_key
-        elif isinstance(event, TurnCompleted) and event.message_id is not None:
-            self._message(event.author, event.branch, event.message_id).completed = True
-        elif isinstance(event, ToolCall | ToolResult):
-            self._tool(event)
-        elif isinstance(event, StateDelta):
-            self.state.update(event.delta)
-        elif isinstance(event, AgentStarted):
-            self._section(event.author, event.branch)
-        elif isinstance(event, AgentCompleted):
-            self._agent_completed(event)
-        elif isinstance(event, AgentTransfer):
-            self._section(event.from_agent, None).items.append(Transfer(event.to_agent))
-        else:
-            self._terminal(event)
+        match event:
+            case RunStarted():
+                self.session_id = event.session_id
+                self.agent = event.agent
+            case MessageDelta():
+                self._message(event.author, event.branch, event.message_id).text += event.text
+            case MessageCompleted():
+                message = self._message(event.author, event.branch, event.message_id)
+                message.text, message.completed = event.text, True
+                message.output_key = event.output_key
+                message.finish_reason = event.finish_reason
+            case MessageFile():
+                message = self._message(event.author, event.branch, event.message_id, whole=True)
+                file = File(event.file_id, event.mime_type, event.data, event.name)
+                message.files.append(file)
+            case MessageSources():
+                message = self._message(event.author, event.branch, event.message_id, whole=True)
+                message.sources, message.queries = list(event.sources), list(event.queries)
+            case ReasoningDelta() | ReasoningCompleted():
+                self._reasoning(event)
+            case CodeCall() | CodeResult():
+                self._code_event(event)
+            case TurnCompleted() if event.message_id is not None:
+                self._message(event.author, event.branch, event.message_id).completed = True
+            case ToolCall() | ToolResult():
+                self._tool(event)
+            case StateDelta():
+                self.state.update(event.delta)
+            case ArtifactSaved():
+                artifact = Artifact(
+                    event.name, event.version, event.mime_type, event.size, event.url
+                )
+                self._section(event.author, event.branch).items.append(artifact)
+            case AgentEscalated():
+                self._section(event.author, event.branch).items.append(Escalation(event.author))
+            case AgentStarted():
+                self._section(event.author, event.branch)
+            case AgentCompleted():
+                self._agent_completed(event)
+            case AgentTransfer():
+                self._section(event.from_agent, None).items.append(Transfer(event.to_agent))
+            case _:
+                self._terminal(event)
 
     def _terminal(self, event: StreamEvent) -> None:
         if isinstance(event, RunCompleted):
             self.status, self.final_text, self.usage = "completed", event.final_text, event.usage
+            self.finish_reason = event.finish_reason
         elif isinstance(event, RunFailed):
             self.status, self.error = "failed", event.error
         elif isinstance(event, RunCancelled):
             self.status, self.cancel_reason = "cancelled", event.reason
+
+    @property
+    def last_message(self) -> Message | None:
+        """The latest message of the run (the one a run's finish reason is about)."""
+        return next(reversed(self._messages.values()), None)
+
+    def _reasoning(self, event: ReasoningDelta | ReasoningCompleted) -> None:
+        thinking = self._thinking.get(event.message_id)
+        if thinking is None:
+            thinking = self._thinking[event.message_id] = Thinking(event.message_id)
+            self._section(event.author, event.branch).items.append(thinking)
+        if isinstance(event, ReasoningDelta):
+            thinking.text += event.text
+            if thinking.started is None:
+                thinking.started = event.ts
+        else:
+            thinking.text, thinking.completed, thinking.ended = event.text, True, event.ts
+
+    def _code_event(self, event: CodeCall | CodeResult) -> None:
+        code = self._code.get(event.code_id)
+        if code is None:
+            code = self._code[event.code_id] = Code(event.code_id)
+            self._section(event.author, event.branch).items.append(code)
+        if isinstance(event, CodeCall):
+            code.language, code.code = event.language, event.code
+        else:
+            code.outcome, code.output = event.outcome, event.output
 
     def _agent_completed(self, event: AgentCompleted) -> None:
         section = self._section(event.author, event.branch)
@@ -157,10 +291,14 @@ class RunView:
             section.items.append(AgentOutput(event.output))
         section.completed = True
 
-    def _message(self, author: str, branch: str | None, message_id: str) -> Message:
+    def _message(
+        self, author: str, branch: str | None, message_id: str, *, whole: bool = False
+    ) -> Message:
+        """The message `message_id`; a new one is `whole` when only a file or its
+        sources make it (no text will come)."""
         message = self._messages.get(message_id)
         if message is None:
-            message = self._messages[message_id] = Message(message_id)
+            message = self._messages[message_id] = Message(message_id, completed=whole)
             self._section(author, branch).items.append(message)
         return message
 

@@ -36,7 +36,15 @@ async def test_page_serves_with_strict_headers(
 async def test_page_uses_no_external_resources(serve_chat: ServeChat) -> None:
     async with asyncio.timeout(30), serve_chat() as server:
         html = (await server.client.get("/")).text
-        for name in ("chat.js", "api.js", "sse.js", "markdown.js", "transcript.js", "chat.css"):
+        for name in (
+            "chat.js",
+            "api.js",
+            "sse.js",
+            "markdown.js",
+            "transcript.js",
+            "attachments.js",
+            "chat.css",
+        ):
             body = (await server.client.get(f"/static/{name}")).text
             assert "http://" not in body and "https://" not in body, name
             assert "innerHTML" not in body and "insertAdjacentHTML" not in body, name

@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncGenerator
+from pathlib import Path
 
 import pytest
+from google.adk.agents import LlmAgent
+from google.adk.models.base_llm import BaseLlm
+from google.adk.models.llm_request import LlmRequest
+from google.adk.models.llm_response import LlmResponse
+from google.genai import types
 
+from adkstream.agents import AgentRegistry, HostedAgent
+from adkstream.api import create_app
 from adkstream.client import AsyncClient, BadRequest, Conflict, NotFound, RunResult
 from adkstream.errors import ConflictError, NotFoundError
+from adkstream.runner import MemoryLog
+from adkstream.settings import Settings
 from tests.client.conftest import TIMEOUT_S, AppFactory, drain
 from tests.servers import serve_app
 
@@ -25,9 +36,11 @@ async def test_run_returns_the_final_text(make_app: AppFactory) -> None:
         assert len(result.final_text.split()) == 25
         assert result.usage is not None
         assert result.usage.completion_tokens == 25
+        assert result.finish_reason == "stop"
         info = await client.get_run(result.run_id)
         assert info.status == "completed"
         assert info.final_text == result.final_text
+        assert info.finish_reason == "stop"
         assert info.session_id == result.session_id
         assert info.agent == "assistant"
         assert info.ended_at is not None
@@ -35,6 +48,40 @@ async def test_run_returns_the_final_text(make_app: AppFactory) -> None:
         assert session.state["last_answer"] == result.final_text
         assert session.messages is not None
         assert [m.text for m in session.messages] == ["what is adkstream?", result.final_text]
+
+
+class StoppedModel(BaseLlm):
+    """Answers, and stops for `reason` (the token limit, or a filter)."""
+
+    model: str = "stopped"
+    reason: types.FinishReason
+
+    async def generate_content_async(
+        self, llm_request: LlmRequest, stream: bool = False
+    ) -> AsyncGenerator[LlmResponse, None]:
+        content = types.Content(role="model", parts=[types.Part(text="The answer is")])
+        yield LlmResponse(content=content, finish_reason=self.reason)
+
+
+@pytest.mark.parametrize(
+    ("reason", "expected"),
+    [
+        pytest.param(types.FinishReason.MAX_TOKENS, "max_tokens", id="cut"),
+        pytest.param(types.FinishReason.SAFETY, "safety", id="filtered"),
+    ],
+)
+async def test_run_result_says_why_the_model_stopped(
+    tmp_path: Path, reason: types.FinishReason, expected: str
+) -> None:
+    agent = LlmAgent(name="stopped", model=StoppedModel(reason=reason))
+    settings = Settings(data_dir=tmp_path)
+    app = create_app(settings, AgentRegistry([HostedAgent.of(agent)]), log=MemoryLog())
+    async with asyncio.timeout(TIMEOUT_S), serve_app(app) as url, AsyncClient(url) as client:
+        result = await client.run("go on")
+        info = await client.get_run(result.run_id)
+    assert result.ok  # not a failure: the model ended, and said why
+    assert (result.finish_reason, info.finish_reason) == (expected, expected)
+    assert result.final_text == "The answer is"
 
 
 async def test_sessions_create_list_get_delete(make_app: AppFactory) -> None:

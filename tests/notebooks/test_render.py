@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
+from html import escape
+
 import pytest
 
 from adkstream.events import (
     AgentCompleted,
     AgentStarted,
+    CodeResult,
     MessageCompleted,
     MessageDelta,
+    MessageSources,
     RunCompleted,
     RunFailed,
+    Source,
     StateDelta,
     StreamEvent,
     ToolCall,
     ToolResult,
 )
 from adkstream.notebook import RunView, render_html, render_markdown, render_text
+from adkstream.notebook.view import Message
+from tests.adapters import events as ev
 
 RUN = "run-1"
 SCRIPT = "<script>alert('x')</script>"
@@ -168,3 +175,172 @@ def test_render_cuts_huge_values() -> None:
     )
     html = render_html(view)
     assert len(html) < 20_000 and "more characters" in html
+
+
+# ---- what the new events carry ----------------------------------------------------
+
+SVG = "PHN2ZyBvbmxvYWQ9ImFsZXJ0KDEpIi8+"  # <svg onload="alert(1)"/>
+
+
+def rich_view(*, finish_reason: str = "safety") -> RunView:
+    """A run with every new event, its model text trying to be markup."""
+    view = RunView()
+    svg = ev.image(0, "m1", author="analyst").model_copy(
+        update={"file_id": "f-svg", "mime_type": "image/svg+xml", "data": SVG, "name": "x.svg"}
+    )
+    forged = ev.image(0, "m1", author="analyst").model_copy(
+        update={"file_id": "f-bad", "data": 'AAAA"><script>x</script>', "name": "forged.png"}
+    )
+    sources = MessageSources(
+        run_id=ev.RUN,
+        ts=0,
+        author="analyst",
+        message_id="m1",
+        sources=[
+            Source(id="s1", url="https://example.com/a?x=1&y=<2>", title=SCRIPT),
+            Source(id="s2", url="javascript:alert(1)", title="Evil"),
+            Source(id="s3", url="https://example.org/b"),
+        ],
+        queries=[SCRIPT],
+    )
+    failing = CodeResult(
+        run_id=ev.RUN, ts=0, author="analyst", code_id="c2", outcome="failed", output="Boom"
+    )
+    for event in ev.numbered(
+        ev.agent(0, "analyst"),
+        ev.thinking(0, "t1", "Weighing **both** ", author="analyst"),
+        ev.thinking(0, "t1", SCRIPT, author="analyst"),
+        ev.thought(0, "t1", f"Weighing **both** {SCRIPT}", author="analyst"),
+        ev.thought(0, "t2", "At once", author="analyst"),
+        ev.delta(0, "m1", "Hello ", author="analyst"),
+        ev.cut(0, "m1", f"Hello {SCRIPT}", "max_tokens", author="analyst"),
+        ev.image(0, "m1", author="analyst"),
+        svg,
+        forged,
+        sources,
+        ev.code(0, "c1", "print('<b>')", author="analyst"),
+        ev.code_result(0, "c1", "<b>", author="analyst"),
+        ev.code(0, "c2", "1/0", author="analyst"),
+        failing,
+        ev.artifact(0, "<report>.txt", author="analyst"),
+        ev.escalated(0, author="analyst"),
+        ev.cut(0, "m2", "Partly", "recitation", author="analyst"),
+        ev.run_completed(0, finish_reason=finish_reason),
+    ):
+        view.add(event)
+    return view
+
+
+@pytest.mark.parametrize(
+    "fragment",
+    [
+        pytest.param(
+            '<summary style="color:#77767b;font-size:.9em">💭 Thought for 2 s</summary>',
+            id="thought-time",
+        ),
+        pytest.param("💭 Thoughts</summary>", id="thought-whole"),
+        pytest.param(f"Weighing <strong>both</strong> {escape(SCRIPT)}", id="thought-escaped"),
+        pytest.param(f"<p>Hello {escape(SCRIPT)}</p>", id="text-escaped"),
+        pytest.param("⚠ The answer was cut at the token limit", id="cut"),
+        pytest.param("⚠ The model stopped: recitation filter (recitation)", id="blocked"),
+        pytest.param("⚠ The model stopped: safety filter (safety)", id="run-blocked"),
+        pytest.param(f'<img src="data:image/png;base64,{ev.PNG_1PX}" alt="image file"', id="image"),
+        pytest.param(
+            f'href="data:application/octet-stream;base64,{SVG}" download="x.svg"', id="svg"
+        ),
+        pytest.param("forged.png · image/png (not base64)</div>", id="not-base64"),
+        pytest.param(
+            '[1] <a href="https://example.com/a?x=1&amp;y=&lt;2&gt;" target="_blank" '
+            'rel="noopener noreferrer">' + escape(SCRIPT) + "</a>",
+            id="source-link",
+        ),
+        pytest.param('[2] Evil · [3] <a href="https://example.org/b"', id="source-not-web"),
+        pytest.param(">example.org</a>", id="source-untitled"),
+        pytest.param(f"searched for “{escape(SCRIPT)}”", id="queries"),
+        pytest.param("<code>print(&#x27;&lt;b&gt;&#x27;)</code>", id="code"),
+        pytest.param('font-size:.9em">output</div><pre style="', id="output"),
+        pytest.param('color:#241f31">&lt;b&gt;</pre>', id="output-escaped"),
+        pytest.param("output (failed)", id="failed"),
+        pytest.param(
+            "📎 artifact <code>&lt;report&gt;.txt</code> · version 0 · text/plain · 12 bytes · "
+            "/v1/sessions/s-1/artifacts/&lt;report&gt;.txt?version=0",
+            id="artifact",
+        ),
+        pytest.param("<em>↑ analyst escalated</em>", id="escalated"),
+        pytest.param("completed · 12 tokens (5 thinking, 2 cached)", id="usage"),
+    ],
+)
+def test_render_html_shows_new_events(fragment: str) -> None:
+    assert fragment in render_html(rich_view())
+
+
+def test_render_html_new_events_stay_inert() -> None:
+    html = render_html(rich_view())
+    assert "<script" not in html.lower() and "<svg" not in html.lower()
+    assert "javascript:" not in html and "data:image/svg" not in html
+    assert html.count("<img ") == 1
+    thinking = [d for d in html.split("<details") if "💭" in d]
+    assert len(thinking) == 2 and not any(d.startswith(" open") for d in thinking)
+    assert html.count("<details open") == 2  # the code runs
+
+
+def test_render_html_says_a_run_filter_once() -> None:
+    assert render_html(rich_view()).count("⚠") == 3
+    # Not news: max_tokens (the message said it), the last message's own filter.
+    assert render_html(rich_view(finish_reason="max_tokens")).count("⚠") == 2
+    assert render_html(rich_view(finish_reason="recitation")).count("⚠") == 2
+
+
+ARTIFACT_URL = "/v1/sessions/s-1/artifacts/<report>.txt?version=0"
+
+
+def test_render_text_shows_new_events() -> None:
+    text = render_text(rich_view())
+    expected = f"""[analyst]
+  thought for 2 s:
+  | Weighing **both** {SCRIPT}
+  thoughts:
+  | At once
+Hello {SCRIPT}
+  file: m1-file-0 · image/png · 70 bytes
+  file: x.svg · image/svg+xml · 24 bytes
+  file: forged.png · image/png · not base64
+  [1] {SCRIPT} <https://example.com/a?x=1&y=<2>>
+  [2] Evil <javascript:alert(1)>
+  [3] example.org <https://example.org/b>
+  searched for: {SCRIPT}
+  (The answer was cut at the token limit)
+  code (python):
+    print('<b>')
+  output:
+    <b>
+  code (python):
+    1/0
+  output (failed):
+    Boom
+  artifact: <report>.txt · version 0 · text/plain · 12 bytes · {ARTIFACT_URL}
+  ^ analyst escalated
+Partly
+  (The model stopped: recitation filter (recitation))
+  (The model stopped: safety filter (safety))
+(completed · 12 tokens (5 thinking, 2 cached) · run run-1)"""
+    assert text == expected
+
+
+def test_view_keeps_files_and_sources_on_their_message() -> None:
+    view = rich_view()
+    [section] = view.sections
+    messages = [item for item in section.items if isinstance(item, Message)]
+    assert [m.message_id for m in messages] == ["m1", "m2"]
+    assert [f.file_id for f in messages[0].files] == ["m1-file-0", "f-svg", "f-bad"]
+    assert [s.id for s in messages[0].sources] == ["s1", "s2", "s3"]
+    assert (messages[0].finish_reason, messages[1].finish_reason) == ("max_tokens", "recitation")
+    assert view.finish_reason == "safety"
+
+
+def test_view_an_image_alone_is_a_whole_message() -> None:
+    view = RunView()
+    for event in ev.numbered(ev.completed(0, "m1", "Here it is"), ev.image(0, "m2")):
+        view.add(event)
+    assert view.outputs == {"a": "Here it is"}  # the image has no text to count
+    assert "▍" not in render_html(view)  # and no cursor: no text will come

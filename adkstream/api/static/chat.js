@@ -68,7 +68,7 @@ function save() {
     sessionId: state.sessionId,
     agent: ui.agent.value,
     run: state.run && { ...state.run },
-    entries: state.run ? transcript.entries : [],
+    entries: state.run ? transcript.snapshot() : [],
   };
   try {
     localStorage.setItem(STATE_KEY, JSON.stringify(saved));
@@ -120,6 +120,9 @@ function updateSend() {
 }
 
 function setTyping(who, what) {
+  if (ui.typingText.dataset.who === who && ui.typingText.dataset.what === what) return;
+  ui.typingText.dataset.who = who;
+  ui.typingText.dataset.what = what;
   ui.typingText.replaceChildren();
   const name = document.createElement("strong");
   name.textContent = who;
@@ -415,6 +418,16 @@ function onEvent(run, event) {
       break;
     case "agent.transfer":
       transcript.note(`${event.from_agent} handed over to ${event.to_agent}`);
+      break;
+    case "reasoning.delta":
+    case "code.call":
+      setTyping(event.author, event.type === "code.call" ? "is running code" : "is thinking");
+      transcript.apply(event);
+      break;
+    case "reasoning.completed":
+    case "code.result":
+      setTyping(event.author, "is typing");
+      transcript.apply(event);
       break;
     case "run.failed":
       transcript.note(event.error?.message || "The run failed.", "error");

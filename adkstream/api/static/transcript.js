@@ -1,17 +1,36 @@
 // The conversation on screen: a list of plain entries (kept in localStorage, so that a
 // reload shows the same thing) and their DOM. Stream events update the entries; message
-// text is re-rendered as markdown at most once per animation frame.
+// and thinking text is re-rendered as markdown at most once per animation frame.
 
+import { ObjectUrls, artifactNode, fileNode, sourcesNode } from "./attachments.js";
 import { renderMarkdown } from "./markdown.js";
 
 const AUTHOR_COLOURS = 6;
+const KEEP_FILE_CHARS = 256 * 1024; // larger files are left out of the saved snapshot
+const FILTER_FREE = new Set(["stop", "max_tokens"]);
+const STOP_REASONS = {
+  safety: "safety filter",
+  recitation: "recitation filter",
+  blocklist: "blocklist filter",
+  prohibited_content: "prohibited content filter",
+  spii: "personal information filter",
+  image_safety: "image safety filter",
+  language: "unsupported language",
+  malformed_function_call: "malformed function call",
+  other: "unspecified reason",
+};
+const OUTCOMES = { ok: "done", failed: "failed", deadline_exceeded: "timed out" };
 
 /**
  * Entries:
  *   {kind: "user", text}
- *   {kind: "message", id, author, text, done}
+ *   {kind: "message", id, author, text, done, finish, files: [{id, mime_type, data, name}],
+ *    sources: [{url, title}], queries: [string]}
+ *   {kind: "thinking", id, author, text, done, started, ended}  (ts of first delta, of end)
+ *   {kind: "code", id, author, language, code, outcome, output, done}
  *   {kind: "tool", id, author, name, args, result, done}
- *   {kind: "note", text, level: "info" | "error" | "cancelled"}
+ *   {kind: "artifact", author, name, version, mime_type, size, url}
+ *   {kind: "note", text, level: "info" | "error" | "cancelled" | "stopped"}
  */
 export class Transcript {
   constructor(container, scroller) {
@@ -21,13 +40,27 @@ export class Transcript {
     this._nodes = new Map(); // entry -> its element
     this._dirty = new Set();
     this._frame = 0;
+    this._urls = new ObjectUrls();
+    this._view = { follow: (change) => this._follow(change), urls: this._urls };
   }
 
   clear() {
     this.entries = [];
     this._nodes.clear();
     this._dirty.clear();
+    this._urls.revokeAll();
     this.container.replaceChildren();
+  }
+
+  /** The entries to save: a file too large for localStorage is kept without its bytes. */
+  snapshot() {
+    return this.entries.map((entry) => {
+      if (entry.kind !== "message" || !entry.files?.some((f) => f.data.length > KEEP_FILE_CHARS)) {
+        return entry;
+      }
+      const files = entry.files.map((f) => (f.data.length > KEEP_FILE_CHARS ? { ...f, data: "" } : f));
+      return { ...entry, files };
+    });
   }
 
   /** Shows `entries` (from a session's messages or a saved snapshot) instead. */
@@ -40,7 +73,7 @@ export class Transcript {
 
   add(entry) {
     this.entries.push(entry);
-    const node = build(entry);
+    const node = build(entry, this._view);
     this._nodes.set(entry, node);
     this._follow(() => this.container.append(node));
     return entry;
@@ -56,7 +89,10 @@ export class Transcript {
     return this.add({ kind: "note", text, level });
   }
 
-  /** Applies a stream event (message and tool events; others are the caller's). */
+  /**
+   * Applies a stream event: messages and what comes with them, thinking, code, tools,
+   * artifacts, escalations and how the model stopped; others are the caller's.
+   */
   apply(event) {
     switch (event.type) {
       case "message.delta": {
@@ -69,7 +105,72 @@ export class Transcript {
         const message = this._message(event);
         message.text = event.text; // the whole text, authoritative
         message.done = true;
+        message.finish = event.finish_reason || null;
         this._touch(message);
+        this._replacePart(message, "finish", finishNode(message));
+        break;
+      }
+      case "message.file": {
+        const message = this._message(event, true);
+        const file = { id: event.file_id, mime_type: event.mime_type, data: event.data, name: event.name };
+        message.files = [...(message.files || []), file];
+        const files = this._nodes.get(message)?.querySelector(":scope > .files");
+        if (files) this._follow(() => files.append(fileNode(file, this._view)));
+        break;
+      }
+      case "message.sources": {
+        const message = this._message(event, true);
+        message.sources = event.sources.map(({ url, title }) => ({ url, title }));
+        message.queries = event.queries || [];
+        this._replacePart(message, "sources", sourcesNode(message));
+        break;
+      }
+      case "reasoning.delta": {
+        const thinking = this._thinking(event);
+        thinking.text += event.text;
+        thinking.started ??= event.ts;
+        this._touch(thinking);
+        break;
+      }
+      case "reasoning.completed": {
+        const thinking = this._thinking(event);
+        thinking.text = event.text;
+        thinking.done = true;
+        thinking.ended = event.ts;
+        this._touch(thinking);
+        break;
+      }
+      case "code.call": {
+        const code = this._code(event);
+        code.language = event.language;
+        code.code = event.code;
+        this._rebuild(code);
+        break;
+      }
+      case "code.result": {
+        const code = this._code(event);
+        code.outcome = event.outcome;
+        code.output = event.output;
+        code.done = true;
+        this._rebuild(code);
+        break;
+      }
+      case "artifact.saved": {
+        const { author, name, version, mime_type, size, url } = event;
+        this.add({ kind: "artifact", author, name, version, mime_type, size, url });
+        break;
+      }
+      case "agent.escalated":
+        this.note(`${event.author} escalated`);
+        break;
+      case "run.completed": {
+        // A filter that stopped the last answer was noted under it; one that left no
+        // answer (a blocked prompt) is noted here.
+        const reason = event.finish_reason;
+        const last = this.entries.findLast((e) => e.kind === "message");
+        if (reason && !FILTER_FREE.has(reason) && last?.finish !== reason) {
+          this.note(stopNotice(reason), "stopped");
+        }
         break;
       }
       case "tool.call": {
@@ -90,10 +191,10 @@ export class Transcript {
     }
   }
 
-  /** Marks the messages still streaming as ended (the run stopped under them). */
+  /** Marks the messages and thinking still streaming as ended (the run stopped under them). */
   settle() {
     for (const entry of this.entries) {
-      if (entry.kind === "message" && !entry.done) {
+      if ((entry.kind === "message" || entry.kind === "thinking") && !entry.done) {
         entry.done = true;
         this._touch(entry);
       }
@@ -107,17 +208,59 @@ export class Transcript {
     const dirty = [...this._dirty];
     this._dirty.clear();
     this._follow(() => {
-      for (const entry of dirty) renderMessage(entry, this._nodes.get(entry));
+      for (const entry of dirty) renderText(entry, this._nodes.get(entry));
     });
   }
 
-  _message(event) {
+  /** The message of `event`; one that only a file or sources make has no text to wait for. */
+  _message(event, done = false) {
     let message = this.entries.find((e) => e.kind === "message" && e.id === event.message_id);
     if (!message) {
-      message = { kind: "message", id: event.message_id, author: event.author, text: "", done: false };
+      message = { kind: "message", id: event.message_id, author: event.author, text: "", done };
       this.add(message);
     }
     return message;
+  }
+
+  _thinking(event) {
+    let thinking = this.entries.find((e) => e.kind === "thinking" && e.id === event.message_id);
+    if (!thinking) {
+      thinking = {
+        kind: "thinking",
+        id: event.message_id,
+        author: event.author,
+        text: "",
+        done: false,
+        started: null,
+        ended: null,
+      };
+      this.add(thinking);
+    }
+    return thinking;
+  }
+
+  _code(event) {
+    let code = this.entries.find((e) => e.kind === "code" && e.id === event.code_id);
+    if (!code) {
+      code = {
+        kind: "code",
+        id: event.code_id,
+        author: event.author,
+        language: "",
+        code: "",
+        outcome: null,
+        output: null,
+        done: false,
+      };
+      this.add(code);
+    }
+    return code;
+  }
+
+  /** Replaces the part (`.sources`, `.finish`) of a message's element with `fresh`. */
+  _replacePart(entry, part, fresh) {
+    const old = this._nodes.get(entry)?.querySelector(`:scope > .${part}`);
+    if (old) this._follow(() => old.replaceWith(fresh));
   }
 
   _tool(event) {
@@ -144,8 +287,8 @@ export class Transcript {
 
   _rebuild(entry) {
     const old = this._nodes.get(entry);
-    const node = build(entry);
-    if (old && old.open) node.open = true;
+    const node = build(entry, this._view);
+    if (old instanceof HTMLDetailsElement) node.open = old.open; // as the reader left it
     this._nodes.set(entry, node);
     this._follow(() => old.replaceWith(node));
   }
@@ -167,7 +310,7 @@ function el(tag, className, text) {
   return node;
 }
 
-function build(entry) {
+function build(entry, view) {
   switch (entry.kind) {
     case "user": {
       const node = el("article", "msg user");
@@ -177,12 +320,30 @@ function build(entry) {
     case "message": {
       const node = el("article", `msg assistant ${authorClass(entry.author)}`);
       node.dataset.messageId = entry.id || "";
-      node.append(el("div", "author", entry.author), el("div", "body md"));
+      const files = el("div", "files");
+      for (const file of entry.files || []) files.append(fileNode(file, view));
+      node.append(el("div", "author", entry.author), el("div", "body md"), files);
+      node.append(sourcesNode(entry), finishNode(entry));
       renderMessage(entry, node);
       return node;
     }
+    case "thinking": {
+      const node = el("details", `thinking ${authorClass(entry.author)}`);
+      const summary = el("summary");
+      summary.append(el("span", "thinking-icon", "✦"), el("span", "thinking-title"));
+      node.append(summary, el("div", "thinking-body md"));
+      renderThinking(entry, node);
+      return node;
+    }
+    case "code":
+      return buildCode(entry);
     case "tool":
       return buildTool(entry);
+    case "artifact": {
+      const node = artifactNode(entry, view);
+      node.classList.add(authorClass(entry.author));
+      return node;
+    }
     default: {
       const node = el("div", `note ${entry.level}`, entry.text);
       if (entry.level === "error") node.setAttribute("role", "alert");
@@ -191,10 +352,74 @@ function build(entry) {
   }
 }
 
+function renderText(entry, node) {
+  if (entry.kind === "thinking") renderThinking(entry, node);
+  else renderMessage(entry, node);
+}
+
 function renderMessage(entry, node) {
   if (!node) return;
   node.classList.toggle("streaming", !entry.done);
-  node.querySelector(".body").replaceChildren(renderMarkdown(entry.text));
+  const body = node.querySelector(".body");
+  body.hidden = entry.done && !entry.text; // only an image or sources
+  body.replaceChildren(renderMarkdown(entry.text));
+}
+
+function renderThinking(entry, node) {
+  if (!node) return;
+  node.classList.toggle("streaming", !entry.done);
+  node.querySelector(".thinking-title").textContent = entry.done ? thoughtFor(entry) : "Thinking…";
+  node.querySelector(".thinking-body").replaceChildren(renderMarkdown(entry.text));
+}
+
+/** "Thought for 3 s", from the first delta to the end; "Thoughts" without deltas. */
+export function thoughtFor(entry) {
+  if (entry.started == null || entry.ended == null) return "Thoughts";
+  const s = Math.max(0, entry.ended - entry.started);
+  if (s < 1) return "Thought for <1 s";
+  if (s < 60) return `Thought for ${Math.round(s)} s`;
+  const whole = Math.round(s);
+  return `Thought for ${Math.floor(whole / 60)} min ${whole % 60} s`;
+}
+
+/** What to say when the model did not end an answer normally ("" when it did). */
+export function stopNotice(reason) {
+  if (!reason || reason === "stop") return "";
+  if (reason === "max_tokens") return "The answer was cut at the token limit";
+  const why = STOP_REASONS[reason] || reason.replace(/_/g, " ");
+  return `The model stopped: ${why} (${reason})`;
+}
+
+function finishNode(entry) {
+  const text = stopNotice(entry.finish);
+  const node = el("div", `finish ${entry.finish === "max_tokens" ? "cut" : "blocked"}`, text);
+  if (text) node.setAttribute("role", "status");
+  return node;
+}
+
+function buildCode(entry) {
+  const node = el("details", `code-run ${authorClass(entry.author)}`);
+  node.open = true;
+  const language = entry.language || "code";
+  const title = entry.done ? `${entry.author} ran ${language}` : `${entry.author} is running ${language}…`;
+  const status = entry.done ? OUTCOMES[entry.outcome] || entry.outcome : "";
+  const summary = el("summary");
+  summary.append(
+    el("span", "tool-icon", "▶"),
+    el("span", "tool-name", title),
+    el("span", `tool-status${entry.done && entry.outcome !== "ok" ? " bad" : ""}`, status),
+  );
+  const source = el("pre", "code-source");
+  const code = el("code", "", entry.code);
+  if (/^[\w+#.-]{1,30}$/.test(entry.language)) code.dataset.lang = entry.language;
+  source.append(code);
+  node.append(summary, source);
+  if (entry.done) {
+    const label = entry.outcome === "ok" ? "Output" : `Output · ${status}`;
+    node.append(el("div", "tool-label", label));
+    node.append(el("pre", "code-output", entry.output || "(no output)"));
+  }
+  return node;
 }
 
 function buildTool(entry) {
