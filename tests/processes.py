@@ -12,7 +12,9 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-READY_LINE = "Application startup complete"
+READY_LINE = "Uvicorn running on"
+"""uvicorn logs it once the socket listens ("Application startup complete" comes before
+the socket is bound: a client that connected on that line was refused, now and then)."""
 
 
 def free_port() -> int:
