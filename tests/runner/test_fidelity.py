@@ -10,7 +10,9 @@ import asyncio
 import base64
 import warnings
 from collections.abc import AsyncIterator
+from pathlib import Path
 
+import httpx
 import pytest
 import pytest_asyncio
 from google.adk.agents import LlmAgent, LoopAgent, ParallelAgent
@@ -20,7 +22,8 @@ from google.adk.tools import google_search
 from google.adk.tools.tool_context import ToolContext
 from google.genai import types
 
-from adkstream.agents.registry import HostedAgent
+from adkstream.agents.registry import AgentRegistry, HostedAgent
+from adkstream.api import create_app
 from adkstream.events import (
     AgentCompleted,
     AgentStarted,
@@ -35,6 +38,8 @@ from adkstream.events import (
     StreamEvent,
 )
 from adkstream.runner import RunRequest
+from adkstream.settings import Settings
+from tests.api.sse_reading import post_sse
 from tests.fakes.fixtures import fake_gemini
 from tests.fakes.gemini_server import (
     FakeGemini,
@@ -51,6 +56,7 @@ from tests.fakes.gemini_server import (
     web_grounding,
 )
 from tests.runner.helpers import TIMEOUT_S, USER_ID, Harness, check_stream, make_harness
+from tests.servers import serve_app
 
 __all__ = ["fake_gemini"]
 
@@ -348,3 +354,56 @@ async def test_fidelity_parallel_agent_branches(harness: Harness, fake_gemini: F
     assert len(branches) == 2
     assert len(completed) == 2
     _agent_runs_pair(events)
+
+
+async def test_fidelity_on_the_native_sse_stream(
+    tmp_path: Path, gemini: Gemini, fake_gemini: FakeGemini
+) -> None:
+    # One answer with all of it, read as a browser would: SSE frames from a real server.
+    fake_gemini.script(
+        PartsReply(
+            [
+                thought_part("Checking", signature=b"sig"),
+                "Paris is",
+                [code_part("print(1)"), code_result_part("1\n")],
+                " the capital.",
+                image_part(PNG),
+            ],
+            grounding=web_grounding(
+                [("https://a.example/paris", "Paris")], supports=[grounding_support(0, 5, "Paris")]
+            ),
+            finish_reason="MAX_TOKENS",
+            usage=Usage(thoughts=7, cached=2),
+        )
+    )
+    agent = LlmAgent(name="all", model=gemini, generate_content_config=THINKING)
+    app = create_app(Settings(data_dir=tmp_path / "d"), AgentRegistry([HostedAgent.of(agent)]))
+    async with (
+        asyncio.timeout(TIMEOUT_S),
+        serve_app(app) as url,
+        httpx.AsyncClient(base_url=url, timeout=30) as client,
+    ):
+        response, frames = await post_sse(client, {"message": "Capital of France?"})
+
+    assert response.headers["content-type"].startswith("text/event-stream")
+    assert all(name == event.type and seq == str(event.seq) for seq, name, event in frames)
+    events = [event for _, _, event in frames]
+
+    types_ = [e.type for e in events]
+    for expected in (
+        "reasoning.delta",
+        "reasoning.completed",
+        "message.delta",
+        "message.completed",
+        "code.call",
+        "code.result",
+        "message.file",
+        "message.sources",
+        "agent.completed",
+    ):
+        assert expected in types_, expected
+    final = events[-1]
+    assert isinstance(final, RunCompleted)
+    assert final.finish_reason == "max_tokens"
+    assert (final.usage.thought_tokens, final.usage.cached_tokens) == (7, 2)
+    check_stream(events)
