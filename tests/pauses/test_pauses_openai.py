@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import openai
 import pytest
 import pytest_asyncio
@@ -105,3 +106,31 @@ async def test_pauses_openai_unknown_tool_call_id_is_a_400(bank_url: str) -> Non
     await client.close()
 
     assert refused.value.body["param"] == "messages"  # type: ignore[index]
+
+
+async def test_pauses_langchain_bind_tools_agent_loop(
+    bank_url: str, fake_gemini: FakeGemini
+) -> None:
+    # LangChain's ChatOpenAI pointed at the server, with the tool bound the usual way.
+    from langchain_core.messages import BaseMessage, HumanMessage, ToolMessage
+    from langchain_openai import ChatOpenAI
+
+    fake_gemini.script(ToolCallReply("get_location", {"precision": "city"}))
+    messages: list[BaseMessage] = [HumanMessage("where am I?")]
+    # Our own HTTP client, closed at the end (ChatOpenAI leaves its own open).
+    async with asyncio.timeout(30), httpx.AsyncClient() as http:
+        llm = ChatOpenAI(
+            model="bank",
+            base_url=f"{bank_url}/v1",
+            api_key="unused",  # type: ignore[arg-type]
+            max_retries=0,
+            http_async_client=http,
+        )
+        bound = llm.bind_tools(TOOLS)
+        asked = await bound.ainvoke(messages)
+        [call] = asked.tool_calls  # type: ignore[attr-defined]
+        messages += [asked, ToolMessage(json.dumps({"city": "Paris"}), tool_call_id=call["id"])]
+        answered = await bound.ainvoke(messages)
+
+    assert (call["name"], call["args"]) == ("get_location", {"precision": "city"})
+    assert "Paris" in str(answered.content)
