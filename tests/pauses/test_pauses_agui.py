@@ -6,35 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
-import pytest_asyncio
-from google.adk.models.google_llm import Gemini
 
-from adkstream.agents.registry import AgentRegistry, HostedAgent
-from adkstream.api import create_app
-from adkstream.settings import Settings
 from tests.adapters.conftest import NodeRunner, node_dir, run_node
 from tests.fakes.fixtures import fake_gemini
 from tests.fakes.gemini_server import FakeGemini, ToolCallReply
-from tests.pauses.pause_agent import TOOL_RUNS, build_bank
-from tests.servers import serve_app
+from tests.pauses.pause_agent import TOOL_RUNS
 
 __all__ = ["fake_gemini", "node_dir", "run_node"]
-
-
-@pytest_asyncio.fixture
-async def bank_url(tmp_path: Path, fake_gemini: FakeGemini) -> AsyncIterator[str]:
-    TOOL_RUNS.clear()
-    model = Gemini(model="gemini-2.5-flash", base_url=fake_gemini.url)
-    agents = AgentRegistry([HostedAgent.of(build_bank(model))])
-    try:
-        async with serve_app(create_app(Settings(data_dir=tmp_path / "d"), agents)) as url:
-            yield url
-    finally:
-        await model.api_client.aio.aclose()
 
 
 @pytest.mark.parametrize(("decision", "runs"), [("approve", 1), ("deny", 0)])
