@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import ipaddress
+import json
+import shlex
 import sys
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from pydantic import ValidationError
 
@@ -20,6 +23,8 @@ from adkstream.events import (
     ArtifactSaved,
     CodeCall,
     CodeResult,
+    InputRequest,
+    InputRequested,
     MessageCompleted,
     MessageDelta,
     MessageFile,
@@ -29,6 +34,7 @@ from adkstream.events import (
     RunCancelled,
     RunCompleted,
     RunFailed,
+    RunWaiting,
     StreamEvent,
     ToolCall,
     ToolResult,
@@ -178,7 +184,14 @@ async def _run_in_process(agents: AgentRegistry, agent_name: str | None, prompt:
     local = InProcess(agents)
     try:
         run = await local.start(prompt, agent=agent_name)
-        return await print_stream(local.events(run.run_id))
+        while True:
+            printer = await _print(local.events(run.run_id), sys.stdout)
+            if printer.waiting is None:
+                return printer.code
+            answers = await _answers_or_explain(printer.waiting, url=None, api_key=None)
+            if answers is None:
+                return 0
+            run = await local.answer(printer.waiting.run_id, answers)
     finally:
         await local.aclose()
 
@@ -187,24 +200,110 @@ async def _run_remote(url: str, api_key: str | None, agent: str | None, prompt: 
     """Streams a run of the server at `url` (closing early, e.g. on Ctrl-C, cancels it)."""
     from adkstream.client import AsyncClient
 
-    async with (
-        AsyncClient(url, api_key=api_key) as client,
-        client.stream(prompt, agent=agent) as events,
-    ):
-        return await print_stream(events)
+    async with AsyncClient(url, api_key=api_key) as client:
+        stream = client.stream(prompt, agent=agent)
+        while True:
+            async with stream as events:
+                printer = await _print(events, sys.stdout)
+            if printer.waiting is None:
+                return printer.code
+            answers = await _answers_or_explain(printer.waiting, url=url, api_key=api_key)
+            if answers is None:
+                return 0
+            stream = client.answer(printer.waiting.run_id, answers)
+
+
+async def _answers_or_explain(
+    waiting: RunWaiting, *, url: str | None, api_key: str | None
+) -> dict[str, dict[str, Any]] | None:
+    """On a terminal, asks for each pending request's answer; otherwise prints how to
+    answer and returns None."""
+    if not sys.stdin.isatty():
+        sys.stdout.write(how_to_answer(waiting, url=url, with_key=api_key is not None))
+        return None
+    return {
+        request.request_id: await asyncio.to_thread(_ask, request) for request in waiting.pending
+    }
+
+
+def _ask(request: InputRequest) -> dict[str, Any]:
+    """One request's answer, asked on the terminal (a blocking read: run in a thread)."""
+    print(f"\n? {_request_line(request)}", flush=True)
+    if request.kind == "confirmation":
+        return {"confirmed": input("  approve? [y/N] ").strip().lower() in ("y", "yes")}
+    if request.kind == "credential":
+        return {"access_token": getpass.getpass("  access token: ")}
+    if request.kind == "input":
+        return {"value": input("  answer: ")}
+    while True:
+        line = input("  result (one line of JSON): ")
+        try:
+            return {"result": json.loads(line)}
+        except json.JSONDecodeError as exc:
+            print(f"  not JSON ({exc.msg}); try again", flush=True)
+
+
+_ANSWER_FIELDS: dict[str, dict[str, Any]] = {
+    "confirmation": {"confirmed": True},
+    "tool_result": {"result": "..."},
+    "client_tool": {"result": "..."},
+    "credential": {"access_token": "..."},
+    "input": {"value": "..."},
+}
+
+
+def how_to_answer(waiting: RunWaiting, *, url: str | None, with_key: bool = False) -> str:
+    """What a run waits for, and the request that answers it (a curl command for a run on a
+    server; a run in this process ends with the process, so only the terminal can answer).
+
+    Args:
+        waiting: the run's `run.waiting` event.
+        url: the server's URL; None for a run in this process.
+        with_key: the server wants an API key (the command reads `$ADKSTREAM_API_KEY`).
+    """
+    lines = [f"\nrun {waiting.run_id} waits for {len(waiting.pending)} answer(s):"]
+    lines.extend(f"  ? {_request_line(request)}" for request in waiting.pending)
+    if url is None:
+        lines.append("run it from a terminal to answer (the run ends with this process)")
+        return "\n".join(lines) + "\n"
+    answers = [
+        {"request_id": r.request_id, **_ANSWER_FIELDS.get(r.kind, {"value": "..."})}
+        for r in waiting.pending
+    ]
+    body = json.dumps({"answers": answers})
+    endpoint = f"{url.rstrip('/')}/v1/runs/{waiting.run_id}/answers"
+    command = ["curl", "-N", "-X", "POST", shlex.quote(endpoint)]
+    command += ["-H", "'Content-Type: application/json'"]
+    if with_key:
+        command += ["-H", '"Authorization: Bearer $ADKSTREAM_API_KEY"']
+    command += ["-d", shlex.quote(body)]
+    lines += ["answer with (edit the values):", "  " + " ".join(command)]
+    return "\n".join(lines) + "\n"
+
+
+def _request_line(request: InputRequest) -> str:
+    hint = f" · {request.hint}" if request.hint else ""
+    return f"{request.kind}: {request.name}({_args(request.args)}) [{request.request_id}]{hint}"
 
 
 async def print_stream(events: AsyncIterator[StreamEvent], out: TextIO = sys.stdout) -> int:
     """Prints a run as it streams: agent names, text, thinking (dimmed on a terminal), tool
     calls, code and its output, files, sources, artifacts, escalations, answers cut or
-    stopped by a filter, and the tokens used; returns an exit code."""
+    stopped by a filter, what a paused run waits for, and the tokens used; returns an
+    exit code (0 for a run that ends waiting)."""
+    return (await _print(events, out)).code
+
+
+async def _print(events: AsyncIterator[StreamEvent], out: TextIO) -> _Printer:
     printer = _Printer(out)
     async for event in events:
         printer.print(event)
         out.flush()
-    return printer.code
+    return printer
 
 
+# ADK's own calls that carry a pause: the `input.requested` event says it instead.
+_PAUSE_CALLS = frozenset({"adk_request_confirmation", "adk_request_credential"})
 _OUTCOMES = {"ok": "done", "failed": "failed", "deadline_exceeded": "timed out"}
 
 
@@ -219,6 +318,7 @@ class _Printer:
         self.dim = out.isatty()
         self.thinking: dict[str, float] = {}  # message_id -> ts of its first delta
         self.noted: str | None = None
+        self.waiting: RunWaiting | None = None
 
     def print(self, event: StreamEvent) -> None:
         write = self.out.write
@@ -270,6 +370,8 @@ class _Printer:
             case AgentEscalated():
                 write(f"\n  ^ {event.author} escalated\n")
                 self.author = None
+            case ToolCall() | ToolResult() if event.name in _PAUSE_CALLS:
+                pass  # the `input.requested` says it
             case ToolCall():
                 write(f"\n  -> {event.name}({_args(event.args)})")
             case ToolResult():
@@ -288,8 +390,15 @@ class _Printer:
             case RunCancelled():
                 write(f"\n(cancelled: {event.reason})\n")
                 self.code = 130
+            case InputRequested():
+                hint = f"\n     {event.hint}" if event.hint else ""
+                write(f"\n  ? {event.kind}: {event.name}({_args(event.args)}){hint}\n")
+                self.author = None
+            case RunWaiting():
+                write(f"\n(waiting for {len(event.pending)} answer(s): run {event.run_id})\n")
+                self.waiting = event
             case _:
-                pass  # state, agents' ends, pauses and live-only events: not printed
+                pass  # state, agents' ends and live-only events: not printed
 
     def _line_of(self, author: str) -> None:
         if author != self.author:

@@ -18,8 +18,8 @@ from typing import Any
 
 from ag_ui.core import RunAgentInput, ToolMessage
 
-from adkstream.api.answers import Answer
 from adkstream.events import InputRequest
+from adkstream.runner.answers import Answer
 
 _RESULT_KINDS = ("tool_result", "client_tool")
 

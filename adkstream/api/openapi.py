@@ -9,7 +9,6 @@ from pydantic import BaseModel, TypeAdapter
 from pydantic.json_schema import models_json_schema
 
 from adkstream import __version__
-from adkstream.api.answers import AnswersBody
 from adkstream.api.bodies import (
     AgentList,
     ErrorBody,
@@ -20,6 +19,7 @@ from adkstream.api.bodies import (
     SessionBody,
 )
 from adkstream.events import StreamEvent
+from adkstream.runner.answers import AnswersBody
 from adkstream.runner.sessions import SessionView
 
 _REF = "#/components/schemas/{model}"

@@ -25,6 +25,7 @@ from adkstream.notebook.phrases import (
     usage_text,
 )
 from adkstream.notebook.view import (
+    ANSWER_FIELDS,
     AgentOutput,
     Artifact,
     Code,
@@ -32,6 +33,7 @@ from adkstream.notebook.view import (
     File,
     Item,
     Message,
+    Request,
     RunView,
     Section,
     Thinking,
@@ -39,7 +41,7 @@ from adkstream.notebook.view import (
     Transfer,
 )
 
-__all__ = ["MAX_VALUE_CHARS", "render_html", "render_text"]
+__all__ = ["MAX_VALUE_CHARS", "answer_call", "render_html", "render_text"]
 
 MAX_VALUE_CHARS = 4000
 """Longer tool arguments, results and state values are cut (their end elided)."""
@@ -71,6 +73,11 @@ def render_html(view: RunView) -> str:
         parts.append(f"<p>{_CURSOR}</p>")
     if notice := _run_notice(view):
         parts.append(f'<div style="{_NOTICE}">⚠ {escape(notice)}</div>')
+    if view.pending:
+        parts.append(
+            f'<div style="{_NOTICE}">⏸ waiting; answer with '
+            f"<code>{escape(answer_call(view))}</code></div>"
+        )
     if view.state:
         parts.append(_state_html(view))
     parts.append(f'<div style="{_FOOTER}">{escape(_status_line(view))}</div>')
@@ -103,6 +110,8 @@ def _item_html(item: Item, view: RunView) -> str:
             if item.done:
                 body += f'<div>result</div><pre style="{_PRE}">{escape(_dump(item.result))}</pre>'
             return f'<details style="{_FOLD}"><summary>{summary}</summary>{body}</details>'
+        case Request():
+            return _request_html(item)
         case Transfer():
             return f"<p><em>→ transferred to {escape(item.to_agent)}</em></p>"
         case Artifact():
@@ -130,6 +139,26 @@ def _message_html(item: Message, view: RunView) -> str:
     if notice := stop_notice(item.finish_reason):
         parts.append(f'<div style="{_NOTICE}">⚠ {escape(notice)}</div>')
     return "".join(parts)
+
+
+def _request_html(item: Request) -> str:
+    hint = f'<div style="{_MUTED}">{escape(item.hint)}</div>' if item.hint else ""
+    return (
+        f'<div class="adkstream-request" style="{_FOLD};border-left-color:#e5a50a">'
+        f"⏸ {escape(item.kind)}: <code>{escape(item.name)}</code>"
+        f"({escape(_call_args(item.args))}){hint}"
+        f'<div style="{_MUTED}">request <code>{escape(item.request_id)}</code>, answered with '
+        f"<code>{escape(ANSWER_FIELDS.get(item.kind, '{...}'))}</code></div></div>"
+    )
+
+
+def answer_call(view: RunView) -> str:
+    """The client call that answers every pending request of a waiting `view`."""
+    answers = ", ".join(
+        f"{request.request_id!r}: {ANSWER_FIELDS.get(request.kind, '{...}')}"
+        for request in view.pending
+    )
+    return f"client.answer({view.run_id!r}, {{{answers}}})"
 
 
 def _code_html(item: Code) -> str:
@@ -242,6 +271,8 @@ def render_text(view: RunView) -> str:
         lines.extend(_item_text(item) for item in section.items)
     if notice := _run_notice(view):
         lines.append(f"  ({notice})")
+    if view.pending:
+        lines.append(f"waiting; answer with {answer_call(view)}")
     if view.state:
         lines.append("state:")
         lines.extend(f"  {key} = {_text_value(value)}" for key, value in view.state.items())
@@ -266,6 +297,13 @@ def _item_text(item: Item) -> str:
         case Tool():
             result = f"\n  <- {item.name}: {_dump(item.result, indent=None)}" if item.done else ""
             return f"  -> {item.name}({_call_args(item.args)}){result}"
+        case Request():
+            hint = f"\n    {item.hint}" if item.hint else ""
+            shape = ANSWER_FIELDS.get(item.kind, "{...}")
+            return (
+                f"  ? {item.kind}: {item.name}({_call_args(item.args)}){hint}\n"
+                f"    request {item.request_id}, answered with {shape}"
+            )
         case Transfer():
             return f"  => transfer to {item.to_agent}"
         case Artifact():
@@ -305,6 +343,9 @@ def _status_line(view: RunView) -> str:
         head = f"failed: {view.error.code}: {view.error.message}"
     elif view.status == "cancelled":
         head = f"cancelled: {view.cancel_reason}"
+    elif view.status == "waiting":
+        count = len(view.pending)
+        head = f"waiting for {count} answer{'s' if count != 1 else ''}"
     else:
         head = "running…"
     ids = [f"run {view.run_id}"] if view.run_id else []

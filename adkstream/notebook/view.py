@@ -3,8 +3,8 @@
 `RunView` is a pure core (httpx-sse's `SSEDecoder` is the model): fed one event at a
 time, it keeps the text of each message as it grows (with the files, sources and finish
 reason that come with it), the model's thinking, code and its output, the tool calls
-with their results, saved artifacts, escalations, the state changes and how the run
-ended. The renderers in `render.py` draw it.
+with their results, saved artifacts, escalations, what a paused run waits for
+(`input.requested`), the state changes and how the run ended. The renderers in `render.py` draw it.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from adkstream.events import (
     CodeCall,
     CodeResult,
     ErrorInfo,
+    InputRequest,
+    InputRequested,
     MessageCompleted,
     MessageDelta,
     MessageFile,
@@ -31,6 +33,7 @@ from adkstream.events import (
     RunCompleted,
     RunFailed,
     RunStarted,
+    RunWaiting,
     Source,
     StateDelta,
     StreamEvent,
@@ -48,6 +51,7 @@ __all__ = [
     "File",
     "Item",
     "Message",
+    "Request",
     "RunView",
     "Section",
     "Thinking",
@@ -119,6 +123,30 @@ class Tool:
 
 
 @dataclass
+class Request:
+    """Something the run waits for (`input.requested`): a confirmation, a result, ..."""
+
+    request_id: str
+    kind: str
+    name: str
+    args: dict[str, Any]
+    hint: str | None = None
+
+
+ANSWER_FIELDS = {
+    "confirmation": '{"confirmed": True}',
+    "tool_result": '{"result": ...}',
+    "client_tool": '{"result": ...}',
+    "credential": '{"access_token": "..."}',
+    "input": '{"value": ...}',
+}
+"""What an answer to each kind of request looks like, as a Python literal."""
+
+# ADK's own calls that carry a pause: the request (`Request`) stands for them.
+_PAUSE_CALLS = frozenset({"adk_request_confirmation", "adk_request_credential"})
+
+
+@dataclass
 class Transfer:
     to_agent: str
 
@@ -148,7 +176,9 @@ class Escalation:
     author: str
 
 
-Item: TypeAlias = Message | Thinking | Code | Tool | Transfer | AgentOutput | Artifact | Escalation
+Item: TypeAlias = (
+    Message | Thinking | Code | Tool | Request | Transfer | AgentOutput | Artifact | Escalation
+)
 
 
 @dataclass
@@ -174,6 +204,7 @@ class RunView:
         self.usage: Usage | None = None
         self.error: ErrorInfo | None = None
         self.cancel_reason: str | None = None
+        self.pending: list[InputRequest] = []
         self.state: dict[str, Any] = {}
         self.state_is_final = False
         self.sections: list[Section] = []
@@ -229,8 +260,13 @@ class RunView:
                 self._code_event(event)
             case TurnCompleted() if event.message_id is not None:
                 self._message(event.author, event.branch, event.message_id).completed = True
-            case ToolCall() | ToolResult():
+            case ToolCall() | ToolResult() if event.name not in _PAUSE_CALLS:
                 self._tool(event)
+            case ToolCall() | ToolResult():
+                pass
+            case InputRequested():
+                request = Request(event.request_id, event.kind, event.name, event.args, event.hint)
+                self._section(event.author, event.branch).items.append(request)
             case StateDelta():
                 self.state.update(event.delta)
             case ArtifactSaved():
@@ -257,6 +293,9 @@ class RunView:
             self.status, self.error = "failed", event.error
         elif isinstance(event, RunCancelled):
             self.status, self.cancel_reason = "cancelled", event.reason
+        elif isinstance(event, RunWaiting):
+            self.status, self.pending, self.usage = "waiting", list(event.pending), event.usage
+            self.final_text = event.final_text
 
     @property
     def last_message(self) -> Message | None:

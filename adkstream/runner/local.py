@@ -20,10 +20,11 @@ from google.adk.sessions import InMemorySessionService
 from google.genai import types
 
 from adkstream.agents.registry import AgentRegistry, HostedAgent
-from adkstream.errors import ConflictError
+from adkstream.errors import ConflictError, NotFoundError
 from adkstream.events import StreamEvent
-from adkstream.runner.log import MemoryLog
-from adkstream.runner.runs import RunManager, RunRequest
+from adkstream.runner.answers import Answer, answers_message
+from adkstream.runner.log import MemoryLog, RunStatus
+from adkstream.runner.runs import RunManager, RunRequest, new_run_id
 from adkstream.runner.sessions import SessionStore
 
 __all__ = ["InProcess", "LocalRun"]
@@ -88,6 +89,43 @@ class InProcess:
             )
         )
         return LocalRun(run_id=run.run_id, session_id=session_id, agent=hosted.name)
+
+    async def answer(self, run_id: str, answers: Mapping[str, Mapping[str, Any]]) -> LocalRun:
+        """Answers waiting run `run_id` (request id -> its fields, as for
+        `POST /v1/runs/{id}/answers`) and starts the run that continues it.
+
+        Raises:
+            NotFoundError: no such run.
+            ConflictError: the run is not waiting, or was answered already.
+            RequestError: an answer does not fit its request, or one is missing.
+        """
+        record = await self.log.get_run(run_id)
+        if record is None:
+            raise NotFoundError(f"no run {run_id!r}", code="run_not_found")
+        if record.status is not RunStatus.WAITING:
+            raise ConflictError(
+                f"run {run_id!r} is {record.status.value}, not waiting for answers",
+                code="run_not_waiting",
+            )
+        given = [Answer(request_id=rid, **dict(fields)) for rid, fields in answers.items()]
+        message = answers_message(record.pending, given)
+        new_id = new_run_id()
+        holder = await self.log.claim_answer(run_id, by=new_id)
+        if holder != new_id:
+            raise ConflictError(f"run {run_id!r} was answered already", code="already_answered")
+        run = await self.runs.start(
+            RunRequest(
+                agent=self.agents.get(record.agent),
+                user_id=record.user_id,
+                session_id=record.session_id,
+                message=message,
+                coalesce_ms=self.coalesce_ms,
+                invocation_id=record.invocation_id,
+                resumes=run_id,
+            ),
+            run_id=new_id,
+        )
+        return LocalRun(run_id=run.run_id, session_id=record.session_id, agent=record.agent)
 
     def events(self, run_id: str, *, after: int = 0) -> AsyncIterator[StreamEvent]:
         """The run's events after seq `after`, every delta as it was logged, to its end."""

@@ -42,6 +42,7 @@ async def test_page_uses_no_external_resources(serve_chat: ServeChat) -> None:
             "sse.js",
             "markdown.js",
             "transcript.js",
+            "requests.js",
             "attachments.js",
             "chat.css",
         ):

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
+import shlex
 from collections.abc import AsyncIterator, Iterable
 
-from adkstream.cli import print_stream
+from adkstream.cli import how_to_answer, print_stream
 from adkstream.events import CodeResult, MessageSources, Source, StreamEvent
 from tests.adapters import events as ev
 
@@ -97,3 +99,48 @@ async def test_print_stream_says_a_filter_once() -> None:
     blocked = ev.cut(2, "m1", "Part", "safety")
     _, out = await printed([blocked, ev.run_completed(3, finish_reason="safety")])
     assert out.count("The model stopped: safety filter (safety)") == 1
+
+
+async def test_print_stream_waiting_run_shows_the_requests_and_exits_0() -> None:
+    asked = ev.confirmation(0, "req-1", "call-1")
+    events = ev.numbered(ev.started(), ev.agent(0, "a"), asked, ev.waiting(0, asked))
+
+    code, out = await printed(events)
+
+    assert code == 0
+    assert "  ? confirmation: transfer(amount=5)\n     Approve the transfer?\n" in out
+    assert f"(waiting for 1 answer(s): run {ev.RUN})" in out
+
+
+def test_how_to_answer_prints_a_curl_command_for_a_server() -> None:
+    waiting = ev.waiting(3, ev.confirmation(1, "req-1", "call-1"), ev.client_tool(2, "req-2"))
+
+    text = how_to_answer(waiting, url="http://127.0.0.1:8000/", with_key=True)
+
+    assert f"run {ev.RUN} waits for 2 answer(s):" in text
+    assert "  ? confirmation: transfer(amount=5) [req-1] · Approve the transfer?" in text
+    assert "  ? client_tool: get_location(precision='city') [req-2]" in text
+    [command] = [line for line in text.splitlines() if line.startswith("  curl ")]
+    words = shlex.split(command)
+    assert words[:5] == [
+        "curl",
+        "-N",
+        "-X",
+        "POST",
+        f"http://127.0.0.1:8000/v1/runs/{ev.RUN}/answers",
+    ]
+    assert "Authorization: Bearer $ADKSTREAM_API_KEY" in words
+    body = json.loads(words[words.index("-d") + 1])
+    assert body == {
+        "answers": [
+            {"request_id": "req-1", "confirmed": True},
+            {"request_id": "req-2", "result": "..."},
+        ]
+    }
+
+
+def test_how_to_answer_in_process_says_only_a_terminal_can() -> None:
+    text = how_to_answer(ev.waiting(2, ev.confirmation(1, "req-1", "call-1")), url=None)
+
+    assert "curl" not in text
+    assert "run it from a terminal to answer" in text

@@ -344,3 +344,37 @@ def test_view_an_image_alone_is_a_whole_message() -> None:
         view.add(event)
     assert view.outputs == {"a": "Here it is"}  # the image has no text to count
     assert "▍" not in render_html(view)  # and no cursor: no text will come
+
+
+def test_render_waiting_run_shows_each_request_and_how_to_answer() -> None:
+    hostile = ev.confirmation(3, "req-1", "call-1").model_copy(update={"hint": SCRIPT})
+    view = view_of(
+        ev.started(),
+        ev.agent(2, "a"),
+        hostile,
+        ev.client_tool(4, "req-2"),
+        ev.waiting(5, hostile, ev.client_tool(4, "req-2")),
+    )
+    html, text = render_html(view), render_text(view)
+
+    assert view.status == "waiting" and view.ended
+    assert SCRIPT not in html and escape(SCRIPT) in html
+    assert "<code>transfer</code>(amount=5)" in html
+    assert "<code>get_location</code>(precision=&#x27;city&#x27;)" in html
+    call = """client.answer('run-1', {'req-1': {"confirmed": True}, 'req-2': {"result": ...}})"""
+    assert escape(call) in html
+    assert "  ? confirmation: transfer(amount=5)" in text
+    assert f"    {SCRIPT}" in text  # plain text is not markup
+    assert "  ? client_tool: get_location(precision='city')" in text
+    assert f"waiting; answer with {call}" in text
+    assert "(waiting for 2 answers · run run-1 · session s-1)" in text
+
+
+def test_render_pause_calls_of_adk_are_not_drawn_as_tools() -> None:
+    call = ToolCall(
+        run_id=RUN, ts=0, author="a", call_id="c2", name="adk_request_confirmation", args={}
+    )
+    view = view_of(ev.started(), call, ev.confirmation(3, "req-1", "call-1"))
+
+    assert "adk_request_confirmation" not in render_text(view)
+    assert "adk_request_confirmation" not in render_html(view)

@@ -37,7 +37,6 @@ from adkstream.agents.client_tools import ClientToolSpec
 from adkstream.agents.registry import HostedAgent
 from adkstream.api.agui import AguiEncoder
 from adkstream.api.agui_answers import agui_answers
-from adkstream.api.answers import answers_message
 from adkstream.api.bodies import _ID_PATTERN
 from adkstream.api.event_stream import EventStreamResponse
 from adkstream.api.inputs import current_user, host_of, read_model
@@ -45,6 +44,7 @@ from adkstream.api.resume import continue_run, waiting_runs
 from adkstream.api.streams import SSE_HEADERS, run_headers
 from adkstream.errors import ConflictError, NotFoundError, RequestError
 from adkstream.events import StreamEvent
+from adkstream.runner.answers import answers_message
 from adkstream.runner.host import Host
 from adkstream.runner.log import RunRecord
 from adkstream.runner.runs import DisconnectPolicy, Run, RunRequest

@@ -33,7 +33,6 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from adkstream.agents.client_tools import ClientToolSpec
-from adkstream.api.answers import Answer, answers_message
 from adkstream.api.bodies import ClientToolBody
 from adkstream.api.inputs import StreamFormat, current_user, host_of, read_model
 from adkstream.api.openai_compat import (
@@ -52,6 +51,7 @@ from adkstream.api.routes.agui import (
 )
 from adkstream.api.streams import run_headers, stream_response
 from adkstream.errors import ConflictError, NotFoundError, RequestError, UnavailableError
+from adkstream.runner.answers import Answer, answers_message
 from adkstream.runner.host import Host
 from adkstream.runner.log import RunStatus
 from adkstream.runner.runs import Run

@@ -7,7 +7,6 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from adkstream import metrics
-from adkstream.api.answers import AnswersBody, answers_message
 from adkstream.api.bodies import RunAccepted, RunBody, RunView
 from adkstream.api.inputs import (
     StreamFormat,
@@ -19,6 +18,7 @@ from adkstream.api.inputs import (
 from adkstream.api.resume import client_tool_specs, continue_run, waiting_runs
 from adkstream.api.streams import run_headers, stream_response
 from adkstream.errors import ConflictError, NotFoundError, RequestError
+from adkstream.runner.answers import AnswersBody, answers_message
 from adkstream.runner.host import Host
 from adkstream.runner.log import RunRecord, RunStatus
 from adkstream.runner.runs import RunRequest

@@ -31,7 +31,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from adkstream.api.answers import Answer, answers_message
 from adkstream.api.bodies import ClientToolBody
 from adkstream.api.inputs import current_user, host_of, read_model
 from adkstream.api.resume import client_tool_specs, continue_run, waiting_runs
@@ -43,6 +42,7 @@ from adkstream.api.routes.agui import (
 )
 from adkstream.api.vercel import HEADERS, VercelEncoder
 from adkstream.errors import RequestError
+from adkstream.runner.answers import Answer, answers_message
 from adkstream.runner.host import Host
 
 

@@ -4,10 +4,11 @@
 const KEY_STORAGE = "adkstream.apiKey";
 
 export class ApiError extends Error {
-  constructor(message, { status = 0, code = "network_error" } = {}) {
+  constructor(message, { status = 0, code = "network_error", field = null } = {}) {
     super(message);
     this.status = status;
     this.code = code;
+    this.field = field; // the request body field at fault (`answers.0.confirmed`), if named
   }
 
   /** Worth retrying: the network, a restart (502/503/504) or a rate limit. */
@@ -53,14 +54,16 @@ export async function getJSON(path, options) {
 async function errorOf(response) {
   let message = `The server answered ${response.status} ${response.statusText}.`;
   let code = "http_error";
+  let field = null;
   try {
     const body = await response.json();
     if (body && body.error && body.error.message) {
       message = body.error.message;
       code = body.error.code || code;
+      field = body.error.field || null;
     }
   } catch {
     // not JSON: keep the status line
   }
-  return new ApiError(message, { status: response.status, code });
+  return new ApiError(message, { status: response.status, code, field });
 }

@@ -1,6 +1,8 @@
 // The chat page: sends a message with POST /v1/runs (SSE over fetch), shows the run as
 // it streams, stops it, lists sessions, and resumes a run after a dropped connection or
-// a reload from the run id and last seq it keeps in localStorage. The Live switch talks
+// a reload from the run id and last seq it keeps in localStorage. A run that ends waiting
+// (`run.waiting`) shows a card per request; their answers go to POST
+// /v1/runs/{id}/answers, whose new run streams on in place. The Live switch talks
 // to the session over its WebSocket instead (live.js).
 
 import { ApiError, getJSON, request, setApiKey } from "./api.js";
@@ -10,7 +12,7 @@ import { readEvents, SSEParser } from "./sse.js";
 import { Transcript } from "./transcript.js";
 
 const STATE_KEY = "adkstream.chat";
-const TERMINAL = new Set(["run.completed", "run.failed", "run.cancelled"]);
+const TERMINAL = new Set(["run.completed", "run.failed", "run.cancelled", "run.waiting"]);
 const STALL_MS = 45_000; // three missed pings (ADKSTREAM_HEARTBEAT_S is 15 s by default)
 const MAX_RECONNECTS = 30; // in a row without progress; a reload tries again
 
@@ -35,7 +37,7 @@ const ui = {
   typingText: $("typing-text"),
 };
 
-const transcript = new Transcript(ui.transcript, ui.scroller);
+const transcript = new Transcript(ui.transcript, ui.scroller, { answer: (entry) => answerRequests(entry) });
 const state = {
   agents: [],
   sessionId: null, // the session on screen; null for a new chat
@@ -313,6 +315,64 @@ async function send() {
     setTitle(run.sessionId, text);
     refreshSessions();
   }
+  save();
+  if (state.stopping) cancelRun(run);
+  await follow(run, response);
+}
+
+/**
+ * A request card got its answer: once every request of its run has one, sends them all
+ * and follows the new run (which `resumes` the waiting one) in the same conversation.
+ */
+async function answerRequests(entry) {
+  const entries = transcript.requests(entry.runId);
+  if (entries.some((e) => e.draft === null)) {
+    transcript.update(entry); // "ready", waiting for the others
+    return;
+  }
+  if (state.run) {
+    entry.error = "Wait for the current run to end, then answer.";
+    transcript.update(entry);
+    return;
+  }
+  const answers = entries.map((e) => ({ request_id: e.id, ...e.draft }));
+  for (const e of entries) {
+    e.sending = true;
+    e.error = "";
+    transcript.update(e);
+  }
+  const run = { id: null, sessionId: state.sessionId, agent: entry.author, lastSeq: 0, retry: null };
+  state.run = run;
+  state.stopping = false;
+  setRunning(true);
+  let response;
+  try {
+    response = await request(`/v1/runs/${encodeURIComponent(entry.runId)}/answers`, {
+      method: "POST",
+      body: { answers, on_disconnect: "continue" },
+      headers: { Accept: "text/event-stream" },
+    });
+  } catch (error) {
+    state.run = null;
+    setRunning(false);
+    if (error instanceof ApiError && error.status === 401) showAuth(error.message);
+    // The error names the answer at fault (`answers.1.result`) when it can.
+    const index = /^answers\.(\d+)/.exec(error.field || "")?.[1];
+    const blamed = index !== undefined && entries[Number(index)] ? [entries[Number(index)]] : entries;
+    for (const e of entries) {
+      e.sending = false;
+      if (blamed.includes(e)) e.error = error.message || String(error);
+      transcript.update(e);
+    }
+    return;
+  }
+  for (const e of entries) {
+    e.answered = e.draft;
+    e.sending = false;
+    transcript.update(e);
+  }
+  run.id = response.headers.get("X-Run-Id");
+  run.sessionId = response.headers.get("X-Session-Id") || run.sessionId;
   save();
   if (state.stopping) cancelRun(run);
   await follow(run, response);

@@ -4,6 +4,7 @@
 
 import { ObjectUrls, artifactNode, fileNode, sourcesNode } from "./attachments.js";
 import { renderMarkdown } from "./markdown.js";
+import { requestEntry, requestNode } from "./requests.js";
 
 const AUTHOR_COLOURS = 6;
 const KEEP_FILE_CHARS = 256 * 1024; // larger files are left out of the saved snapshot
@@ -19,6 +20,9 @@ const STOP_REASONS = {
   malformed_function_call: "malformed function call",
   other: "unspecified reason",
 };
+// ADK's own calls that carry a pause (a confirmation, a credential): the request card
+// (`input.requested`) shows them instead.
+const PAUSE_CALLS = new Set(["adk_request_confirmation", "adk_request_credential"]);
 const OUTCOMES = { ok: "done", failed: "failed", deadline_exceeded: "timed out" };
 
 /**
@@ -30,10 +34,12 @@ const OUTCOMES = { ok: "done", failed: "failed", deadline_exceeded: "timed out" 
  *   {kind: "code", id, author, language, code, outcome, output, done}
  *   {kind: "tool", id, author, name, args, result, done}
  *   {kind: "artifact", author, name, version, mime_type, size, url}
+ *   {kind: "request", id, runId, type, ...}  (a run's pause: see requests.js)
  *   {kind: "note", text, level: "info" | "error" | "cancelled" | "stopped"}
  */
 export class Transcript {
-  constructor(container, scroller) {
+  /** `answer(entry)` is called when a request card's answer is given (chat.js sends it). */
+  constructor(container, scroller, { answer = () => {} } = {}) {
     this.container = container;
     this.scroller = scroller;
     this.entries = [];
@@ -41,7 +47,12 @@ export class Transcript {
     this._dirty = new Set();
     this._frame = 0;
     this._urls = new ObjectUrls();
-    this._view = { follow: (change) => this._follow(change), urls: this._urls };
+    this._view = {
+      follow: (change) => this._follow(change),
+      urls: this._urls,
+      answer,
+      changed: (entry) => this.update(entry),
+    };
   }
 
   clear() {
@@ -174,12 +185,19 @@ export class Transcript {
         break;
       }
       case "tool.call": {
+        if (PAUSE_CALLS.has(event.name)) break;
         const tool = this._tool(event);
         tool.args = event.args;
         this._rebuild(tool);
         break;
       }
+      case "input.requested":
+        if (!this.entries.some((e) => e.kind === "request" && e.id === event.request_id)) {
+          this.add(requestEntry(event));
+        }
+        break;
       case "tool.result": {
+        if (PAUSE_CALLS.has(event.name)) break;
         const tool = this._tool(event);
         tool.result = event.result;
         tool.done = true;
@@ -189,6 +207,16 @@ export class Transcript {
       default:
         break;
     }
+  }
+
+  /** Re-renders `entry` (a request card whose answer changed). */
+  update(entry) {
+    if (this._nodes.has(entry)) this._rebuild(entry);
+  }
+
+  /** The request cards of waiting run `runId`. */
+  requests(runId) {
+    return this.entries.filter((e) => e.kind === "request" && e.runId === runId);
   }
 
   /** Marks the messages and thinking still streaming as ended (the run stopped under them). */
@@ -339,6 +367,8 @@ function build(entry, view) {
       return buildCode(entry);
     case "tool":
       return buildTool(entry);
+    case "request":
+      return requestNode(entry, view, authorClass(entry.author));
     case "artifact": {
       const node = artifactNode(entry, view);
       node.classList.add(authorClass(entry.author));

@@ -1,4 +1,5 @@
-"""Answers to a waiting run: the body of `POST /v1/runs/{run_id}/answers`, checked against
+"""Answers to a waiting run (the body of `POST /v1/runs/{run_id}/answers`, and what every
+other surface turns its answers into), checked against
 what each pending request asked for, and turned into the message ADK resumes with.
 
 Every pending request must be answered at once, each exactly once: ADK resumes the
