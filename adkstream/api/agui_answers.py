@@ -7,7 +7,9 @@ and, for a tool the client ran, a tool message with the call's id (what CopilotK
 @ag-ui/client send). Each answer takes the shape its request asks for:
 - a confirmation: `resolved` approves (a payload `{"confirmed": false}`, or `false`,
   denies), `cancelled` denies;
-- a tool's result: the tool message's content (JSON if it parses), or the payload;
+- a client tool's result: the tool message's content (JSON if it parses), or the payload;
+- a long-running tool's result: the payload only (a tool message with its call's id is
+  the tool's first, stand-in result, which the client keeps in its thread and sends back);
 - a credential: the payload (`{"access_token": ...}`); input: the payload as the value.
 """
 
@@ -31,7 +33,7 @@ def agui_answers(body: RunAgentInput, pending: list[InputRequest]) -> list[Answe
     answers = []
     for request in pending:
         entry = resumed.get(request.request_id)
-        if request.kind in _RESULT_KINDS and request.request_id in results:
+        if request.kind == "client_tool" and request.request_id in results:
             fields: dict[str, Any] | None = {"result": results[request.request_id]}
         elif entry is None:
             fields = None

@@ -69,3 +69,38 @@ async def test_pauses_agui_client_tool_answered_by_a_tool_message(
     assert [p["functionResponse"]["response"] for p in last if "functionResponse" in p] == [
         {"city": "Paris"}
     ]
+
+
+@pytest.mark.parametrize(
+    ("tool", "args", "payload", "seen"),
+    [
+        pytest.param(
+            "ask_manager",
+            {"question": "raise?"},
+            {"result": {"approved": True}},
+            '"approved": true',
+            id="long-running",
+        ),
+        pytest.param("read_calendar", {}, {"access_token": "tok-9"}, "tok-9", id="credential"),
+    ],
+)
+async def test_pauses_agui_long_running_and_credential_answered_by_resume(
+    bank_url: str,
+    fake_gemini: FakeGemini,
+    run_node: NodeRunner,
+    tool: str,
+    args: dict[str, object],
+    payload: dict[str, object],
+    seen: str,
+) -> None:
+    fake_gemini.script(ToolCallReply(tool, args))
+    async with asyncio.timeout(60):
+        out = await run_node(
+            "agui_pause.mjs", f"{bank_url}/v1/agui/bank", f"t-{tool}", "go", json.dumps(payload)
+        )
+
+    assert out["ok"], out
+    [interrupt] = out["interrupts"]
+    assert interrupt["reason"] == ("tool_result" if tool == "ask_manager" else "credential")
+    _, second = out["finished"]
+    assert seen in second["result"]  # the model (the fake echoes it) got the answer

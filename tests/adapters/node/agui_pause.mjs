@@ -4,7 +4,10 @@
 // run it refuses throws). Prints both runs' outcomes, the interrupts, the thread's
 // messages and every warning, as JSON.
 //
-//   node agui_pause.mjs <url> <thread_id> <text> <approve|deny|tool> [tools JSON]
+//   node agui_pause.mjs <url> <thread_id> <text> <approve|deny|tool|PAYLOAD JSON> [tools JSON]
+//
+// A PAYLOAD JSON answers every interrupt with `status: "resolved"` and that payload
+// (`{"result": ...}` for a long-running tool, `{"access_token": ...}` for a credential).
 
 delete process.env.SUPPRESS_TRANSFORMATION_WARNINGS;
 const warnings = [];
@@ -41,7 +44,10 @@ try {
       });
       return { interruptId: interrupt.id, status: "resolved" };
     }
-    return { interruptId: interrupt.id, status: "resolved", payload: { confirmed: true } };
+    if (decision === "approve") {
+      return { interruptId: interrupt.id, status: "resolved", payload: { confirmed: true } };
+    }
+    return { interruptId: interrupt.id, status: "resolved", payload: JSON.parse(decision) };
   });
   await agent.runAgent({ runId: "run-2", tools, resume });
   console.log(JSON.stringify({ ok: true, finished, interrupts, messages: agent.messages, warnings }));
