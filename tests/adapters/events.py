@@ -217,3 +217,57 @@ def waiting(seq: int, *requests: InputRequested) -> RunWaiting:
     fields = set(InputRequest.model_fields)
     pending = [InputRequest(**r.model_dump(include=fields)) for r in requests]
     return RunWaiting(**_common(seq), pending=pending, invocation_id="inv-1")
+
+
+def on_branch(branch: str, event: StreamEvent) -> StreamEvent:
+    return event.model_copy(update={"branch": branch})
+
+
+def branch_events(name: str) -> list[StreamEvent]:
+    """One parallel branch's agent run: reasoning, text, a tool call and its result."""
+    branch = f"par.{name}"
+    return [
+        agent(0, name, branch=branch),
+        on_branch(branch, thinking(0, f"{name}-t", "hm", author=name)),
+        on_branch(branch, delta(0, f"{name}-m", "Hel", author=name)),
+        on_branch(branch, tool_call(0, f"{name}-c", {}, author=name)),
+        on_branch(branch, delta(0, f"{name}-m", "lo", author=name)),
+        on_branch(branch, tool_result(0, f"{name}-c", "ok", author=name)),
+        on_branch(branch, completed(0, f"{name}-m", "Hello", author=name)),
+        agent_done(0, name, branch=branch),
+    ]
+
+
+def loop_iteration(n: int) -> list[StreamEvent]:
+    """One turn of a loop of a writer and a critic, each agent started."""
+    return [
+        agent(0, "writer"),
+        delta(0, f"w{n}", "draft", author="writer"),
+        completed(0, f"w{n}", "draft", author="writer"),
+        agent_done(0, "writer"),
+        agent(0, "critic"),
+        completed(0, f"c{n}", "better", author="critic"),
+        agent_done(0, "critic"),
+    ]
+
+
+def planner_turn() -> list[StreamEvent]:
+    """An agent run that thinks (streamed, then not), answers, cites, draws, runs code,
+    saves an artifact and changes state: every kind of content in one step."""
+    who = {"author": "planner"}
+    return [
+        agent(0, "planner"),
+        thinking(0, "t1", "Let me ", **who),
+        thinking(0, "t1", "think.", **who),
+        thought(0, "t1", "Let me think.", **who),
+        thought(0, "t2", "Unstreamed thought.", **who),
+        delta(0, "p1", "Hello", **who),
+        completed(0, "p1", "Hello", **who),
+        sources(0, "p1", **who),
+        image(0, "p1", **who),
+        code(0, "x1", "print(1 + 1)", **who),
+        code_result(0, "x1", "2\n", **who),
+        artifact(0, **who),
+        state(0, {"plan": "ok"}, **who),
+        agent_done(0, "planner"),
+    ]

@@ -23,6 +23,7 @@ from adkstream.events import (
 )
 from tests.adapters import events as ev
 from tests.adapters.agui_order import check_order
+from tests.adapters.events import branch_events, loop_iteration
 
 EVENT: TypeAdapter[BaseEvent] = TypeAdapter(Event)
 PART: TypeAdapter[Any] = TypeAdapter(ContentPart)
@@ -53,10 +54,6 @@ def shape(frames: Frames) -> list[str]:
 
 def of_type(frames: Frames, kind: str) -> Frames:
     return [f for f in frames if f["type"] == kind]
-
-
-def on_branch(branch: str, event: StreamEvent) -> StreamEvent:
-    return event.model_copy(update={"branch": branch})
 
 
 @pytest.mark.parametrize(
@@ -398,19 +395,6 @@ def test_agui_a_message_cut_or_filtered_says_why(reason: str, filtered: bool) ->
 # --- steps: loops, parallel branches ---
 
 
-def loop_iteration(n: int) -> list[StreamEvent]:
-    """One turn of a loop of a writer and a critic, each agent started."""
-    return [
-        ev.agent(0, "writer"),
-        ev.delta(0, f"w{n}", "draft", author="writer"),
-        ev.completed(0, f"w{n}", "draft", author="writer"),
-        ev.agent_done(0, "writer"),
-        ev.agent(0, "critic"),
-        ev.completed(0, f"c{n}", "better", author="critic"),
-        ev.agent_done(0, "critic"),
-    ]
-
-
 def steps_of(frames: Frames) -> list[tuple[str, str]]:
     return [(f["type"], f["stepName"]) for f in frames if f["type"].startswith("STEP")]
 
@@ -448,21 +432,6 @@ def test_agui_steps_of_parallel_branches_and_repeated_completions() -> None:
         ("STEP_FINISHED", "w (w@2)"),
         ("STEP_STARTED", "w"),
         ("STEP_FINISHED", "w"),
-    ]
-
-
-def branch_events(name: str) -> list[StreamEvent]:
-    """One parallel branch's agent run: reasoning, text, a tool call and its result."""
-    branch = f"par.{name}"
-    return [
-        ev.agent(0, name, branch=branch),
-        on_branch(branch, ev.thinking(0, f"{name}-t", "hm", author=name)),
-        on_branch(branch, ev.delta(0, f"{name}-m", "Hel", author=name)),
-        on_branch(branch, ev.tool_call(0, f"{name}-c", {}, author=name)),
-        on_branch(branch, ev.delta(0, f"{name}-m", "lo", author=name)),
-        on_branch(branch, ev.tool_result(0, f"{name}-c", "ok", author=name)),
-        on_branch(branch, ev.completed(0, f"{name}-m", "Hello", author=name)),
-        ev.agent_done(0, name, branch=branch),
     ]
 
 

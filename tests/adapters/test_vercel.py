@@ -30,7 +30,7 @@ from adkstream.events import StreamEvent
 from adkstream.settings import Settings
 from tests.adapters import events as ev
 from tests.adapters.conftest import SECRET, NodeRunner, native_run, slow_server
-from tests.adapters.test_vercel_encoder import branch_events, loop_iteration
+from tests.adapters.events import branch_events, loop_iteration, planner_turn
 from tests.api.conftest import Api, ServerFactory
 from tests.servers import serve_app
 
@@ -337,20 +337,7 @@ def every_event() -> list[StreamEvent]:
     second = loop_iteration(2)
     return ev.numbered(
         ev.started(),
-        ev.agent(0, "planner"),
-        ev.thinking(0, "t1", "Let me ", author="planner"),
-        ev.thinking(0, "t1", "think.", author="planner"),
-        ev.thought(0, "t1", "Let me think.", author="planner"),
-        ev.thought(0, "t2", "Unstreamed thought.", author="planner"),
-        ev.delta(0, "p1", "Hello", author="planner"),
-        ev.completed(0, "p1", "Hello", author="planner"),
-        ev.sources(0, "p1", author="planner"),
-        ev.image(0, "p1", author="planner"),
-        ev.code(0, "x1", "print(1 + 1)", author="planner"),
-        ev.code_result(0, "x1", "2\n", author="planner"),
-        ev.artifact(0, author="planner"),
-        ev.state(0, {"plan": "ok"}, author="planner"),
-        ev.agent_done(0, "planner"),
+        *planner_turn(),
         *parallel,
         *loop_iteration(1),
         *second[:-1],

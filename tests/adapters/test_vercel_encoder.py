@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from adkstream.api.vercel import VercelEncoder
 from adkstream.events import MediaDelta, Source, StreamEvent, TurnCompleted
 from tests.adapters import events as ev
+from tests.adapters.events import branch_events, loop_iteration
 
 Chunks = list[dict[str, Any]]
 
@@ -420,19 +421,6 @@ def test_vercel_cut_text_says_why_on_its_end() -> None:
     }
 
 
-def loop_iteration(n: int) -> list[StreamEvent]:
-    """One turn of a loop of a writer and a critic, each agent started."""
-    return [
-        ev.agent(0, "writer"),
-        ev.delta(0, f"w{n}", "draft", author="writer"),
-        ev.completed(0, f"w{n}", "draft", author="writer"),
-        ev.agent_done(0, "writer"),
-        ev.agent(0, "critic"),
-        ev.completed(0, f"c{n}", "better", author="critic"),
-        ev.agent_done(0, "critic"),
-    ]
-
-
 def test_vercel_loop_steps_pair_whether_or_not_an_agent_starts_again() -> None:
     # A runner that reports each agent run: a fresh agent.started per iteration.
     fresh, _ = encode(
@@ -487,25 +475,6 @@ def test_vercel_open_step_ends_with_the_run() -> None:
         ev.numbered(ev.started(), ev.agent(0, "a"), ev.thinking(0, "t", "hm"), ev.run_completed(0))
     )
     assert check_stream(chunks) == {"agent:a": "completed"}
-
-
-def on_branch(branch: str, event: StreamEvent) -> StreamEvent:
-    return event.model_copy(update={"branch": branch})
-
-
-def branch_events(name: str) -> list[StreamEvent]:
-    """One parallel branch's agent run: reasoning, text, a tool call and its result."""
-    branch = f"par.{name}"
-    return [
-        ev.agent(0, name, branch=branch),
-        on_branch(branch, ev.thinking(0, f"{name}-t", "hm", author=name)),
-        on_branch(branch, ev.delta(0, f"{name}-m", "Hel", author=name)),
-        on_branch(branch, ev.tool_call(0, f"{name}-c", {}, author=name)),
-        on_branch(branch, ev.delta(0, f"{name}-m", "lo", author=name)),
-        on_branch(branch, ev.tool_result(0, f"{name}-c", "ok", author=name)),
-        on_branch(branch, ev.completed(0, f"{name}-m", "Hello", author=name)),
-        ev.agent_done(0, name, branch=branch),
-    ]
 
 
 def _branch_of(chunk: dict[str, Any]) -> str | None:
