@@ -26,16 +26,18 @@ What goes where (the event types not listed send nothing):
   left out (no client reads them there).
 - `run.completed` / `run.waiting`: `finish_reason` `stop`, `length` (`max_tokens`) or
   `content_filter` (any other reason: a filter stopped the model, see
-  `FILTER_FREE_REASONS`). A run that waits for the client's tools (declared in the
-  request's `tools`) ends with `finish_reason: "tool_calls"` and their `tool_calls`,
-  whose ids name the run (`tool_call_id`): the next request's `role: "tool"` messages
-  continue it. A run that waits for anything else ends as `stop` with the text so far
-  (its `X-Run-Id` can be answered through `POST /v1/runs/{id}/answers`).
+  `FILTER_FREE_REASONS`). A run that waits ends with `finish_reason: "tool_calls"`
+  and one call in `tool_calls` per pending request (`api/client_calls.py`): a client
+  tool's or a long-running tool's own call, `adk_request_confirmation` for a tool
+  confirmation, `adk_request_credential` for a credential, `adk_request_input` for
+  input. Their ids name the run (`tool_call_id`): the next request's `role: "tool"`
+  messages answer them and continue the run, as the standard tool loop does.
 - Not sent, as the protocol has no place for them and they are not the answer: tool
-  calls and results, and the requests of a pause (they ran, or wait, on the server: a
-  `tool_calls` delta would ask the client to run them); `code.call` / `code.result`
-  (server-side code execution, like a tool); `artifact.saved` (its URL is relative to
-  this server and needs the API's credentials: read it from the native stream);
+  calls and results (they ran on the server: a `tool_calls` delta would ask the client
+  to run them; the pause's own requests come as `tool_calls` at the end);
+  `code.call` / `code.result` (server-side code execution, like a tool);
+  `artifact.saved` (its URL is relative to this server and needs the API's
+  credentials: read it from the native stream);
   `agent.*` and `state.delta` (no agent attribution or state in chat completions).
 
 Usage: OpenAI counts reasoning tokens inside `completion_tokens`, so `completion_tokens`
@@ -55,6 +57,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, assert_never
 
+from adkstream.api.client_calls import client_call
 from adkstream.api.contiguous import Contiguous
 from adkstream.api.sse import DONE_FRAME, json_frame
 from adkstream.events import (
@@ -144,15 +147,14 @@ def parse_tool_call_id(call_id: str) -> tuple[str, str] | None:
 
 
 def _client_calls(event: RunWaiting) -> list[Json]:
-    return [
-        {
-            "id": tool_call_id(event.run_id, request.request_id),
-            "type": "function",
-            "function": {"name": request.name, "arguments": json.dumps(request.args)},
-        }
-        for request in event.pending
-        if request.kind == "client_tool"
-    ]
+    """Every pending request as a call the client answers (see `client_calls`)."""
+    calls = []
+    for request in event.pending:
+        name, args = client_call(request)
+        function = {"name": name, "arguments": json.dumps(args)}
+        call_id = tool_call_id(event.run_id, request.request_id)
+        calls.append({"id": call_id, "type": "function", "function": function})
+    return calls
 
 
 def finish_reason(reason: str) -> str:
@@ -220,7 +222,7 @@ class ChatCompletionEncoder:
     _images: list[Json] = field(default_factory=list)
     _finish: str = "stop"
     tool_calls: list[Json] = field(default_factory=list)
-    """The calls of the client's tools a waiting run asks for (`finish_reason: tool_calls`)."""
+    """The calls a waiting run asks the client to answer (`finish_reason: tool_calls`)."""
     _ended: bool = False
 
     def frames(self, event: StreamEvent) -> list[bytes]:
@@ -323,7 +325,7 @@ class ChatCompletionEncoder:
         if isinstance(event, RunCompleted):
             self._finish = finish_reason(event.finish_reason)
         elif calls := _client_calls(event):
-            # The run waits for the client's tools: the calls, as OpenAI asks for them.
+            # The run waits for the client: its requests, as OpenAI asks for tool results.
             self._finish, self.tool_calls = "tool_calls", calls
             deltas = [{"index": i} | call for i, call in enumerate(calls)]
             out.append(self._chunk({"tool_calls": deltas}))

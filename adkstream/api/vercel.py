@@ -30,6 +30,12 @@ Divergences worth knowing:
   filter's reason); the reason itself and the usage ride on `messageMetadata`.
 - State changes come as transient `data-state` parts (delivered to `onData`, not kept
   in the message).
+- A run that waits ends with `finishReason: "tool-calls"` (the run id and the pending
+  request ids on `messageMetadata.adkstream`). A tool confirmation is a
+  `tool-approval-request` on the tool's part (`addToolApprovalResponse` answers it, a
+  denial's result is `tool-output-denied`); every other request is a tool call the
+  client answers with `addToolOutput` (`api/client_calls.py`): a client tool's or a
+  long-running tool's own call, `adk_request_credential`, `adk_request_input`.
 - A failed run sends `error` (our stable message, never exception text) then `finish`
   with `finishReason: "error"`; a cancelled run sends `abort`, as the SDK's own
   producer does.
@@ -40,6 +46,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal, assert_never
 
+from adkstream.api.client_calls import client_call
 from adkstream.api.contiguous import Contiguous
 from adkstream.api.sse import DONE_FRAME, json_frame
 from adkstream.events import (
@@ -71,6 +78,7 @@ from adkstream.events import (
     ToolResult,
     TurnCompleted,
 )
+from adkstream.runner.pauses import CONFIRMATION, CREDENTIAL, INPUT
 
 Chunk = dict[str, Any]
 _AgentKey = tuple[str, str | None]
@@ -88,6 +96,9 @@ _Attributed = (
     | MessageFile
     | InputRequested
 )
+
+_PAUSE_CALLS = frozenset({CONFIRMATION, CREDENTIAL, INPUT})
+"""ADK's own calls that pause a run: the `input.requested` after them says them."""
 
 HEADERS = {
     "Cache-Control": "no-cache",
@@ -190,9 +201,11 @@ class VercelEncoder:
     _step: _AgentKey | None = None
     """The agent whose step is open."""
     _held: dict[str, ToolCall] = field(default_factory=dict)
-    """Long-running calls, until the `input.requested` that says whose they are."""
-    _approving: set[str] = field(default_factory=set)
-    """Calls whose approval was requested: ADK's stand-in result is not theirs."""
+    """Long-running calls and ADK's calls that pause, until the `input.requested` that
+    says whose they are."""
+    _stand_ins: set[str] = field(default_factory=set)
+    """Paused calls (awaiting approval, a credential, their result): ADK's stand-in
+    result is not theirs."""
     _deferred_step: AgentStarted | None = None
     _answered_done: set[str] = field(default_factory=set)
     """The first step of a continuation, until the answered calls' results are out."""
@@ -250,13 +263,13 @@ class VercelEncoder:
                 return self._reasoning.delta(event)
             case ReasoningCompleted():
                 return self._reasoning.complete(event)
-            case ToolCall() if event.long_running:
+            case ToolCall() if event.long_running or event.name in _PAUSE_CALLS:
                 self._held[event.call_id] = event
                 return []
             case ToolCall():
                 return self._tool_input(event.call_id, event.name, event.args, event)
-            case ToolResult() if event.call_id in self._approving:
-                return []  # ADK's "requires confirmation" stand-in, not the tool's result
+            case ToolResult() if event.call_id in self._stand_ins:
+                return []  # ADK's stand-in ("requires confirmation"), not the tool's result
             case ToolResult() if event.call_id in self.denied:
                 self._answered_done.add(event.call_id)
                 return [{"type": "tool-output-denied", "toolCallId": event.call_id}]
@@ -350,34 +363,30 @@ class VercelEncoder:
         )
 
     def _input_requested(self, event: InputRequested) -> list[Chunk]:
-        """A pause: an approval request for a confirmation, a call the client runs for a
-        client tool (no `providerExecuted`: `useChat`'s onToolCall runs it), and for
-        the rest (a long-running tool's result, a credential, input) the call and a
-        `data-input-request` part holding the request."""
-        held = self._held.pop(event.request_id, None)
+        """A pause: an approval request for a confirmation; for the rest, a call the
+        client answers with `addToolOutput` (no `providerExecuted`: `useChat`'s
+        onToolCall sees it): a client tool's or a long-running tool's own call, or a
+        call of `adk_request_credential` / `adk_request_input` (`api/client_calls.py`).
+        ADK's stand-in result for the paused call is not sent: the answer is its result."""
+        self._held.pop(event.request_id, None)  # ADK's call of the pause, said here instead
+        self._stand_ins.add(event.call_id or event.request_id)
         if event.kind == "confirmation":
             call_id = event.call_id or event.request_id
-            self._approving.add(call_id)
             out: list[Chunk] = []
             if call_id not in self._tool_calls:
                 out += self._tool_input(call_id, event.name, event.args, event)
             approval = {"type": "tool-approval-request", "approvalId": event.request_id}
             return [*out, approval | {"toolCallId": call_id}]
-        if event.kind == "client_tool":
-            self._tool_calls.add(event.request_id)
-            call = {
-                "type": "tool-input-available",
-                "toolCallId": event.request_id,
-                "toolName": event.name,
-                "input": event.args,
-                "providerMetadata": _attribution(event),
-            }
-            return [call]
-        out = self._tool_input(held.call_id, held.name, held.args, held) if held else []
-        data = _who(event) | event.model_dump(
-            exclude={"seq", "run_id", "ts", "type", "author", "branch"}
-        )
-        return [*out, {"type": "data-input-request", "id": event.request_id, "data": data}]
+        self._tool_calls.add(event.request_id)
+        name, args = client_call(event)
+        call = {
+            "type": "tool-input-available",
+            "toolCallId": event.request_id,
+            "toolName": name,
+            "input": args,
+            "providerMetadata": _attribution(event),
+        }
+        return [call]
 
     def _release_held(self) -> list[Chunk]:
         """Long-running calls no request claimed: ordinary calls after all."""

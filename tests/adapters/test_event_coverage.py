@@ -185,7 +185,7 @@ PINNED: dict[str, dict[str, Kinds]] = {
     },
     "run.waiting": {
         "agui": ["STEP_FINISHED", "RUN_FINISHED"],
-        "openai": ["delta()+stop", "usage"],
+        "openai": ["delta(tool_calls)", "delta()+tool_calls", "usage"],
         "vercel": ["data-agent", "finish-step", "finish"],
     },
     "state.delta": {"agui": ["STATE_DELTA"], "openai": [], "vercel": ["data-state"]},

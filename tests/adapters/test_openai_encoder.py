@@ -263,20 +263,32 @@ def test_openai_finish_reason(reason: str, expected: str) -> None:
     assert completion(events)["choices"][0]["finish_reason"] == expected
 
 
-def test_openai_waiting_run_ends_as_stop_with_the_text_so_far() -> None:
+def test_openai_waiting_run_asks_for_a_confirmation_as_a_tool_call() -> None:
     request = ev.confirmation(0, "r1", "c1")
     events = ev.numbered(
         ev.started(), ev.delta(0, "m1", "Let me check."), request, ev.waiting(0, request)
     )
     chunks = frames(encoder(include_usage=True), events)
+    call = {
+        "id": "call_run-1_r1",
+        "type": "function",
+        "function": {
+            "name": "adk_request_confirmation",
+            "arguments": json.dumps(
+                {"tool": "transfer", "args": {"amount": 5}, "hint": "Approve the transfer?"}
+            ),
+        },
+    }
     assert deltas(chunks) == [
         {"role": "assistant", "content": ""},
         {"content": "Let me check."},
+        {"tool_calls": [{"index": 0} | call]},
         {},
     ]
-    assert chunks[-2]["choices"][0]["finish_reason"] == "stop"
+    assert chunks[-2]["choices"][0]["finish_reason"] == "tool_calls"
     assert chunks[-1]["usage"]["total_tokens"] == 0
-    assert message_of(events)["content"] == "Let me check."
+    message = message_of(events)
+    assert (message["content"], message["tool_calls"]) == ("Let me check.", [call])
 
 
 # --- files ---

@@ -1,12 +1,15 @@
-"""Client-side tools through the OpenAI-compatible route, driven by the openai SDK's
-standard tool loop: `tools` in, `finish_reason: "tool_calls"` with `tool_calls` out, the
-client runs the tool and sends the conversation back with a `role: "tool"` message (no
-session id, no extra header), and the run continues."""
+"""Runs that wait, through the OpenAI-compatible route, driven by the openai SDK's
+standard tool loop and by LangChain's `bind_tools`: `tools` in, `finish_reason:
+"tool_calls"` with `tool_calls` out, the client answers with a `role: "tool"` message (no
+session id, no extra header), and the run continues. Every kind of pause comes this way:
+a tool confirmation (`adk_request_confirmation`), a long-running tool, a credential
+(`adk_request_credential`) and a client tool."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -15,6 +18,7 @@ import pytest
 
 from tests.fakes.fixtures import fake_gemini
 from tests.fakes.gemini_server import FakeGemini, ToolCallReply
+from tests.pauses.pause_agent import TOOL_RUNS
 
 __all__ = ["fake_gemini"]
 
@@ -30,34 +34,109 @@ TOOLS: list[Any] = [
 ]
 
 
+@dataclass(frozen=True)
+class Pause:
+    """A tool the model calls, the call the client is asked to answer, and its answer."""
+
+    tool: str
+    args: dict[str, Any]
+    asked: str
+    """The name of the tool call in `tool_calls`."""
+    answer: Any
+    said: str
+    """What the model's last answer holds (the fake echoes the tool result it got)."""
+    runs: tuple[str, int] | None = None
+    """(tool, how many times it really ran), for the server's own tools."""
+
+
+PAUSES = [
+    pytest.param(
+        Pause(
+            "transfer",
+            {"amount": 5},
+            "adk_request_confirmation",
+            True,
+            "transferred",
+            ("transfer", 1),
+        ),
+        id="confirmation-approved",
+    ),
+    pytest.param(
+        Pause(
+            "transfer",
+            {"amount": 5},
+            "adk_request_confirmation",
+            {"confirmed": False},
+            "error",
+            ("transfer", 0),
+        ),
+        id="confirmation-denied",
+    ),
+    pytest.param(
+        Pause(
+            "ask_manager",
+            {"question": "raise?"},
+            "ask_manager",
+            {"approved": True},
+            '"approved": true',
+            ("ask_manager", 1),
+        ),
+        id="long-running",
+    ),
+    pytest.param(
+        Pause(
+            "read_calendar",
+            {},
+            "adk_request_credential",
+            "tok-123",
+            "tok-123",
+            ("read_calendar", 1),
+        ),
+        id="credential",
+    ),
+    pytest.param(
+        Pause("get_location", {"precision": "city"}, "get_location", {"city": "Paris"}, "Paris"),
+        id="client-tool",
+    ),
+]
+
+
+@pytest.mark.parametrize("pause", PAUSES)
 @pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
-async def test_pauses_openai_sdk_tool_loop_runs_a_client_tool(
-    bank_url: str, fake_gemini: FakeGemini, stream: bool
+async def test_pauses_openai_sdk_tool_loop_answers_each_kind_of_pause(
+    bank_url: str, fake_gemini: FakeGemini, stream: bool, pause: Pause
 ) -> None:
-    fake_gemini.script(ToolCallReply("get_location", {"precision": "city"}))
+    fake_gemini.script(ToolCallReply(pause.tool, pause.args))
     client = openai.AsyncOpenAI(base_url=f"{bank_url}/v1", api_key="unused", max_retries=0)
-    messages: list[Any] = [{"role": "user", "content": "where am I?"}]
+    messages: list[Any] = [{"role": "user", "content": f"please {pause.tool}"}]
     async with asyncio.timeout(30):
         first = await _complete(client, messages, stream=stream)
         [call] = first.message.tool_calls or []
         # The standard loop: the assistant's message as it came, then each tool's result.
         messages.append(first.message.model_dump(exclude_none=True))
-        result = {"city": "Paris"}
-        messages.append({"role": "tool", "tool_call_id": call.id, "content": json.dumps(result)})
+        content = json.dumps(pause.answer)
+        messages.append({"role": "tool", "tool_call_id": call.id, "content": content})
         second = await _complete(client, messages, stream=stream)
         await client.close()
 
     assert first.finish_reason == "tool_calls"
-    assert (call.function.name, json.loads(call.function.arguments)) == (
-        "get_location",
-        {"precision": "city"},
-    )
+    asked = json.loads(call.function.arguments)
+    assert call.function.name == pause.asked
+    if pause.asked == "adk_request_confirmation":
+        assert (asked["tool"], asked["args"]) == (pause.tool, pause.args)
+        assert "transfer" in asked["hint"]
+    elif pause.asked == "adk_request_credential":
+        assert "authScheme" in asked["auth_config"]
+    else:
+        assert asked == pause.args
     declared = [
         d["name"] for t in fake_gemini.requests[0]["tools"] for d in t["functionDeclarations"]
     ]
     assert "get_location" in declared
     assert second.finish_reason == "stop"
-    assert "Paris" in (second.message.content or "")
+    assert pause.said in (second.message.content or "")
+    if pause.runs is not None:
+        assert TOOL_RUNS[pause.runs[0]] == pause.runs[1]
 
 
 async def _complete(client: openai.AsyncOpenAI, messages: list[Any], *, stream: bool) -> Any:
@@ -87,15 +166,16 @@ async def test_pauses_openai_unknown_tool_call_id_is_a_400(bank_url: str) -> Non
     assert refused.value.body["param"] == "messages"  # type: ignore[index]
 
 
+@pytest.mark.parametrize("pause", PAUSES)
 async def test_pauses_langchain_bind_tools_agent_loop(
-    bank_url: str, fake_gemini: FakeGemini
+    bank_url: str, fake_gemini: FakeGemini, pause: Pause
 ) -> None:
     # LangChain's ChatOpenAI pointed at the server, with the tool bound the usual way.
     from langchain_core.messages import BaseMessage, HumanMessage, ToolMessage
     from langchain_openai import ChatOpenAI
 
-    fake_gemini.script(ToolCallReply("get_location", {"precision": "city"}))
-    messages: list[BaseMessage] = [HumanMessage("where am I?")]
+    fake_gemini.script(ToolCallReply(pause.tool, pause.args))
+    messages: list[BaseMessage] = [HumanMessage(f"please {pause.tool}")]
     # Our own HTTP client, closed at the end (ChatOpenAI leaves its own open).
     async with asyncio.timeout(30), httpx.AsyncClient() as http:
         llm = ChatOpenAI(
@@ -108,8 +188,32 @@ async def test_pauses_langchain_bind_tools_agent_loop(
         bound = llm.bind_tools(TOOLS)
         asked = await bound.ainvoke(messages)
         [call] = asked.tool_calls  # type: ignore[attr-defined]
-        messages += [asked, ToolMessage(json.dumps({"city": "Paris"}), tool_call_id=call["id"])]
+        answer = ToolMessage(json.dumps(pause.answer), tool_call_id=call["id"])
+        messages += [asked, answer]
         answered = await bound.ainvoke(messages)
 
-    assert (call["name"], call["args"]) == ("get_location", {"precision": "city"})
-    assert "Paris" in str(answered.content)
+    assert call["name"] == pause.asked
+    assert pause.said in str(answered.content)
+    if pause.runs is not None:
+        assert TOOL_RUNS[pause.runs[0]] == pause.runs[1]
+
+
+async def test_pauses_openai_malformed_answer_is_refused_naming_messages(
+    bank_url: str, fake_gemini: FakeGemini
+) -> None:
+    fake_gemini.script(ToolCallReply("transfer", {"amount": 5}))
+    client = openai.AsyncOpenAI(base_url=f"{bank_url}/v1", api_key="unused", max_retries=0)
+    messages: list[Any] = [{"role": "user", "content": "send 5"}]
+    async with asyncio.timeout(30):
+        first = await client.chat.completions.create(model="bank", messages=messages)
+        [call] = first.choices[0].message.tool_calls or []
+        messages.append(first.choices[0].message.model_dump(exclude_none=True))
+        messages.append({"role": "tool", "tool_call_id": call.id, "content": "maybe"})
+        with pytest.raises(openai.UnprocessableEntityError) as refused:
+            await client.chat.completions.create(model="bank", messages=messages)
+        await client.close()
+
+    error = refused.value.body
+    assert (error["param"], error["code"]) == ("messages", "invalid_answer")  # type: ignore[index]
+    assert "confirmed" in error["message"]  # type: ignore[index]
+    assert TOOL_RUNS["transfer"] == 0

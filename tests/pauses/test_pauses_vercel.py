@@ -1,6 +1,8 @@
 """Runs that wait, through the Vercel AI SDK: the `ai` package's own chat (the class
-`useChat` wraps) receives a tool confirmation as an approval request, answers it with
-`addToolApprovalResponse`, and sends the chat again by itself; the run continues."""
+`useChat` wraps) receives a tool confirmation as an approval request and answers it with
+`addToolApprovalResponse`; a client tool, a long-running tool and a credential request
+come as tool calls it answers with `addToolOutput`; it sends the chat again by itself,
+and the run continues."""
 
 from __future__ import annotations
 
@@ -52,8 +54,16 @@ async def test_pauses_vercel_client_tool_runs_in_on_tool_call(
     fake_gemini.script(ToolCallReply("get_location", {"precision": "city"}))
     tools = {"tools": [{"name": "get_location", "description": "Where the user is."}]}
     async with asyncio.timeout(60):
+        outputs = json.dumps({"get_location": {"city": "Paris"}})
         result = await run_node(
-            "chat_pause.mjs", bank_url, "bank", "chat-tool", "where am I?", "-", json.dumps(tools)
+            "chat_pause.mjs",
+            bank_url,
+            "bank",
+            "chat-tool",
+            "where am I?",
+            "-",
+            outputs,
+            json.dumps(tools),
         )
 
     assert result["errors"] == []
@@ -65,3 +75,46 @@ async def test_pauses_vercel_client_tool_runs_in_on_tool_call(
     assert [p["functionResponse"]["response"] for p in last if "functionResponse" in p] == [
         {"city": "Paris"}
     ]
+
+
+@pytest.mark.parametrize(
+    ("tool", "asked", "output", "said"),
+    [
+        pytest.param(
+            "ask_manager", "ask_manager", {"approved": True}, '"approved": true', id="long-running"
+        ),
+        pytest.param(
+            "read_calendar",
+            "adk_request_credential",
+            {"access_token": "tok-9"},
+            "tok-9",
+            id="credential",
+        ),
+    ],
+)
+async def test_pauses_vercel_long_running_and_credential_answered_by_tool_output(
+    bank_url: str,
+    fake_gemini: FakeGemini,
+    run_node: NodeRunner,
+    tool: str,
+    asked: str,
+    output: dict[str, object],
+    said: str,
+) -> None:
+    fake_gemini.script(ToolCallReply(tool, {"question": "raise?"} if tool == "ask_manager" else {}))
+    chat_id = f"chat-{uuid.uuid4().hex[:8]}"
+    async with asyncio.timeout(60):
+        outputs = json.dumps({asked: output})
+        result = await run_node("chat_pause.mjs", bank_url, "bank", chat_id, "go", "-", outputs)
+
+    assert result["errors"] == []
+    assert len(result["requests"]) == 2  # the message, then the chat sent with the output
+    [assistant] = [m for m in result["messages"] if m["role"] == "assistant"]
+    [answered] = [p for p in assistant["parts"] if p["type"] == f"tool-{asked}"]
+    assert (answered["state"], answered["output"]) == ("output-available", output)
+    assert TOOL_RUNS[tool] == 1
+    [own] = [p for p in assistant["parts"] if p["type"] == f"tool-{tool}"]
+    if tool == "read_calendar":  # re-ran with the token: its part holds the real result
+        assert own["output"] == {"events": ["standup"], "token_used": "tok-9"}
+    text = "".join(p.get("text", "") for p in assistant["parts"] if p["type"] == "text")
+    assert said in text

@@ -13,6 +13,11 @@ Without a session a request starts a new one; the header `X-Session-Id` (or
 Every answer carries `X-Session-Id` and `X-Run-Id`. Identity comes from authentication,
 never from the body: OpenAI's `user` field is accepted and ignored.
 
+A run that waits (an ADK pause, or a call of one of the request's `tools`) ends with
+`finish_reason: "tool_calls"`, a call per pending request (`api/openai_compat.py` says
+which); the next request's `role: "tool"` messages with those `tool_call_id`s answer
+them and continue the run, with no session id or header.
+
 Divergence: errors on these routes use OpenAI's shape `{"error": {"message", "type",
 "param", "code"}}` (the native API's is `{"error": {"code", "message", "field"}}`), so
 that OpenAI clients show them; `code` keeps our stable codes.
@@ -34,6 +39,7 @@ from starlette.routing import Route
 
 from adkstream.agents.client_tools import ClientToolSpec
 from adkstream.api.bodies import ClientToolBody
+from adkstream.api.client_calls import answer_of
 from adkstream.api.inputs import StreamFormat, current_user, host_of, read_model
 from adkstream.api.openai_compat import (
     ChatCompletionEncoder,
@@ -327,8 +333,20 @@ async def _continue(
         raise ConflictError(
             f"run {run_id!r} is not waiting for tool results", code="run_not_waiting"
         )
-    answers = [Answer.model_validate({"request_id": rid, "result": out}) for rid, out in answered]
-    message = answers_message(record.pending, answers)
+    pending = {request.request_id: request for request in record.pending}
+    answers = [
+        answer_of(pending[rid], out) if rid in pending else Answer(request_id=rid)
+        for rid, out in answered
+    ]
+    try:
+        message = answers_message(record.pending, answers)
+    except RequestError as exc:
+        # Named as the tool messages that hold the answers (the native route's fields
+        # would name `answers.N`, which this request has not).
+        message_text = f"the tool messages' answers: {exc.message}"
+        raise RequestError(
+            message_text, code=exc.code, field="messages", status=exc.status
+        ) from None
     return await continue_run(host, record, message, client_tools=tools or None)
 
 

@@ -3,10 +3,12 @@
 The chat's `id` is the session id (created for this agent when new) and the last user
 message's text and file parts are the new message; earlier messages are already in the
 session. A run that waits (an ADK pause) sends a `tool-approval-request` for a tool
-confirmation and leaves a client tool's call to the client; when `useChat` sends the
-chat again with the approvals (`addToolApprovalResponse`) or the tool results
-(`addToolOutput`) on its last assistant message, they answer the waiting run and a new
-run continues it on the same stream of parts (a denial's result is `tool-output-denied`).
+confirmation and leaves every other request to the client as a tool call (a client
+tool's, a long-running tool's, `adk_request_credential`, `adk_request_input`); when
+`useChat` sends the chat again with the approvals (`addToolApprovalResponse`) or the
+tool outputs (`addToolOutput`) on its last assistant message, they answer the waiting
+run and a new run continues it on the same stream of parts (a denial's result is
+`tool-output-denied`).
 A file part (`useChat`'s attachments) must carry its bytes as a `data:` URL: we do not
 fetch `http(s)` URLs for a client (a 400 says so).
 
@@ -32,6 +34,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from adkstream.api.bodies import ClientToolBody
+from adkstream.api.client_calls import answer_of
 from adkstream.api.inputs import current_user, host_of, read_model
 from adkstream.api.resume import client_tool_specs, continue_run, waiting_runs
 from adkstream.api.routes.agui import (
@@ -42,7 +45,7 @@ from adkstream.api.routes.agui import (
 )
 from adkstream.api.vercel import HEADERS, VercelEncoder
 from adkstream.errors import RequestError
-from adkstream.runner.answers import Answer, answers_message
+from adkstream.runner.answers import answers_message
 from adkstream.runner.host import Host
 
 
@@ -70,19 +73,15 @@ class ChatBody(BaseModel):
     tools: list[ClientToolBody] | None = None
     """Client-side tools (the transport's `body`): a call of one is left to `onToolCall`."""
 
-    def tool_answers(self) -> list[Answer]:
-        """What the last assistant message says to the run's requests: approvals
-        (`addToolApprovalResponse`) and the results of tools the client ran
-        (`addToolOutput`)."""
+    def tool_answers(self) -> dict[str, Any]:
+        """What the last assistant message says to the run's requests, by request id:
+        approvals (`addToolApprovalResponse`, true or false) and the outputs of the
+        calls the client answered (`addToolOutput`)."""
         last = self.messages[-1]
         if last.role != "assistant":
-            return []
-        answers = []
-        for part in last.parts:
-            answer = _tool_answer(part)
-            if answer is not None:
-                answers.append(Answer.model_validate(answer))
-        return answers
+            return {}
+        found = (_tool_answer(part) for part in last.parts)
+        return dict(answer for answer in found if answer is not None)
 
     def new_message(self) -> types.Content:
         """The last user message: its text, then its files as inline data.
@@ -110,20 +109,22 @@ class ChatBody(BaseModel):
         )
 
 
-def _tool_answer(part: dict[str, Any]) -> dict[str, Any] | None:
-    """An answer from one tool part of a UI message, if it holds one."""
+def _tool_answer(part: dict[str, Any]) -> tuple[str, Any] | None:
+    """(request id, answer) from one tool part of a UI message, if it holds one."""
     kind, state = part.get("type"), part.get("state")
     if not isinstance(kind, str) or not (kind.startswith("tool-") or kind == "dynamic-tool"):
         return None
     approval = part.get("approval")
     if state == "approval-responded" and isinstance(approval, dict):
-        return {"request_id": approval.get("id"), "confirmed": approval.get("approved") is True}
-    if part.get("providerExecuted") or not isinstance(part.get("toolCallId"), str):
+        approval_id = approval.get("id")
+        return (approval_id, approval.get("approved") is True) if approval_id else None
+    call_id = part.get("toolCallId")
+    if part.get("providerExecuted") or not isinstance(call_id, str):
         return None
     if state == "output-available":
-        return {"request_id": part["toolCallId"], "result": part.get("output")}
+        return call_id, part.get("output")
     if state == "output-error":
-        return {"request_id": part["toolCallId"], "result": {"error": part.get("errorText")}}
+        return call_id, {"error": part.get("errorText")}
     return None
 
 
@@ -182,11 +183,15 @@ async def _continue(host: Host, user: str, session_id: str, body: ChatBody) -> R
     if not answers:
         return None
     for record in await waiting_runs(host, user, session_id):
-        pending = {request.request_id: request for request in record.pending}
-        mine = [answer for answer in answers if answer.request_id in pending]
+        mine = [
+            answer_of(request, answers[request.request_id])
+            for request in record.pending
+            if request.request_id in answers
+        ]
         if not mine:
             continue
         message = answers_message(record.pending, mine)
+        pending = {request.request_id: request for request in record.pending}
         denied = frozenset(
             pending[a.request_id].call_id or a.request_id
             for a in mine

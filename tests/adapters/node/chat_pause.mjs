@@ -1,11 +1,14 @@
 // Drives adkstream's Vercel route the way `useChat` does, with the `ai` package's own
 // chat (AbstractChat, the class useChat wraps) on an in-memory state: it sends a message,
 // and when the run waits it answers as an app would, through the SDK's own calls:
-// `addToolApprovalResponse` for a tool approval, `addToolOutput` from `onToolCall` for a
-// client tool; `sendAutomaticallyWhen` then sends the chat again, which continues the
-// run. Prints the final messages, each request's body, and any error, as JSON.
+// `addToolApprovalResponse` for a tool approval, `addToolOutput` from `onToolCall` for
+// any other call the client answers (a client tool, a long-running tool's result, a
+// credential), the output for each tool name given in <outputs JSON>;
+// `sendAutomaticallyWhen` then sends the chat again, which continues the run. Prints
+// the final messages, each request's body, and any error, as JSON.
 //
-//   node chat_pause.mjs <base_url> <agent> <chat_id> <text> <approve|deny> [extra body JSON]
+//   node chat_pause.mjs <base_url> <agent> <chat_id> <text> <approve|deny|->
+//        [outputs JSON: {toolName: output}] [extra body JSON]
 
 import { writeSync } from "node:fs";
 import {
@@ -15,7 +18,8 @@ import {
   lastAssistantMessageIsCompleteWithToolCalls,
 } from "ai";
 
-const [baseUrl, agent, chatId, text, decision, extraBody] = process.argv.slice(2);
+const [baseUrl, agent, chatId, text, decision, outputsJson, extraBody] = process.argv.slice(2);
+const outputs = outputsJson ? JSON.parse(outputsJson) : {};
 
 class MemoryState {
   constructor() {
@@ -68,12 +72,12 @@ chat = new AbstractChat({
   },
   onFinish,
   onToolCall: ({ toolCall }) => {
-    if (toolCall.toolName === "get_location") {
+    if (toolCall.toolName in outputs) {
       // Not awaited, as the SDK's docs say: the chat is still busy with this response.
       chat.addToolOutput({
         tool: toolCall.toolName,
         toolCallId: toolCall.toolCallId,
-        output: { city: "Paris" },
+        output: outputs[toolCall.toolName],
       });
     }
   },
@@ -98,6 +102,6 @@ const approvals = chat.messages
 for (const part of approvals) {
   await chat.addToolApprovalResponse({ id: part.approval.id, approved: decision === "approve" });
 }
-// The answer (an approval, or a client tool's output) sends the chat again by itself.
+// The answer (an approval, or a tool's output) sends the chat again by itself.
 await finishedCount(2);
 console.log(JSON.stringify({ messages: chat.messages, requests, errors, status: chat.status }));
