@@ -12,11 +12,12 @@ from typing import Any
 from google.adk.events.event import Event
 from google.adk.sessions.base_session_service import BaseSessionService, GetSessionConfig
 from google.adk.sessions.session import Session
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from adkstream.agents.content import visible_text
 from adkstream.agents.registry import AgentRegistry, HostedAgent
 from adkstream.errors import ConflictError, NotFoundError
+from adkstream.events import InputRequest
 from adkstream.runner.json_values import json_safe
 
 _NO_EVENTS = GetSessionConfig(num_recent_events=0)
@@ -31,8 +32,18 @@ class SessionMessage(BaseModel):
     ts: float
 
 
+class WaitingRun(BaseModel):
+    """A run of the session that waits for answers (`POST /v1/runs/{run_id}/answers`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    run_id: str
+    pending: list[InputRequest]
+
+
 class SessionView(BaseModel):
-    """A session as `GET /v1/sessions/{id}` shows it."""
+    """A session as `GET /v1/sessions/{id}` shows it; `waiting` lists its runs that wait
+    for answers nobody gave yet (empty in lists)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -41,6 +52,7 @@ class SessionView(BaseModel):
     user_id: str
     state: dict[str, Any]
     messages: list[SessionMessage] | None = None
+    waiting: list[WaitingRun] = Field(default_factory=list)
     created_at: float
     updated_at: float
 

@@ -89,12 +89,15 @@ async def test_pauses_confirmation_approved_runs_the_tool_once_denied_never(
     async with asyncio.timeout(TIMEOUT_S):
         events, waiting = await bank.pause("transfer", {"amount": 5})
         status = (await bank.client.get(f"/v1/runs/{waiting.run_id}", headers=ALICE)).json()
+        session_path = f"/v1/sessions/{events[0].session_id}"  # type: ignore[union-attr]
+        session = (await bank.client.get(session_path, headers=ALICE)).json()
         [request] = waiting.pending
         continued = await bank.post(
             f"/v1/runs/{waiting.run_id}/answers",
             {"answers": [{"request_id": request.request_id, "confirmed": confirmed}]},
         )
         after = (await bank.client.get(f"/v1/runs/{waiting.run_id}", headers=ALICE)).json()
+        session_after = (await bank.client.get(session_path, headers=ALICE)).json()
 
     [announced] = [e for e in events if isinstance(e, InputRequested)]
     assert (announced.request_id, announced.kind, announced.name) == (
@@ -107,6 +110,10 @@ async def test_pauses_confirmation_approved_runs_the_tool_once_denied_never(
     assert announced.answer_schema["required"] == ["confirmed"]
     assert status["status"] == "waiting"
     assert [p["request_id"] for p in status["pending"]] == [request.request_id]
+    assert [(w["run_id"], [p["request_id"] for p in w["pending"]]) for w in session["waiting"]] == [
+        (waiting.run_id, [request.request_id])
+    ]
+    assert session_after["waiting"] == []  # answered
     started = continued[0]
     assert isinstance(started, RunStarted)
     assert started.resumes == waiting.run_id

@@ -8,8 +8,10 @@ from starlette.routing import Route
 
 from adkstream.api.bodies import SessionBody
 from adkstream.api.inputs import current_user, host_of, read_model
+from adkstream.api.resume import waiting_runs
 from adkstream.api.routes import resource
 from adkstream.api.routes.runs import run_view
+from adkstream.runner.sessions import WaitingRun
 
 
 async def create_session(request: Request) -> Response:
@@ -35,8 +37,11 @@ async def list_sessions(request: Request) -> Response:
 
 async def get_session(request: Request) -> Response:
     host = host_of(request)
-    view = await host.sessions.get(current_user(request), request.path_params["session_id"])
-    return JSONResponse(view.model_dump(mode="json"))
+    user = current_user(request)
+    view = await host.sessions.get(user, request.path_params["session_id"])
+    records = reversed(await waiting_runs(host, user, view.id))  # oldest first
+    waiting = [WaitingRun(run_id=r.run_id, pending=r.pending) for r in records]
+    return JSONResponse(view.model_copy(update={"waiting": waiting}).model_dump(mode="json"))
 
 
 async def delete_session(request: Request) -> Response:
