@@ -1,6 +1,8 @@
 """A run that waits for a person, in the chat page: the `bank` agent (ADK's Gemini class on
 the fake Gemini server) asks to confirm `transfer`; the card's Approve runs the tool once
 and the answer streams on in place, Deny never runs it; a bad answer shows next to the card.
+A card still unanswered comes back when the session opens again (a reload, the sidebar);
+the paused tool's line says it waits, not "done" with ADK's stand-in result.
 
 `ADKSTREAM_UPDATE_SCREENSHOT=1` rewrites docs/screenshots/chat-approval.png (the card
 waiting).
@@ -10,10 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pytest
 import pytest_asyncio
 from google.adk.models.google_llm import Gemini
 
@@ -31,6 +35,7 @@ __all__ = ["fake_gemini"]
 
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "chat-approval.png"
 CARD = "#transcript .request[data-kind='confirmation']"
+TOOL_STATUS = "#transcript .tool .tool-status"
 SCRIPT = "<script>alert(1)</script>"
 
 
@@ -57,6 +62,14 @@ async def _card_waiting(page: Page, server: Served) -> tuple[ChatPage, str]:
     return chat, run_id
 
 
+async def _wait_tool_said(page: Page) -> None:
+    """Waits for the model's answer after the tool's outcome (the fake echoes it)."""
+    await page.wait_for_function(
+        "() => [...document.querySelectorAll('#transcript .msg.assistant .body')]"
+        ".some((b) => b.textContent.includes('Tool said:'))"
+    )
+
+
 async def test_chat_approval_approve_runs_the_tool_and_streams_on(page: Page, bank: Served) -> None:
     async with asyncio.timeout(60):
         chat, _ = await _card_waiting(page, bank)
@@ -70,10 +83,7 @@ async def test_chat_approval_approve_runs_the_tool_and_streams_on(page: Page, ba
         async with page.expect_response(lambda r: r.url.endswith("/answers")) as posted:
             await card.get_by_role("button", name="Approve").click()
         assert (await posted.value).status == 200
-        await page.wait_for_function(
-            "() => [...document.querySelectorAll('#transcript .msg.assistant .body')]"
-            ".some((b) => b.textContent.includes('Tool said:'))"
-        )
+        await _wait_tool_said(page)
         await chat.wait_idle()
         texts = await chat.assistant_texts()
         status = await card.locator(".request-status").text_content()
@@ -99,15 +109,104 @@ async def test_chat_approval_deny_never_runs_the_tool(page: Page, bank: Served) 
             "() => document.querySelector('#transcript .request .request-status')"
             ".textContent === 'Denied'"
         )
-        await page.wait_for_function(
-            "() => [...document.querySelectorAll('#transcript .msg.assistant .body')]"
-            ".some((b) => b.textContent.includes('Tool said:'))"
-        )
+        await _wait_tool_said(page)
         await chat.wait_idle()
         pressed = await card.get_by_role("button", name="Deny").get_attribute("aria-pressed")
+        tool_status = await page.locator(TOOL_STATUS).text_content()
 
     assert TOOL_RUNS["transfer"] == 0
     assert pressed == "true"
+    assert tool_status == "denied"
+
+
+async def test_chat_approval_card_comes_back_after_a_reload_and_approve_works(
+    page: Page, bank: Served
+) -> None:
+    async with asyncio.timeout(60):
+        chat, _ = await _card_waiting(page, bank)
+        session_id = (await chat.saved())["sessionId"]
+        await page.reload()
+        await page.locator(CARD).wait_for()
+        after_reload = await page.locator("#transcript .request").count()
+        # Opened again from the sidebar, after a new chat: the card is back, once.
+        await page.click("#new-chat")
+        await page.locator(CARD).wait_for(state="detached")
+        await page.click(f"#sessions button[data-session-id='{session_id}']")
+        card = page.locator(CARD)
+        await card.wait_for()
+        from_sidebar = await page.locator("#transcript .request").count()
+        async with page.expect_response(lambda r: r.url.endswith("/answers")) as posted:
+            await card.get_by_role("button", name="Approve").click()
+        assert (await posted.value).status == 200
+        await _wait_tool_said(page)
+        await chat.wait_idle()
+        status = await card.locator(".request-status").text_content()
+        texts = await chat.assistant_texts()
+        # Answered: opening the session again shows no card.
+        await page.reload()
+        await _wait_tool_said(page)
+        after_answer = await page.locator("#transcript .request").count()
+
+    assert (after_reload, from_sidebar, after_answer) == (1, 1, 0)
+    assert status == "Approved"
+    assert TOOL_RUNS["transfer"] == 1
+    assert any("transferred" in text for text in texts), texts
+    assert await chat.user_texts() == ["send 5"]
+
+
+async def test_chat_approval_paused_tool_waits_until_approved(page: Page, bank: Served) -> None:
+    async with asyncio.timeout(60):
+        chat, _ = await _card_waiting(page, bank)
+        tool = page.locator("#transcript .tool")
+        waiting = await tool.locator(".tool-status").text_content()
+        stand_in_shown = await tool.locator(".tool-result").count()
+        await page.locator(CARD).get_by_role("button", name="Approve").click()
+        await page.locator(TOOL_STATUS, has_text=re.compile(r"^done$")).wait_for()
+        result = await tool.locator(".tool-result").text_content()
+        await chat.wait_idle()
+
+    assert waiting == "awaiting approval"
+    assert stand_in_shown == 0  # ADK's "requires confirmation" is not the tool's result
+    assert result and '"transferred": 5' in result
+    assert TOOL_RUNS["transfer"] == 1
+
+
+# A long-running tool's call, its request and ADK's stand-in result (in `events`' order),
+# drawn by the page's Transcript; then the request is answered. Returns the tool line's
+# [status, result shown] before and after.
+_DRAW_PAUSED_TOOL = """async (events) => {
+  const { Transcript } = await import('/static/transcript.js');
+  const box = document.createElement('div');
+  document.querySelector('#messages').prepend(box);
+  const transcript = new Transcript(box, document.querySelector('#messages'));
+  for (const event of events) transcript.apply(event);
+  const line = () => [
+    box.querySelector('.tool .tool-status').textContent,
+    box.querySelector('.tool .tool-result')?.textContent ?? null,
+  ];
+  const before = line();
+  const [request] = transcript.requests('r1');
+  request.answered = { result: 'yes' };
+  transcript.update(request);
+  return [before, line()];
+}"""
+
+
+@pytest.mark.parametrize("result_first", [False, True], ids=["request-first", "result-first"])
+async def test_chat_approval_long_running_tool_line_waits_then_shows_the_answer(
+    page: Page, serve_chat: ServeChat, result_first: bool
+) -> None:
+    tool = {"run_id": "r1", "ts": 0, "author": "bank", "call_id": "c1", "name": "ask_manager"}
+    call = tool | {"seq": 1, "type": "tool.call", "args": {"question": "raise?"}}
+    stand_in = tool | {"seq": 3, "type": "tool.result", "result": {"status": "asked"}}
+    requested = _requested(2, "c1", "tool_result", "ask_manager", "")
+    events = [call, stand_in, requested] if result_first else [call, requested, stand_in]
+    async with asyncio.timeout(60), serve_chat() as server:
+        await ChatPage(page, server.url).open()
+        before, after = await page.evaluate(_DRAW_PAUSED_TOOL, events)
+
+    assert before == ["waiting for you", None]
+    assert after == ["answered", '"yes"']
 
 
 async def test_chat_approval_answer_refused_shows_the_error_by_the_card(

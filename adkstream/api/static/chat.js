@@ -2,11 +2,13 @@
 // it streams, stops it, lists sessions, and resumes a run after a dropped connection or
 // a reload from the run id and last seq it keeps in localStorage. A run that ends waiting
 // (`run.waiting`) shows a card per request; their answers go to POST
-// /v1/runs/{id}/answers, whose new run streams on in place. The Live switch talks
+// /v1/runs/{id}/answers, whose new run streams on in place. Opening a session (a reload
+// too) shows the cards of its runs that still wait. The Live switch talks
 // to the session over its WebSocket instead (live.js).
 
 import { ApiError, getJSON, request, setApiKey } from "./api.js";
 import { LiveChat, LiveError } from "./live.js";
+import { requestEntry } from "./requests.js";
 import { saveTitles, setTitle, titles } from "./titles.js";
 import { readEvents, SSEParser } from "./sse.js";
 import { Transcript } from "./transcript.js";
@@ -266,9 +268,26 @@ async function openSession(sessionId) {
   state.sessionId = view.id;
   selectAgent(view.agent);
   lockAgent();
-  transcript.load(view.messages.map(messageEntry));
+  transcript.load([...view.messages.map(messageEntry), ...waitingEntries(view.waiting || [])]);
   markActiveSession();
   save();
+}
+
+/**
+ * The cards of the session's runs that wait unanswered (oldest first), so that they can
+ * still be answered after a reload; each request once.
+ */
+function waitingEntries(waiting) {
+  const seen = new Set();
+  const entries = [];
+  for (const run of waiting) {
+    for (const pending of run.pending) {
+      if (seen.has(pending.request_id)) continue;
+      seen.add(pending.request_id);
+      entries.push(requestEntry({ ...pending, run_id: run.run_id }));
+    }
+  }
+  return entries;
 }
 
 function messageEntry(message) {

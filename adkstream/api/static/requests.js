@@ -5,8 +5,10 @@
 
 /**
  * A request entry: {kind: "request", id (request_id), runId, type (the request's kind),
- *   author, name, args, hint, draft, answered, sending, error}
- * `draft` is the answer's fields once given; `answered` the fields that were sent.
+ *   callId, author, name, args, hint, draft, answered, sending, error}
+ * `callId` is the id of the paused tool's call (a long-running tool's request is its
+ * call); `draft` is the answer's fields once given; `answered` the fields that were sent.
+ * `event` is an `input.requested`, or a pending request with the run's `run_id` added.
  */
 export function requestEntry(event) {
   return {
@@ -14,6 +16,7 @@ export function requestEntry(event) {
     id: event.request_id,
     runId: event.run_id,
     type: event.kind,
+    callId: event.call_id || event.request_id,
     author: event.author,
     name: event.name,
     args: event.args || {},
@@ -125,6 +128,14 @@ function formControls(entry, view, locked) {
     view.answer(entry);
   });
   return form;
+}
+
+/** What the line of the tool that `entry` pauses says: what it waits for, or the answer. */
+export function toolStatus(entry) {
+  const fields = entry.answered;
+  if (!fields) return entry.type === "confirmation" ? "awaiting approval" : "waiting for you";
+  if ("confirmed" in fields) return fields.confirmed ? "approved" : "denied";
+  return "answered";
 }
 
 function statusText(entry) {

@@ -4,7 +4,7 @@
 
 import { ObjectUrls, artifactNode, fileNode, sourcesNode } from "./attachments.js";
 import { renderMarkdown } from "./markdown.js";
-import { requestEntry, requestNode } from "./requests.js";
+import { requestEntry, requestNode, toolStatus } from "./requests.js";
 
 const AUTHOR_COLOURS = 6;
 const KEEP_FILE_CHARS = 256 * 1024; // larger files are left out of the saved snapshot
@@ -32,7 +32,8 @@ const OUTCOMES = { ok: "done", failed: "failed", deadline_exceeded: "timed out" 
  *    sources: [{url, title}], queries: [string]}
  *   {kind: "thinking", id, author, text, done, started, ended}  (ts of first delta, of end)
  *   {kind: "code", id, author, language, code, outcome, output, done}
- *   {kind: "tool", id, author, name, args, result, done}
+ *   {kind: "tool", id, author, name, args, result, done, standIn}  (standIn: the result is
+ *    ADK's stand-in for a paused call, not the tool's)
  *   {kind: "artifact", author, name, version, mime_type, size, url}
  *   {kind: "request", id, runId, type, ...}  (a run's pause: see requests.js)
  *   {kind: "note", text, level: "info" | "error" | "cancelled" | "stopped"}
@@ -52,6 +53,7 @@ export class Transcript {
       urls: this._urls,
       answer,
       changed: (entry) => this.update(entry),
+      requestOf: (tool) => this._requestOf(tool.id),
     };
   }
 
@@ -193,7 +195,7 @@ export class Transcript {
       }
       case "input.requested":
         if (!this.entries.some((e) => e.kind === "request" && e.id === event.request_id)) {
-          this.add(requestEntry(event));
+          this._pauseTool(this.add(requestEntry(event)));
         }
         break;
       case "tool.result": {
@@ -201,6 +203,9 @@ export class Transcript {
         const tool = this._tool(event);
         tool.result = event.result;
         tool.done = true;
+        // While its request waits, a paused call's result is ADK's stand-in (`{"error":
+        // "This tool call requires confirmation…"}`, a long-running tool's first answer).
+        tool.standIn = this._requestOf(tool.id)?.answered === null;
         this._rebuild(tool);
         break;
       }
@@ -209,9 +214,11 @@ export class Transcript {
     }
   }
 
-  /** Re-renders `entry` (a request card whose answer changed). */
+  /** Re-renders `entry` (a request card whose answer changed, and its tool's line). */
   update(entry) {
     if (this._nodes.has(entry)) this._rebuild(entry);
+    const tool = entry.kind === "request" ? this._toolOf(entry) : null;
+    if (tool) this._rebuild(tool);
   }
 
   /** The request cards of waiting run `runId`. */
@@ -308,6 +315,23 @@ export class Transcript {
     return tool;
   }
 
+  /** The latest request that pauses tool call `callId`, if any. */
+  _requestOf(callId) {
+    return callId ? this.entries.findLast((e) => e.kind === "request" && e.callId === callId) : undefined;
+  }
+
+  _toolOf(request) {
+    return this.entries.find((e) => e.kind === "tool" && e.id === request.callId);
+  }
+
+  /** A request came for a tool's call: a result the call has already is a stand-in. */
+  _pauseTool(request) {
+    const tool = this._toolOf(request);
+    if (!tool) return;
+    if (tool.done) tool.standIn = true;
+    this._rebuild(tool);
+  }
+
   _touch(entry) {
     this._dirty.add(entry);
     if (!this._frame) this._frame = requestAnimationFrame(() => this.flush());
@@ -366,7 +390,7 @@ function build(entry, view) {
     case "code":
       return buildCode(entry);
     case "tool":
-      return buildTool(entry);
+      return buildTool(entry, view.requestOf(entry));
     case "request":
       return requestNode(entry, view, authorClass(entry.author));
     case "artifact": {
@@ -452,20 +476,27 @@ function buildCode(entry) {
   return node;
 }
 
-function buildTool(entry) {
+/** A tool's line; `request` is the latest request that paused its call, if any. */
+function buildTool(entry, request) {
+  // Until a result comes after the request's answer, the call has no result of its own:
+  // the line says what it waits for, then how it was answered (a long-running tool's
+  // answer may be the last word on it: no result follows).
+  const paused = Boolean(request) && (request.answered === null || !entry.done || entry.standIn);
+  const denied = request?.answered?.confirmed === false;
   const node = el("details", `tool ${authorClass(entry.author)}`);
   const summary = el("summary");
   summary.append(
     el("span", "tool-icon", "⚙"),
     el("span", "tool-name", `${entry.name}(${argsPreview(entry.args)})`),
-    el("span", "tool-status", entry.done ? "done" : "running…"),
+    el("span", "tool-status", paused || denied ? toolStatus(request) : entry.done ? "done" : "running…"),
   );
   node.append(summary);
   node.append(el("div", "tool-label", `${entry.author} called ${entry.name} with`));
   node.append(el("pre", "tool-args", pretty(entry.args)));
-  if (entry.done) {
-    node.append(el("div", "tool-label", "Result"));
-    node.append(el("pre", "tool-result", pretty(entry.result)));
+  const given = paused && request.answered && "result" in request.answered;
+  if ((entry.done && !paused) || given) {
+    node.append(el("div", "tool-label", given ? "Result (your answer)" : "Result"));
+    node.append(el("pre", "tool-result", pretty(given ? request.answered.result : entry.result)));
   }
   return node;
 }
