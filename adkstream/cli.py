@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
-import ipaddress
 import json
+import logging
 import shlex
 import sys
 from collections.abc import AsyncIterator, Sequence
@@ -34,6 +34,7 @@ from adkstream.events import (
     RunCancelled,
     RunCompleted,
     RunFailed,
+    RunQueued,
     RunWaiting,
     StreamEvent,
     ToolCall,
@@ -125,15 +126,20 @@ def _agents(refs: Sequence[str], agents_dir: Path | None, settings: Settings) ->
 def serve(args: argparse.Namespace) -> None:
     from adkstream.agents import describe_model
     from adkstream.api import create_app
+    from adkstream.api.hosts import is_loopback, startup_warnings
     from adkstream.api.server import run_server
 
     settings = _settings(args)
-    if not settings.auth_enabled and not _is_loopback(args.host) and not args.allow_unauthenticated:
+    if not settings.auth_enabled and not is_loopback(args.host) and not args.allow_unauthenticated:
         raise ConfigurationError(
             f"refusing to serve on {args.host} with authentication off: set ADKSTREAM_API_KEYS "
             "or ADKSTREAM_JWT_SECRET, or pass --allow-unauthenticated"
         )
     configure_logs(args.log_level)
+    for warning in startup_warnings(
+        settings.allowed_hosts, auth_enabled=settings.auth_enabled, bind=args.host
+    ):
+        logging.getLogger("adkstream.server").warning(warning)
     agents = _agents(args.agents, args.agents_dir, settings)
     app = create_app(settings, agents)
     model = next(
@@ -154,16 +160,7 @@ def serve(args: argparse.Namespace) -> None:
         f" · model: {model} · storage: {storage}",
         flush=True,
     )
-    run_server(app, host=args.host, port=args.port, log_level=args.log_level)
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    run_server(app, settings, host=args.host, port=args.port, log_level=args.log_level)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -390,6 +387,8 @@ class _Printer:
             case RunCancelled():
                 write(f"\n(cancelled: {event.reason})\n")
                 self.code = 130
+            case RunQueued():
+                write(f"(waiting for the session's run in progress, {event.behind}, to end)\n")
             case InputRequested():
                 hint = f"\n     {event.hint}" if event.hint else ""
                 write(f"\n  ? {event.kind}: {event.name}({_args(event.args)}){hint}\n")

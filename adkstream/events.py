@@ -76,6 +76,14 @@ class RunStarted(_Event):
     resumes: str | None = None
 
 
+class RunQueued(_Event):
+    """The run waits its turn: the session's run `behind` is in progress, and a session
+    runs one run at a time (`if_busy: "enqueue"`). The run goes on when that one ends."""
+
+    type: Literal["run.queued"] = "run.queued"
+    behind: str
+
+
 class MessageDelta(_Attributed):
     type: Literal["message.delta"] = "message.delta"
     message_id: str
@@ -332,6 +340,7 @@ class MediaDelta(_Attributed):
 
 StreamEvent: TypeAlias = Annotated[
     RunStarted
+    | RunQueued
     | MessageDelta
     | MessageCompleted
     | ReasoningDelta

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from collections.abc import AsyncGenerator
 from dataclasses import asdict, dataclass
@@ -28,6 +29,9 @@ YIELD_LOG = "yields.jsonl"  # in the server's data directory
 GATE_FILE = "go"  # in the server's data directory: with `gate`, chunks wait for it
 GATE_TIMEOUT_S = 120.0  # a gated model waits at most this long, then streams anyway
 GATE_POLL_S = 0.01
+CHUNKS_ASKED = re.compile(r"^chunks=(\d+) ")
+"""A message that starts `chunks=N ` gets N chunks (the soak scenario's short runs and
+long streams share one server)."""
 
 
 @dataclass(frozen=True)
@@ -75,7 +79,8 @@ def log_yields(path: Path, times: list[float]) -> None:
 
 
 class ChunkModel(BaseLlm):
-    """Streams `chunks` partial responses of 4 characters, then the aggregated final one.
+    """Streams `chunks` partial responses of 4 characters (or as many as the message asks
+    for, `CHUNKS_ASKED`), then the aggregated final one.
 
     Like `OfflineModel`, it yields the final `partial=False` response itself: only ADK's
     `Gemini` class aggregates, and without it nothing is persisted. The partial responses
@@ -106,11 +111,12 @@ class ChunkModel(BaseLlm):
                 if self.gate_file.exists():
                     break
                 await asyncio.sleep(GATE_POLL_S)
-        thoughts = self.chunks // 2 if self.thinking else 0
+        chunks = chunks_asked(llm_request, self.chunks)
+        thoughts = chunks // 2 if self.thinking else 0
         if stream:
             chunk = types.Content(role="model", parts=[types.Part(text=CHUNK_TEXT)])
             thought = types.Content(role="model", parts=[types.Part(text=CHUNK_TEXT, thought=True)])
-            for index in range(self.chunks):
+            for index in range(chunks):
                 if delay:
                     await asyncio.sleep(delay)
                 if self.yield_log is not None:
@@ -118,7 +124,7 @@ class ChunkModel(BaseLlm):
                 yield LlmResponse(content=thought if index < thoughts else chunk, partial=True)
         if self.yield_log is not None:
             log_yields(self.yield_log, times)
-        parts = [types.Part(text=CHUNK_TEXT * (self.chunks - thoughts))]
+        parts = [types.Part(text=CHUNK_TEXT * (chunks - thoughts))]
         if thoughts:
             parts.insert(0, types.Part(text=CHUNK_TEXT * thoughts, thought=True))
         yield LlmResponse(
@@ -127,10 +133,20 @@ class ChunkModel(BaseLlm):
             turn_complete=True,
             usage_metadata=types.GenerateContentResponseUsageMetadata(
                 prompt_token_count=1,
-                candidates_token_count=self.chunks,
-                total_token_count=self.chunks + 1,
+                candidates_token_count=chunks,
+                total_token_count=chunks + 1,
             ),
         )
+
+
+def chunks_asked(llm_request: LlmRequest, default: int) -> int:
+    """The chunk count the request's last user message asks for, else `default`."""
+    for content in reversed(llm_request.contents or []):
+        if content.role == "user":
+            text = "".join(part.text or "" for part in content.parts or [])
+            match = CHUNKS_ASKED.match(text)
+            return int(match[1]) if match else default
+    return default
 
 
 def build_model(

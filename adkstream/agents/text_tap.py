@@ -24,10 +24,12 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 
 from google.adk.agents.callback_context import CallbackContext
+from google.adk.agents.invocation_context import InvocationContext
 from google.adk.events.event_actions import EventActions
 from google.adk.models.llm_request import LlmRequest
 from google.adk.models.llm_response import LlmResponse
 from google.adk.plugins.base_plugin import BasePlugin
+from google.genai import types
 
 
 @dataclass(frozen=True, eq=False)
@@ -53,15 +55,30 @@ MODEL_CALLING: ContextVar[Callable[[], None] | None] = ContextVar(
 )
 """Set by a run before it starts ADK: called each time ADK is about to call a model."""
 
+INVOCATION_STARTING: ContextVar[Callable[[str], None] | None] = ContextVar(
+    "adkstream_invocation_starting", default=None
+)
+"""Set by a run before it starts ADK: called with ADK's invocation id before ADK stores
+the run's message in the session (what a rollback rewinds to before)."""
+
 _MODEL_CALL: ContextVar[ModelCall | None] = ContextVar("adkstream_model_call", default=None)
 
 
 class TextTapPlugin(BasePlugin):
     """Notes each model call for `CoalescingModel` and tells the run (`MODEL_CALLING`) that
-    ADK is about to call a model; it changes nothing ADK does."""
+    ADK is about to call a model, and which invocation it runs (`INVOCATION_STARTING`);
+    it changes nothing ADK does."""
 
     def __init__(self) -> None:
         super().__init__(name="adkstream_text_tap")
+
+    async def on_user_message_callback(
+        self, *, invocation_context: InvocationContext, user_message: types.Content
+    ) -> types.Content | None:
+        starting = INVOCATION_STARTING.get()
+        if starting is not None:
+            starting(invocation_context.invocation_id)
+        return None
 
     async def before_model_callback(
         self, *, callback_context: CallbackContext, llm_request: LlmRequest

@@ -29,7 +29,8 @@ Where each event goes:
   `document`) with a `data` source: an assistant message in 1.0 holds text only.
 - `artifact.saved`: CUSTOM `artifact.saved` `{name, version, mimeType, size, url,
   author, branch}` (`url` is relative to our server); `agent.escalated`: CUSTOM
-  `agent.escalated` `{author, branch}`; `agent.transfer`: CUSTOM `agent.transfer`
+  `agent.escalated` `{author, branch}`; `run.queued`: CUSTOM `run.queued` `{behind}`
+  (the run waits for the session's run in progress); `agent.transfer`: CUSTOM `agent.transfer`
   `{fromAgent, toAgent}`. Notifications, not conversation: activity messages persist in
   the client's messages, CUSTOM events only reach its subscribers.
 - Finish reasons: a message cut (`max_tokens`) or filtered says so in its
@@ -118,6 +119,7 @@ from adkstream.events import (
     RunCancelled,
     RunCompleted,
     RunFailed,
+    RunQueued,
     RunStarted,
     RunWaiting,
     StateDelta,
@@ -269,6 +271,9 @@ class AguiEncoder:
                 return [*step, *self._content(event, ts)]
             case ArtifactSaved():
                 return [CustomEvent(name="artifact.saved", value=_artifact(event), timestamp=ts)]
+            case RunQueued():
+                value = {"behind": event.behind}
+                return [CustomEvent(name="run.queued", value=value, timestamp=ts)]
             case StateDelta():
                 patch = state_patch(self.state, event.delta)
                 return [StateDeltaEvent(delta=patch, timestamp=ts)]

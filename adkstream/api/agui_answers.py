@@ -15,11 +15,11 @@ and, for a tool the client ran, a tool message with the call's id (what CopilotK
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from ag_ui.core import RunAgentInput, ToolMessage
 
+from adkstream.api.json_depth import parse_json
 from adkstream.events import InputRequest
 from adkstream.runner.answers import Answer
 
@@ -71,6 +71,6 @@ def _content(message: ToolMessage) -> Any:
     if not isinstance(content, str):
         content = "".join(getattr(part, "text", "") or "" for part in content)
     try:
-        return json.loads(content)
+        return parse_json(content)
     except ValueError:
         return content

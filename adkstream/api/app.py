@@ -14,6 +14,7 @@ from starlette.middleware.cors import CORSMiddleware
 from adkstream.agents import AgentRegistry, builtin_agents
 from adkstream.api.auth import authenticators
 from adkstream.api.errors import EXCEPTION_HANDLERS
+from adkstream.api.hosts import AllowedHosts, HostGuard
 from adkstream.api.middleware import GateMiddleware
 from adkstream.api.ratelimit import RequestRate
 from adkstream.api.routes import (
@@ -64,12 +65,14 @@ def create_app(
             await host.close()
             await rate.close()
 
+    hosts = AllowedHosts.from_setting(settings.allowed_hosts, auth_enabled=settings.auth_enabled)
     middleware = [
         Middleware(
             GateMiddleware,
             schemes=authenticators(settings),
             rate=rate,
             allowed_origins=settings.cors_origin_list(),
+            hosts=hosts,
         )
     ]
     if settings.cors_origins:
@@ -84,6 +87,8 @@ def create_app(
                 expose_headers=["X-Run-Id", "X-Session-Id", "Content-Location", "Location"],
             ),
         )
+    # Outermost of all: a request for a name not allowed meets nothing else.
+    middleware.insert(0, Middleware(HostGuard, hosts=hosts))
     handlers: dict[Any, Any] = dict(EXCEPTION_HANDLERS)
     return Starlette(
         routes=[

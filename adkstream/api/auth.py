@@ -4,9 +4,14 @@ Built-in schemes: API keys (`ADKSTREAM_API_KEYS`: `KEY=USER,KEY=USER`, or `@FILE
 `KEY USER` per line; sent as `Authorization: Bearer <key>` or `X-API-Key: <key>`) and JWT
 bearer tokens (`ADKSTREAM_JWT_SECRET` for HS256, or `ADKSTREAM_JWT_PUBLIC_KEY_FILE` for
 RS256/ES256; `sub` is the user; `exp`, `nbf`, and when configured `aud` and `iss` are
-checked). `ADKSTREAM_AUTHENTICATOR=module:attr` names a custom one: a callable taking the
-request headers and returning the user id (or None), sync or async.
+checked; `exp`, `nbf` and `iat` must be JSON numbers). `ADKSTREAM_AUTHENTICATOR=module:attr`
+names a custom one: a callable taking the request headers and returning the user id (or
+None), sync or async.
 With none configured, auth is off and every caller is the single local user.
+
+A request that sends both `X-API-Key` and `Authorization` is identified from each alone:
+when the two name different users (or either is not valid) it is refused, rather than
+one of them silently winning.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import hmac
 import importlib
 import inspect
+import math
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -110,10 +116,35 @@ class JwtBearer:
             )
         except jwt.PyJWTError as exc:
             raise AuthenticationFailed(f"invalid token: {type(exc).__name__}") from exc
+        except RecursionError:  # a header nested past the limit (older PyJWT releases)
+            raise AuthenticationFailed("invalid token: malformed") from None
+        _check_time_claims(claims)
         subject = claims.get("sub")
         if not isinstance(subject, str) or not subject:
             raise AuthenticationFailed("the token has no subject")
         return subject
+
+
+_TIME_CLAIMS = ("exp", "nbf", "iat")
+
+
+def _check_time_claims(claims: Mapping[str, object]) -> None:
+    """`exp`, `nbf` and `iat` are NumericDates (RFC 7519): JSON numbers.
+
+    PyJWT takes whatever `int()` takes, so `"exp": "99999999999"` (a string) or `true`
+    would pass its checks: a token some other verifier refuses, or one whose expiry is
+    not what its issuer meant.
+    """
+    for name in _TIME_CLAIMS:
+        value = claims.get(name)
+        if value is None:
+            continue
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+        ):
+            raise AuthenticationFailed(f"invalid token: {name} is not a number")
 
 
 def load_custom(ref: str) -> Authenticator:
@@ -162,9 +193,27 @@ def authenticators(settings: Settings) -> list[Authenticator]:
 async def identify(schemes: list[Authenticator], headers: Mapping[str, str]) -> str | None:
     """The user the headers prove, None when they carry no credentials.
 
+    With both `X-API-Key` and `Authorization`, each is tried alone (the other left out):
+    both must be valid, and name one user when both name one.
+
     Raises:
-        AuthenticationFailed: credentials that no scheme accepts.
+        AuthenticationFailed: credentials that no scheme accepts, or two that conflict.
     """
+    if "x-api-key" not in headers or "authorization" not in headers:
+        return await _first_user(schemes, headers)
+    by_key = await _first_user(schemes, _without(headers, "authorization"))
+    by_authorization = await _first_user(schemes, _without(headers, "x-api-key"))
+    if by_key is not None and by_authorization is not None and by_key != by_authorization:
+        raise AuthenticationFailed("X-API-Key and Authorization name different users")
+    return by_key or by_authorization
+
+
+def _without(headers: Mapping[str, str], name: str) -> dict[str, str]:
+    return {key: value for key, value in headers.items() if key != name}
+
+
+async def _first_user(schemes: list[Authenticator], headers: Mapping[str, str]) -> str | None:
+    """The user of the first scheme that knows the credentials (see `identify`)."""
     failure: AuthenticationFailed | None = None
     for scheme in schemes:
         try:

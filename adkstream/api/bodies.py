@@ -148,6 +148,13 @@ class RunBody(_Body):
         description="Tools the client runs (client-side tools); of two with one name, "
         "the later counts.",
     )
+    if_busy: Literal["reject", "enqueue", "interrupt", "rollback"] | None = Field(
+        default=None,
+        description="When the session has a run in progress: reject (409 session_busy), "
+        "enqueue (wait its turn: run.queued), interrupt (cancel that run first) or "
+        "rollback (cancel it and take its turn out of the session); none: the server's "
+        "setting (ADKSTREAM_IF_BUSY, reject by default).",
+    )
 
     @field_validator("coalesce_ms", mode="before")
     @classmethod

@@ -5,12 +5,15 @@ Exception text and tracebacks go to the log, never to the client.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.types import Send
 
 from adkstream.errors import RequestError, UnavailableError
 from adkstream.runner import failures
@@ -49,6 +52,26 @@ def error_response(
     headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
     return JSONResponse(error_body(code, message, field), status_code=status, headers=headers)
+
+
+async def send_json(
+    send: Send,
+    status: int,
+    body: Mapping[str, Any],
+    headers: Mapping[str, str] | None = None,
+    *,
+    prefix: str = "",
+) -> None:
+    """A JSON answer from ASGI middleware, before any route; `prefix="websocket."` answers
+    a WebSocket handshake (ASGI's `websocket.http.response` extension)."""
+    raw = json.dumps(body, separators=(",", ":")).encode()
+    header_list = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(raw)).encode()),
+        *((k.lower().encode(), v.encode()) for k, v in (headers or {}).items()),
+    ]
+    await send({"type": f"{prefix}http.response.start", "status": status, "headers": header_list})
+    await send({"type": f"{prefix}http.response.body", "body": raw})
 
 
 async def on_request_error(request: Request, exc: Exception) -> Response:

@@ -1,8 +1,13 @@
-"""Reading requests: JSON bodies within a size limit, validated; content negotiation."""
+"""Reading requests: JSON bodies within a size limit, validated; content negotiation.
+
+A JSON body must come as JSON (`Content-Type: application/json` or `application/*+json`,
+415 otherwise): an HTML form on any web site can POST `text/plain` or form data to a
+server on localhost without the browser asking first (a CORS "simple" request), but
+not JSON. Only a body-less POST to a route whose body is optional needs no type.
+"""
 
 from __future__ import annotations
 
-import json
 from enum import StrEnum
 from typing import TypeVar
 
@@ -10,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.requests import HTTPConnection, Request
 
 from adkstream.api.auth import LOCAL_USER
+from adkstream.api.json_depth import JsonTooDeep, parse_json
 from adkstream.errors import RequestError, UnsupportedMediaError
 from adkstream.runner.host import Host
 
@@ -19,6 +25,13 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 class BodyTooLarge(RequestError):
     code = "body_too_large"
     status = 413
+
+
+class NotJson(RequestError):
+    """A body sent without a JSON content type."""
+
+    code = "unsupported_media_type"
+    status = 415
 
 
 class InvalidBody(RequestError):
@@ -38,6 +51,12 @@ class InvalidBody(RequestError):
         message = message.removeprefix("Value error, ")
         field = ".".join(path) or None
         super().__init__(f"{field or 'body'}: {message}", field=field)
+
+
+def _not_json() -> NotJson:
+    return NotJson(
+        "the body must be JSON: send Content-Type: application/json", field="Content-Type"
+    )
 
 
 def _is_union_tag(loc: int | str) -> bool:
@@ -67,16 +86,35 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+def is_json_type(content_type: str) -> bool:
+    """`application/json` or `application/<anything>+json`, with any parameters."""
+    media = content_type.partition(";")[0].strip().lower()
+    return media == "application/json" or (
+        media.startswith("application/") and media.endswith("+json")
+    )
+
+
 async def read_model(request: Request, model: type[ModelT], *, allow_empty: bool = False) -> ModelT:
-    """The body parsed as JSON and validated against `model`: 400, 413 or 422 otherwise."""
+    """The body parsed as JSON and validated against `model`: 400, 413, 415 or 422 otherwise.
+
+    Args:
+        allow_empty: no body at all stands for `{}` (then no content type is needed).
+    """
+    content_type = request.headers.get("content-type")
+    if content_type is not None and not is_json_type(content_type):
+        raise _not_json()
     raw = await read_body(request, host_of(request).settings.max_body_bytes)
     if not raw.strip():
         if allow_empty:
             return model()
         raise RequestError("the request has no JSON body", code="missing_body")
+    if content_type is None:
+        raise _not_json()
     try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        data = parse_json(raw)
+    except JsonTooDeep as exc:
+        raise RequestError(str(exc), code="json_too_deep") from None
+    except ValueError:  # UnicodeDecodeError included
         raise RequestError("the body is not valid JSON", code="malformed_json") from None
     if not isinstance(data, dict):
         raise RequestError("the body must be a JSON object", code="invalid_body")

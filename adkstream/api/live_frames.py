@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from typing import Annotated, Any, Literal, TypeAlias
 
 from google.genai import types
@@ -24,6 +23,8 @@ from pydantic import (
     field_validator,
 )
 from pydantic_core import PydanticCustomError
+
+from adkstream.api.json_depth import JsonTooDeep, parse_json
 
 MAX_FRAME_BYTES = 256 * 1024
 """The largest client frame (UTF-8 bytes of its JSON text)."""
@@ -146,7 +147,9 @@ def parse_frame(text: str, *, max_bytes: int = MAX_FRAME_BYTES) -> ClientFrame:
     if len(text) > max_bytes or (len(text) * 4 > max_bytes and len(text.encode()) > max_bytes):
         raise FrameError("frame_too_large", f"the frame is over the limit of {max_bytes} bytes")
     try:
-        data = json.loads(text)
+        data = parse_json(text)
+    except JsonTooDeep as exc:
+        raise FrameError("invalid_json", f"the frame is not valid: {exc}") from None
     except ValueError:
         raise FrameError("invalid_json", "the frame is not valid JSON") from None
     if not isinstance(data, dict):

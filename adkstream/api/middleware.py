@@ -5,16 +5,15 @@ A pure ASGI middleware (no per-chunk work: streamed bodies pass through untouche
   and every access-log line.
 - Authentication (when configured): the user goes to `scope["state"]["user"]`, where
   `current_user` finds it. No credentials: 401 with `WWW-Authenticate`; bad ones: 401.
-  A WebSocket without valid credentials, or from an origin not allowed, is closed with
-  1008 before it is accepted; since a browser cannot set headers on a WebSocket, a
-  token may come as `?access_token=` there (WebSockets only; the access log never
-  records query strings).
+  A WebSocket without valid credentials, or from an origin not allowed (`hosts.py`:
+  neither a CORS origin nor a page on an allowed host), is closed with 1008 before it
+  is accepted; since a browser cannot set headers on a WebSocket, a token may come as
+  `?access_token=` there (WebSockets only; the access log never records query strings).
 - The per-user request rate: 429 with `Retry-After`.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
@@ -27,12 +26,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from adkstream import metrics
 from adkstream.api.auth import LOCAL_USER, AuthenticationFailed, Authenticator, identify
-from adkstream.api.errors import error_body
+from adkstream.api.errors import error_body, send_json
+from adkstream.api.hosts import AllowedHosts, origin_allowed
 from adkstream.api.ratelimit import RequestRate
 
 access_log = logging.getLogger("adkstream.access")
 
-PUBLIC_PATHS = frozenset({"/", "/healthz", "/openapi.json", "/metrics", "/favicon.ico"})
+PUBLIC_PATHS = frozenset({"/", "/healthz", "/readyz", "/openapi.json", "/metrics", "/favicon.ico"})
 PUBLIC_PREFIXES = ("/static/",)
 _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _CHALLENGE = 'Bearer realm="adkstream"'
@@ -49,7 +49,9 @@ class GateMiddleware:
         app: the app behind the gate.
         schemes: the authentication schemes; empty means auth is off (one local user).
         rate: the per-user request rate, or None for no limit.
-        allowed_origins: origins allowed to open WebSockets besides the server's own.
+        allowed_origins: the CORS origins (`ADKSTREAM_CORS_ORIGINS`), allowed to open
+            WebSockets.
+        hosts: the Host allowlist: pages served from these names may open WebSockets.
     """
 
     def __init__(
@@ -59,11 +61,13 @@ class GateMiddleware:
         schemes: list[Authenticator],
         rate: RequestRate | None,
         allowed_origins: list[str],
+        hosts: AllowedHosts,
     ) -> None:
         self.app = app
         self.schemes = schemes
         self.rate = rate
         self.allowed_origins = frozenset(allowed_origins)
+        self.hosts = hosts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -95,7 +99,7 @@ class GateMiddleware:
             refusal = await self._admit(scope, headers)
             user = state.get("user", "-")
             if refusal is not None:
-                await _send_json(send_with_id, *refusal)
+                await send_json(send_with_id, *refusal)
                 return
             await self.app(scope, receive, send_with_id)
         finally:
@@ -151,7 +155,12 @@ class GateMiddleware:
         self, scope: Scope, receive: Receive, send: Send, headers: Mapping[str, str]
     ) -> None:
         origin = headers.get("origin")
-        if origin is not None and not self._origin_allowed(origin, headers.get("host", "")):
+        if origin is not None and not origin_allowed(
+            origin,
+            host=headers.get("host", ""),
+            hosts=self.hosts,
+            cors_origins=self.allowed_origins,
+        ):
             await send({"type": "websocket.close", "code": 1008, "reason": "origin not allowed"})
             return
         token = _query_token(scope)
@@ -168,27 +177,8 @@ class GateMiddleware:
         scope["state"]["user"] = user
         await self.app(scope, receive, send)
 
-    def _origin_allowed(self, origin: str, host: str) -> bool:
-        """The server's own origin, or one of ADKSTREAM_CORS_ORIGINS."""
-        if origin in self.allowed_origins:
-            return True
-        return origin.split("://", 1)[-1] == host
-
 
 def _query_token(scope: Scope) -> str | None:
     query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
     values = query.get("access_token")
     return values[0] if values else None
-
-
-async def _send_json(
-    send: Send, status: int, body: dict[str, Any], headers: dict[str, str]
-) -> None:
-    raw = json.dumps(body, separators=(",", ":")).encode()
-    header_list = [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(raw)).encode()),
-        *((k.lower().encode(), v.encode()) for k, v in headers.items()),
-    ]
-    await send({"type": "http.response.start", "status": status, "headers": header_list})
-    await send({"type": "http.response.body", "body": raw})

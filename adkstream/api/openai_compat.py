@@ -38,7 +38,8 @@ What goes where (the event types not listed send nothing):
   `code.call` / `code.result` (server-side code execution, like a tool);
   `artifact.saved` (its URL is relative to this server and needs the API's
   credentials: read it from the native stream);
-  `agent.*` and `state.delta` (no agent attribution or state in chat completions).
+  `agent.*` and `state.delta` (no agent attribution or state in chat completions);
+  `run.queued` (the answer just comes later).
 
 Usage: OpenAI counts reasoning tokens inside `completion_tokens`, so `completion_tokens`
 is our completion plus thought tokens (`completion_tokens_details.reasoning_tokens`
@@ -80,6 +81,7 @@ from adkstream.events import (
     RunCancelled,
     RunCompleted,
     RunFailed,
+    RunQueued,
     RunStarted,
     RunWaiting,
     Source,
@@ -289,6 +291,8 @@ class ChatCompletionEncoder:
                 return []  # no agent attribution in chat completions
             case StateDelta():
                 return []  # no state in chat completions
+            case RunQueued():
+                return []  # the answer just comes later
             case TurnCompleted() | MediaDelta():
                 return []  # live runs only: they do not reach this protocol
             case _:

@@ -122,6 +122,15 @@ def openapi_document() -> dict[str, Any]:
     }
     paths: dict[str, Any] = {
         "/healthz": {"get": _op("Liveness", {"200": {"description": "ok"}})},
+        "/readyz": {
+            "get": _op(
+                "Readiness: the run log and the session store answer",
+                {
+                    "200": {"description": "ready"},
+                    "503": {"description": "a store does not answer (named in `checks`)"},
+                },
+            )
+        },
         "/v1/agents": {
             "get": _op(
                 "The hosted agents", {"200": {"description": "agents", "content": _json(AgentList)}}

@@ -7,10 +7,16 @@ The in-memory window is our own (`MovingWindows`), not `limits`' MemoryStorage: 
 takes a per-key lock around a thread hop in its expiry task and inserts at the front
 of a list on every hit, so under load one user's requests queued behind each other for
 seconds (measured: 200 concurrent requests waited up to 2.4 s in the limiter).
+
+While Redis is out of reach the limit holds per process instead of across replicas:
+the in-memory window stands in (for REDIS_RETRY_S after each failure, then Redis is
+asked again). Neither closed (every request refused: a Redis outage would take down
+routes that do not need Redis, such as the agent list) nor open (no limit at all).
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections import deque
@@ -20,9 +26,17 @@ import redis.asyncio as redis
 from limits import RateLimitItem, parse
 from limits.aio.storage import RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
+from limits.errors import StorageError
+from redis.exceptions import RedisError
 
 from adkstream.errors import ConfigurationError
 from adkstream.runner.redis_pool import blocking_pool
+
+logger = logging.getLogger("adkstream.api")
+
+REDIS_RETRY_S = 5.0
+"""After Redis failed a hit, how long the in-memory window stands in before Redis is
+asked again (an unreachable Redis would otherwise cost every request a connect timeout)."""
 
 
 class MovingWindows:
@@ -79,6 +93,7 @@ class RequestRate:
         self._limiter: MovingWindowRateLimiter | None = None
         self._pool: redis.BlockingConnectionPool | None = None
         self._memory = MovingWindows(self.item.amount, self.item.get_expiry())
+        self._redis_down_until: float | None = None
 
     def _redis_storage(self, url: str) -> Storage:
         # Our own pool, so that `close` can close its connections.
@@ -98,11 +113,27 @@ class RequestRate:
 
     async def hit(self, user: str) -> float | None:
         """Counts a request of `user`; None if allowed, else the seconds to wait."""
-        if self._redis_url is None:
+        if self._redis_url is None or self._redis_down():
             wait_s = self._memory.hit(user)
         else:
-            wait_s = await self._redis_hit(self._redis_url, user)
+            try:
+                wait_s = await self._redis_hit(self._redis_url, user)
+            except (RedisError, StorageError, OSError):
+                if self._redis_down_until is None:
+                    logger.warning("rate limit: Redis unreachable; limiting per process")
+                self._redis_down_until = time.monotonic() + REDIS_RETRY_S
+                wait_s = self._memory.hit(user)
         return None if wait_s is None else max(1.0, math.ceil(wait_s))
+
+    def _redis_down(self) -> bool:
+        """Whether the in-memory window stands in for Redis now (see the module docstring)."""
+        until = self._redis_down_until
+        if until is None:
+            return False
+        if time.monotonic() < until:
+            return True
+        self._redis_down_until = None
+        return False
 
     async def _redis_hit(self, url: str, user: str) -> float | None:
         if self._limiter is None:

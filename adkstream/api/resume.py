@@ -75,6 +75,7 @@ async def continue_run(
             invocation_id=record.invocation_id,
             resumes=record.run_id,
             client_tools=client_tools,
+            if_busy=host.settings.if_busy,
         ),
         run_id=run_id,
     )

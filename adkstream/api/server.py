@@ -1,5 +1,10 @@
 """Serving the app with uvicorn, draining runs on SIGTERM/SIGINT.
 
+Connections are bounded (settings): a client has `header_timeout_s` to send each
+request's head (`header_timeout.py`), an idle kept-alive connection closes after
+`keep_alive_s`, and past `max_connections` open connections (or requests in progress)
+a new request gets uvicorn's 503 instead of a socket the process cannot serve.
+
 On a stop signal uvicorn stops accepting connections and waits for the open ones to
 close. Open streams follow their runs, so the runs are ended first: each gets its
 terminal `run.failed` (code `interrupted`) in the log, every open stream receives it
@@ -10,6 +15,7 @@ waiting on it forever.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import socket
@@ -17,6 +23,10 @@ from types import FrameType
 
 import uvicorn
 from starlette.applications import Starlette
+
+from adkstream.api.header_timeout import header_timeout_protocol
+from adkstream.runner.host import Host
+from adkstream.settings import Settings
 
 logger = logging.getLogger("adkstream.server")
 
@@ -53,8 +63,23 @@ class DrainingServer(uvicorn.Server):
         host = getattr(self._app.state, "host", None)
         if host is None or self._draining is not None:
             return
-        logger.info("stopping: ending %d runs in flight", len(host.runs.active))
-        self._draining = asyncio.get_running_loop().create_task(host.runs.shutdown())
+        runs = len(host.runs.active) + len(host.live.active)
+        logger.info("stopping: ending %d runs in flight", runs)
+        self._draining = asyncio.get_running_loop().create_task(self._end_runs(host))
+
+    async def _end_runs(self, host: Host) -> None:
+        await asyncio.gather(
+            host.runs.shutdown(), host.live.shutdown(sockets_s=GRACEFUL_SHUTDOWN_S)
+        )
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        """Lets the runs' ends reach their clients before uvicorn closes the connections
+        (it closes a WebSocket with 1012 at once: the terminal frame would be lost)."""
+        if self._draining is not None:
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                async with asyncio.timeout(GRACEFUL_SHUTDOWN_S):
+                    await asyncio.shield(self._draining)
+        await super().shutdown(sockets)
 
 
 def tune_gc() -> None:
@@ -72,14 +97,25 @@ def tune_gc() -> None:
     gc.freeze()
 
 
-def run_server(app: Starlette, *, host: str, port: int, log_level: str) -> None:
-    tune_gc()
-    config = uvicorn.Config(
+def server_config(
+    app: Starlette, settings: Settings, *, host: str, port: int, log_level: str
+) -> uvicorn.Config:
+    """uvicorn's configuration for the app, with the settings' connection bounds."""
+    return uvicorn.Config(
         app,
         host=host,
         port=port,
         log_level=log_level,
         access_log=False,  # the gate middleware logs each request as JSON
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+        http=header_timeout_protocol(settings.header_timeout_s),
+        timeout_keep_alive=settings.keep_alive_s,
+        limit_concurrency=settings.max_connections,
     )
-    DrainingServer(config, app).run()
+
+
+def run_server(app: Starlette, settings: Settings, *, host: str, port: int, log_level: str) -> None:
+    tune_gc()
+    DrainingServer(
+        server_config(app, settings, host=host, port=port, log_level=log_level), app
+    ).run()

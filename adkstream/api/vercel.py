@@ -28,6 +28,8 @@ Divergences worth knowing:
   still ends `completed`).
 - `finish.finishReason` is `stop`, `length` (`max_tokens`) or `content-filter` (any
   filter's reason); the reason itself and the usage ride on `messageMetadata`.
+- A run that waits its turn (`run.queued`: the session's run in progress goes first)
+  sends a transient `data-queued` part `{behind}`.
 - State changes come as transient `data-state` parts (delivered to `onData`, not kept
   in the message).
 - A run that waits ends with `finishReason: "tool-calls"` (the run id and the pending
@@ -69,6 +71,7 @@ from adkstream.events import (
     RunCancelled,
     RunCompleted,
     RunFailed,
+    RunQueued,
     RunStarted,
     RunWaiting,
     Source,
@@ -290,6 +293,9 @@ class VercelEncoder:
                 return [_file_part(event)]
             case ArtifactSaved():
                 return [_artifact_part(event)]
+            case RunQueued():
+                queued = {"type": "data-queued", "data": {"behind": event.behind}}
+                return [queued | {"transient": True}]
             case StateDelta():
                 state = _who(event) | {"delta": event.delta}
                 return [{"type": "data-state", "data": state, "transient": True}]

@@ -42,6 +42,8 @@ ABANDON_CANCEL_S = 5.0
 Message: TypeAlias = str | Mapping[str, Any]
 """A user message: text, or genai Content parts as `{"parts": [{"text": ...}, ...]}`."""
 OnDisconnect: TypeAlias = Literal["cancel", "continue"]
+IfBusy: TypeAlias = Literal["reject", "enqueue", "interrupt", "rollback"]
+"""What a run does when its session has a run in progress (the server's `if_busy`)."""
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 _NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout)
@@ -163,6 +165,7 @@ class AsyncClient:
         on_disconnect: OnDisconnect = "continue",
         cancel_on_close: bool = True,
         tools: Sequence[Mapping[str, Any]] | None = None,
+        if_busy: IfBusy | None = None,
     ) -> EventStream:
         """Starts a run and streams its events, reconnecting when the connection drops.
 
@@ -186,6 +189,10 @@ class AsyncClient:
             cancel_on_close: cancel the run when the stream is closed before its end.
             tools: tools this client runs (`{"name", "description", "parameters"}`):
                 a call of one ends the run waiting; `answer` it with `{"result": ...}`.
+            if_busy: when the session has a run in progress: `reject` (`Conflict`,
+                code `session_busy`), `enqueue` (the run waits its turn: `run.queued`),
+                `interrupt` (that run is cancelled first) or `rollback` (cancelled and
+                taken out of the session); None: the server's setting.
 
         Returns:
             The run's events, once each, in seq order, ending with the terminal event;
@@ -195,6 +202,8 @@ class AsyncClient:
         body = _run_body(message, agent, session_id, state_delta, coalesce_ms, on_disconnect)
         if tools is not None:
             body["tools"] = [dict(tool) for tool in tools]
+        if if_busy is not None:
+            body["if_busy"] = if_busy
         return EventStream(
             self._http,
             policy=self._policy,
@@ -262,6 +271,7 @@ class AsyncClient:
         state_delta: Mapping[str, Any] | None = None,
         on_disconnect: OnDisconnect | None = None,
         max_wait_s: float | None = None,
+        if_busy: IfBusy | None = None,
     ) -> RunResult:
         """Runs the agent and waits for its result (`Accept: application/json`).
 
@@ -276,6 +286,8 @@ class AsyncClient:
             ConnectionLost: the connection failed before the answer.
         """
         body = _run_body(message, agent, session_id, state_delta, None, on_disconnect)
+        if if_busy is not None:
+            body["if_busy"] = if_busy
         limits = self._http.timeout
         wait = httpx.Timeout(
             connect=limits.connect, read=max_wait_s, write=limits.write, pool=limits.pool

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from adkstream.events import ErrorInfo, Usage
+from adkstream.events import ErrorInfo, InputRequest, Usage
 
 __all__ = ["RunInfo", "RunResult", "Session", "SessionMessage"]
 
@@ -58,12 +58,21 @@ class RunInfo(RunResult):
 
 
 class SessionMessage(_Answer):
-    """One message of a session's history."""
+    """One message of a session's history; `stopped` says why an answer was cut short
+    (its run was cancelled or interrupted), else None."""
 
     author: str
     role: str
     text: str
     ts: float
+    stopped: str | None = None
+
+
+class WaitingRun(_Answer):
+    """A run of the session that waits for answers (`AsyncClient.answer`)."""
+
+    run_id: str
+    pending: list[InputRequest]
 
 
 class Session(_Answer):
@@ -77,5 +86,6 @@ class Session(_Answer):
     user_id: str
     state: dict[str, Any]
     messages: list[SessionMessage] | None = None
+    waiting: list[WaitingRun] = []
     created_at: float
     updated_at: float

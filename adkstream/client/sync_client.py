@@ -17,7 +17,13 @@ from typing import Any, ParamSpec, TypeVar
 
 import httpx
 
-from adkstream.client.async_client import DEFAULT_TIMEOUT, AsyncClient, Message, OnDisconnect
+from adkstream.client.async_client import (
+    DEFAULT_TIMEOUT,
+    AsyncClient,
+    IfBusy,
+    Message,
+    OnDisconnect,
+)
 from adkstream.client.live import LiveFrame, LiveSession, Modality
 from adkstream.client.models import RunInfo, RunResult, Session
 from adkstream.client.stream import EventStream
@@ -278,6 +284,7 @@ class Client:
         on_disconnect: OnDisconnect = "continue",
         cancel_on_close: bool = True,
         tools: Sequence[Mapping[str, Any]] | None = None,
+        if_busy: IfBusy | None = None,
     ) -> SyncEventStream:
         """See `AsyncClient.stream`."""
         stream = self._async.stream(
@@ -289,6 +296,7 @@ class Client:
             on_disconnect=on_disconnect,
             cancel_on_close=cancel_on_close,
             tools=tools,
+            if_busy=if_busy,
         )
         return SyncEventStream(stream, self._loop)
 
@@ -319,6 +327,7 @@ class Client:
         state_delta: Mapping[str, Any] | None = None,
         on_disconnect: OnDisconnect | None = None,
         max_wait_s: float | None = None,
+        if_busy: IfBusy | None = None,
     ) -> RunResult:
         """See `AsyncClient.run`."""
         return self._loop.call(
@@ -329,6 +338,7 @@ class Client:
             state_delta=state_delta,
             on_disconnect=on_disconnect,
             max_wait_s=max_wait_s,
+            if_busy=if_busy,
         )
 
     def get_run(self, run_id: str) -> RunInfo:

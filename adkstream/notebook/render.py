@@ -346,6 +346,8 @@ def _status_line(view: RunView) -> str:
     elif view.status == "waiting":
         count = len(view.pending)
         head = f"waiting for {count} answer{'s' if count != 1 else ''}"
+    elif view.queued_behind is not None:
+        head = f"queued behind run {view.queued_behind}…"
     else:
         head = "running…"
     ids = [f"run {view.run_id}"] if view.run_id else []

@@ -32,6 +32,7 @@ from adkstream.events import (
     RunCancelled,
     RunCompleted,
     RunFailed,
+    RunQueued,
     RunStarted,
     RunWaiting,
     Source,
@@ -204,6 +205,8 @@ class RunView:
         self.usage: Usage | None = None
         self.error: ErrorInfo | None = None
         self.cancel_reason: str | None = None
+        self.queued_behind: str | None = None
+        """The session's run in progress this one waits for (`run.queued`), until it runs."""
         self.pending: list[InputRequest] = []
         self.state: dict[str, Any] = {}
         self.state_is_final = False
@@ -236,10 +239,14 @@ class RunView:
     def add(self, event: StreamEvent) -> None:
         self.last_seq = max(self.last_seq, event.seq)
         self.run_id = self.run_id or event.run_id
+        if not isinstance(event, RunStarted | RunQueued):
+            self.queued_behind = None  # its turn came
         match event:
             case RunStarted():
                 self.session_id = event.session_id
                 self.agent = event.agent
+            case RunQueued():
+                self.queued_behind = event.behind
             case MessageDelta():
                 self._message(event.author, event.branch, event.message_id).text += event.text
             case MessageCompleted():

@@ -29,6 +29,10 @@ INTERNAL = ErrorInfo(code="internal_error", message="The run failed on the serve
 STORAGE = ErrorInfo(
     code="storage_unavailable", message="The server's storage is unavailable; try again."
 )
+STORAGE_LOST = ErrorInfo(
+    code="storage_lost",
+    message="The server's storage lost the run while it was in progress; start it again.",
+)
 STORAGE_ERRORS: tuple[type[Exception], ...] = (
     ConnectionError,  # a database driver that cannot connect (asyncpg raises it raw)
     sqlite3.OperationalError,

@@ -12,8 +12,12 @@ from adkstream.runner.artifacts import open_artifact_service
 from adkstream.runner.datadir import DataDirLock
 from adkstream.runner.live import LiveRuns
 from adkstream.runner.log import EventLog
+from adkstream.runner.pruner import Pruner
+from adkstream.runner.retention import Retention
 from adkstream.runner.runs import RunManager
 from adkstream.runner.session_backends import close_session_service, open_session_service
+from adkstream.runner.session_retention import SessionPruner
+from adkstream.runner.session_turns import MemoryTurns, RedisTurns, SessionTurns
 from adkstream.runner.sessions import SessionStore
 from adkstream.runner.slots import MemorySlots, RedisSlots, RunSlots
 from adkstream.settings import Settings
@@ -31,6 +35,7 @@ class Host:
     log: EventLog
     runs: RunManager
     live: LiveRuns
+    pruner: Pruner
     data_dir_lock: DataDirLock | None = None
 
     @classmethod
@@ -58,6 +63,7 @@ class Host:
             session_service = open_session_service(
                 data_dir=settings.data_dir, database_url=settings.database_url
             )
+        retention = Retention.from_settings(settings)
         if log is None:
             from adkstream.runner.log_factory import open_log
 
@@ -65,6 +71,8 @@ class Host:
                 data_dir=settings.data_dir,
                 redis_url=settings.redis_url,
                 redis_prefix=settings.redis_prefix,
+                redis_lease_s=settings.redis_lease_s,
+                retention=retention,
             )
         if artifact_service is None:
             artifact_service = open_artifact_service(
@@ -77,6 +85,7 @@ class Host:
             artifact_service=artifact_service,
             max_runs=settings.max_runs,
             slots=open_slots(settings),
+            turns=open_turns(settings),
             max_run_s=settings.max_run_s,
             detach_grace_s=settings.detach_grace_s,
             coalesce_max_ms=settings.coalesce_max_ms,
@@ -90,6 +99,10 @@ class Host:
         )
         log.on_cancel_request(runs.on_cancel_request)
         await log.recover_interrupted()
+        # After recovery: a run a dead process left is ended (and then kept) first.
+        app_names = [agent.name for agent in agents]
+        pruner = Pruner(retention, log, SessionPruner(session_service, app_names, log))
+        pruner.start()
         return cls(
             settings=settings,
             agents=agents,
@@ -99,14 +112,17 @@ class Host:
             log=log,
             runs=runs,
             live=live,
+            pruner=pruner,
             data_dir_lock=lock,
         )
 
     async def close(self) -> None:
         """Ends the runs in flight (`interrupted`), flushes the log, closes storage."""
+        await self.pruner.stop()
         await self.live.shutdown()
         await self.runs.shutdown()
         await self.runs.slots.close()
+        await self.runs.turns.close()
         await self.log.close()
         await close_session_service(self.session_service)
         if self.data_dir_lock is not None:
@@ -123,3 +139,13 @@ def open_slots(settings: Settings) -> RunSlots:
             ttl_s=settings.max_run_s + 60,
         )
     return MemorySlots(settings.max_runs_per_user)
+
+
+def open_turns(settings: Settings) -> SessionTurns:
+    """Whose turn each session is: in Redis with the Redis log (shared by replicas), else
+    in memory."""
+    if settings.redis_url:
+        return RedisTurns(
+            settings.redis_url, prefix=settings.redis_prefix, ttl_s=settings.max_run_s + 60
+        )
+    return MemoryTurns()

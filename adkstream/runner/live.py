@@ -35,10 +35,10 @@ import functools
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import aclosing
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from google.adk.agents import LlmAgent
 from google.adk.agents.base_agent import BaseAgent
@@ -249,8 +249,11 @@ class LiveRuns:
         self.gemini_live_model = gemini_live_model
         self.clock = clock
         self.active: dict[str, LiveRun] = {}
+        self._connections: set[asyncio.Task[Any]] = set()
+        """The socket handlers serving live runs (`connection`)."""
         self._runners: dict[str, Runner] = {}
         log.on_cancel_request(self.on_cancel_request)
+        log.on_run_lost(self.on_run_lost)
 
     async def start(
         self,
@@ -302,13 +305,35 @@ class LiveRuns:
         if run is not None:
             run.cancel(reason)
 
-    async def shutdown(self) -> None:
-        """Ends every live run of this process with `run.failed` code `interrupted`."""
+    def on_run_lost(self, run_id: str, error: ErrorInfo) -> None:
+        """The log may no longer write a live run of this process: it ends failed."""
+        run = self.active.get(run_id)
+        if run is not None:
+            run.fail(error)
+
+    @contextlib.asynccontextmanager
+    async def connection(self) -> AsyncIterator[None]:
+        """Counts the calling task as a socket serving a live run while the block runs."""
+        task = asyncio.current_task()
+        if task is not None:
+            self._connections.add(task)
+        try:
+            yield
+        finally:
+            self._connections.discard(task)
+
+    async def shutdown(self, *, sockets_s: float = 0.0) -> None:
+        """Ends every live run of this process with `run.failed` code `interrupted`, then
+        waits up to `sockets_s` for their sockets to send it and close (a server that
+        closed them first would leave their clients without the terminal event)."""
         runs = list(self.active.values())
         for run in runs:
             run.fail(failures.INTERRUPTED)
         for run in runs:
             await run.done.wait()
+        others = self._connections - {asyncio.current_task()}
+        if others and sockets_s > 0:
+            await asyncio.wait(others, timeout=sockets_s)
 
     def _runner(self, agent: HostedAgent) -> Runner:
         runner = self._runners.get(agent.name)

@@ -10,8 +10,15 @@ has seen, or give its seq to another event after the restart.
 Runs of other processes (another replica, or before a restart) are read from storage.
 
 The log also carries what crosses processes besides events: ending the runs a dead
-process left `running` (`recover_interrupted`) and cancel requests for a run that
-another replica drives (`request_cancel` / `on_cancel_request`).
+process left `running` (`recover_interrupted`), cancel requests for a run that
+another replica drives (`request_cancel` / `on_cancel_request`), and telling a run's
+driver that it may no longer write the run (`on_run_lost`).
+
+Storage faults never end a follower's stream without a terminal event: while storage is
+unreachable a follower retries (for up to FOLLOW_OUTAGE_S), and a run that storage lost
+(its record or events vanished: Redis flushed, or restarted without persistence) ends
+the stream with `run.failed` `storage_lost`. Such a stand-in terminal event is the
+follower's, not the log's: its seq is the next one after what the follower had read.
 """
 
 from __future__ import annotations
@@ -22,8 +29,8 @@ import logging
 import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Sequence
-from enum import StrEnum
-from typing import Any
+from enum import Enum, StrEnum
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -42,6 +49,9 @@ from adkstream.runner import failures
 from adkstream.runner.coalesce import merge_adjacent_deltas
 from adkstream.runner.pauses import PendingRequest
 
+if TYPE_CHECKING:
+    from adkstream.runner.retention import Retention
+
 logger = logging.getLogger("adkstream.log")
 
 READ_BATCH = 500
@@ -51,9 +61,22 @@ CLOSE_FLUSH_S = 10.0
 """How long `close` waits for pending events to reach storage."""
 RETRY_MAX_S = 5.0
 """The longest pause between two attempts to store a batch that failed."""
+FOLLOW_OUTAGE_S = 60.0
+"""How long a follower of another process's run retries while storage is unreachable;
+then its stream ends with `run.failed` `storage_unavailable` (the run may go on)."""
 
 CancelCallback = Callable[[str, str], None]
 """Called with (run_id, reason) when someone asks for a run to be cancelled."""
+LostCallback = Callable[[str, ErrorInfo], None]
+"""Called with (run_id, error) when this process may no longer write a run it drives."""
+
+
+class _Progress(Enum):
+    """Where a run stands for a follower that has read everything storage has."""
+
+    LIVE = "live"
+    ENDED = "ended"
+    LOST = "lost"
 
 
 class RunStatus(StrEnum):
@@ -200,6 +223,7 @@ class EventLog(ABC):
         self._wakeup = asyncio.Event()
         self._flusher: asyncio.Task[None] | None = None
         self._cancel_callbacks: list[CancelCallback] = []
+        self._lost_callbacks: list[LostCallback] = []
 
     # --- writer side (the process that drives the run) ---
 
@@ -310,28 +334,74 @@ class EventLog(ABC):
         merge_over: int | None = MERGE_BACKLOG_OVER,
         poll_s: float = 5.0,
     ) -> AsyncIterator[list[StreamEvent]]:
-        """`follow`, as the batches storage hands over: one write per batch for a stream."""
+        """`follow`, as the batches storage hands over: one write per batch for a stream.
+
+        The last batch always ends with a terminal event, unless the run does not exist
+        (nor ever did, as far as this follower saw): see the module docstring for the
+        stand-in terminal events of storage faults.
+        """
         cursor = after
+        known = after > 0  # the run existed: vanishing from storage now is a loss
+        outage_since: float | None = None
+        backoff = 0.0
         while True:
-            batch = await self.read(run_id, after=cursor)
+            try:
+                batch = await self.read(run_id, after=cursor)
+                progress = _Progress.LIVE
+                if not batch:
+                    progress = await self._progress(run_id, after=cursor, known=known)
+                    if progress is _Progress.LIVE:
+                        known = True
+                        await self.wait(run_id, after=cursor, timeout=poll_s)
+            except failures.STORAGE_ERRORS:
+                now = time.monotonic()
+                if outage_since is None:
+                    outage_since = now
+                    logger.warning("following run %s: storage unreachable; retrying", run_id)
+                if now - outage_since >= FOLLOW_OUTAGE_S:
+                    logger.error("following run %s: storage unreachable; gave up", run_id)
+                    yield [self._stand_in(run_id, cursor, failures.STORAGE)]
+                    return
+                backoff = min(max(backoff * 2, 0.1), RETRY_MAX_S)
+                await asyncio.sleep(backoff)
+                continue
+            outage_since, backoff = None, 0.0
             if batch:
+                known = True
                 behind = merge_over is not None and len(batch) > merge_over
                 yield merge_adjacent_deltas(batch) if behind else batch
                 cursor = batch[-1].seq
                 if is_terminal(batch[-1]):
                     return
-                continue
-            if await self._ended(run_id, after=cursor):
+            elif progress is _Progress.ENDED:
                 return
-            await self.wait(run_id, after=cursor, timeout=poll_s)
+            elif progress is _Progress.LOST:
+                logger.error("run %s: storage lost it after seq %d", run_id, cursor)
+                yield [self._stand_in(run_id, cursor, failures.STORAGE_LOST)]
+                return
 
-    async def _ended(self, run_id: str, *, after: int) -> bool:
-        """Whether the run has ended with no event after `after` (or does not exist)."""
+    async def _progress(self, run_id: str, *, after: int, known: bool) -> _Progress:
+        """Whether the run, with no event after `after` to read, has ended, goes on, or
+        was lost by storage (`known`: the run existed, so a missing record is a loss)."""
         hot = self._hot.get(run_id)
         if hot is not None:  # no copy of the record: followers ask after every batch
-            return hot.finished and hot.last_seq <= after
+            ended = hot.finished and hot.last_seq <= after
+            return _Progress.ENDED if ended else _Progress.LIVE
         record = await self._load_run(run_id)
-        return record is None or (record.finished and record.last_seq <= after)
+        if record is None:
+            return _Progress.LOST if known else _Progress.ENDED
+        if record.last_seq <= after:
+            return _Progress.ENDED if record.finished else _Progress.LIVE
+        # A record is stored with (or after) the events it counts: if they cannot be
+        # read now, storage lost them.
+        if await self._load_events(run_id, after=after, limit=1):
+            return _Progress.LIVE
+        return _Progress.LOST
+
+    @staticmethod
+    def _stand_in(run_id: str, after: int, error: ErrorInfo) -> RunFailed:
+        """The terminal event a follower sends in the log's stead (see the module docstring)."""
+        return RunFailed(run_id=run_id, seq=after + 1, ts=time.time(), error=error)
 
     @abstractmethod
     async def list_runs(self, session_id: str) -> list[RunRecord]:
@@ -392,6 +462,42 @@ class EventLog(ABC):
                 callback(run_id, reason)
             except Exception:
                 logger.exception("cancel callback failed for run %s", run_id)
+
+    # --- runs this process drives but may no longer write ---
+
+    def on_run_lost(self, callback: LostCallback) -> None:
+        """Registers `callback(run_id, error)` for the runs of this process it may no
+        longer write: storage lost them (`storage_lost`: a durable backend writes back
+        what this process holds of them) or another process ended them (`interrupted`:
+        this process's lease lapsed). The driver stops such a run: its terminal event is
+        `run.failed` with `error`. What a callback raises is logged.
+        """
+        self._lost_callbacks.append(callback)
+
+    def _deliver_lost(self, run_id: str, error: ErrorInfo) -> None:
+        for callback in self._lost_callbacks:
+            try:
+                callback(run_id, error)
+            except Exception:
+                logger.exception("run-lost callback failed for run %s", run_id)
+
+    async def ping(self) -> None:
+        """Raises if storage cannot be reached (readiness); the base has nothing to reach."""
+        return None
+
+    # --- retention ---
+
+    async def prune(self, retention: Retention, *, now: float) -> int:
+        """Deletes the runs past `retention` at `now` (their events and answer claims too).
+
+        A run this process still holds (not yet released) is never pruned. The base
+        prunes nothing: a backend whose storage expires runs by itself (Redis) sets
+        their lifetimes as it writes them.
+
+        Returns:
+            How many runs it deleted.
+        """
+        return 0
 
     async def close(self) -> None:
         """Flushes what is pending (for up to CLOSE_FLUSH_S) and stops the writer."""
@@ -490,6 +596,7 @@ class MemoryLog(EventLog):
         self._runs: dict[str, RunRecord] = {}
         self._events: dict[str, list[StreamEvent]] = {}
         self._claims: dict[str, str] = {}
+        self._answered_at: dict[str, float] = {}
 
     async def create_run(self, record: RunRecord) -> None:
         await super().create_run(record)
@@ -528,7 +635,24 @@ class MemoryLog(EventLog):
         return self._events.get(run_id, [])[after : after + limit]
 
     async def _claim(self, run_id: str, by: str) -> str:
-        return self._claims.setdefault(run_id, by)
+        holder = self._claims.setdefault(run_id, by)
+        if holder == by:
+            self._answered_at[run_id] = time.time()
+        return holder
 
     async def _claimed(self, run_id: str) -> str | None:
         return self._claims.get(run_id)
+
+    async def prune(self, retention: Retention, *, now: float) -> int:
+        expired = [
+            run_id
+            for run_id, record in self._runs.items()
+            if run_id not in self._hot
+            and retention.expired(record, answered_at=self._answered_at.get(run_id), now=now)
+        ]
+        for run_id in expired:
+            del self._runs[run_id]
+            self._events.pop(run_id, None)
+            self._claims.pop(run_id, None)
+            self._answered_at.pop(run_id, None)
+        return len(expired)

@@ -10,12 +10,18 @@ import asyncio
 from pathlib import Path
 
 from adkstream.runner.log import EventLog
+from adkstream.runner.retention import Retention
 
 SQLITE_FILE = "runs.db"
 
 
 async def open_log(
-    *, data_dir: Path, redis_url: str | None, redis_prefix: str = "adkstream"
+    *,
+    data_dir: Path,
+    redis_url: str | None,
+    redis_prefix: str = "adkstream",
+    redis_lease_s: float = 5.0,
+    retention: Retention | None = None,
 ) -> EventLog:
     """Opens the event log: `RedisLog` on `redis_url` if given, else `SqliteLog`.
 
@@ -23,6 +29,10 @@ async def open_log(
         data_dir: where the embedded default keeps `runs.db` (created if missing).
         redis_url: `redis://…` of the shared log of several replicas, or None.
         redis_prefix: the key prefix in Redis (deployments sharing one Redis differ).
+        redis_lease_s: how long a process's lease in Redis lasts: a process that died
+            has its runs ended this long after its last refresh (and a few seconds more).
+        retention: how long runs are kept (default: `Retention()`). Redis expires them
+            by itself; the SQLite log is pruned by the host's `Pruner`.
 
     Returns:
         The opened log; the caller closes it (`await log.close()`).
@@ -34,7 +44,15 @@ async def open_log(
     if redis_url:
         from adkstream.runner.redis_log import RedisLog
 
-        return await RedisLog.open(redis_url, prefix=redis_prefix)
+        retention = retention or Retention()
+        return await RedisLog.open(
+            redis_url,
+            prefix=redis_prefix,
+            ttl_s=retention.runs_s,
+            waiting_ttl_s=retention.waiting_s,
+            lease_s=redis_lease_s,
+            sweep_s=redis_lease_s,
+        )
     from adkstream.runner.sqlite_log import SqliteLog
 
     await asyncio.to_thread(data_dir.mkdir, parents=True, exist_ok=True)

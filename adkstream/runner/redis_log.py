@@ -2,7 +2,7 @@
 
 Keys, under a prefix (default `adkstream`):
 
-    {prefix}:run:{run_id}            hash: record (RunRecord JSON), status, owner
+    {prefix}:run:{run_id}            hash: record (RunRecord JSON), status, owner, cancel
     {prefix}:run:{run_id}:events     stream: one entry per event, id `<seq>-0`, field `event`
     {prefix}:session:{sid}:runs      sorted set: run ids by created_at (`list_runs`)
     {prefix}:running                 set: ids of running runs (what recovery scans)
@@ -17,10 +17,30 @@ Design decisions:
   stream's top (a retried batch is harmless) and only while the run is `running` (a
   run another replica ended as interrupted stays ended, even if its owner was only
   stalled and comes back). The batches of a flush go in one pipeline.
-- Each process holds a lease, refreshed every `lease_s / 3`; its runs record it as
-  owner. `recover_interrupted` (at startup, and every `sweep_s` in the background) ends
-  the running runs whose owner's lease is gone.
-- Finished runs expire after `ttl_s` (default 7 days).
+- Each process holds a lease (`lease_s`, 5 s by default), refreshed every `lease_s / 3`;
+  its runs record it as owner. The running runs whose owner's lease is gone are ended
+  with `run.failed` `interrupted`: by `recover_interrupted` (at startup, and every
+  `sweep_s` in the background), and by a follower of such a run as soon as it finds it
+  silent. A process judges other processes' leases only once its own has held for a
+  whole `lease_s`: after Redis was out of reach, every live process has had the time
+  to renew its own before anyone takes it for dead.
+- A blocked XREAD asks Redis to wait for at most half the client's socket timeout
+  (`block_limit_s`), and is repeated: one that waited as long as the timeout was cut
+  by it (`redis.TimeoutError` in a follower of a run silent for 5 s).
+- Redis losing data (flushed, or restarted without persistence) is noticed by a run's
+  owner when a write of the run is refused because its hash is gone, or when its own
+  lease lapsed and it looks at its runs: it writes back what it holds of each lost run
+  (its record and every event: a run's hot copy starts at its first event), and the
+  run ends with `run.failed` `storage_lost` (`on_run_lost`). A follower on another
+  replica that finds the run gone ends its stream with that error itself (log.py).
+- Retention (see retention.py) is Redis's own expiry, set as a run ends: a finished
+  run's hash and stream expire `ttl_s` after its end (ADKSTREAM_RUN_RETENTION_S); a run
+  that waits for answers after `waiting_ttl_s` (the longer of the retention and the
+  pause expiry), or never while unanswered when there is no pause expiry; an answer
+  (its claim) sets them to expire `ttl_s` later. A session's run index lives as long as
+  the longest-kept of its runs: an end never shortens its expiry, and puts the run back
+  in it if the index expired while the run went on. Streams are never trimmed: a run
+  kept is replayed whole (`Last-Event-ID` may name any seq), and it goes whole.
 """
 
 from __future__ import annotations
@@ -29,6 +49,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -37,17 +58,21 @@ import redis.asyncio as redis
 from redis.exceptions import NoScriptError, RedisError
 
 from adkstream.events import StreamEvent, parse_event
-from adkstream.runner.log import EventLog, RunRecord, interruption
-from adkstream.runner.redis_pool import redis_client
+from adkstream.runner import failures
+from adkstream.runner.log import EventLog, RunRecord, RunStatus, _HotRun, interruption
+from adkstream.runner.redis_pool import block_limit_s, redis_client
 
 logger = logging.getLogger("adkstream.log")
 
 DEFAULT_TTL_S = 7 * 24 * 3600
+DEFAULT_LEASE_S = 5.0
 
 # KEYS: run hash, events stream, running set, session runs.
-# ARGV: run_id, record JSON, status, expected top seq ('' for any), ttl_s,
-#       then seq, event JSON pairs. Returns 1 if written, 0 if the run is not running
-#       (or its top is not the expected one).
+# ARGV: run_id, record JSON, status, expected top seq ('' for any), how long to keep the
+#       run once it ended (ms; 0: for ever), then seq, event JSON pairs. Returns 1 if
+#       written, 0 if the run is not running (or its top is not the expected one).
+# A session index kept "for ever" gets ten years (INDEX_FOREVER_MS): no expiry at all
+# (-1) is how a new index looks, which its first run's end sets.
 _APPEND_SCRIPT = """
 if redis.call('HGET', KEYS[1], 'status') ~= 'running' then return 0 end
 local top = 0
@@ -62,14 +87,31 @@ end
 redis.call('HSET', KEYS[1], 'record', ARGV[2], 'status', ARGV[3])
 if ARGV[3] ~= 'running' then
   redis.call('SREM', KEYS[3], ARGV[1])
-  local ttl = tonumber(ARGV[5])
-  if ttl > 0 then
-    redis.call('EXPIRE', KEYS[1], ttl)
-    redis.call('EXPIRE', KEYS[2], ttl)
-    redis.call('EXPIRE', KEYS[4], ttl)
+  local keep = tonumber(ARGV[5])
+  if keep > 0 then
+    redis.call('PEXPIRE', KEYS[1], keep)
+    redis.call('PEXPIRE', KEYS[2], keep)
+  else
+    keep = INDEX_FOREVER_MS
+  end
+  local left = redis.call('PTTL', KEYS[4])
+  if left == -2 then
+    redis.call('ZADD', KEYS[4], cjson.decode(ARGV[2])['created_at'], ARGV[1])
+  end
+  if left < keep then
+    redis.call('PEXPIRE', KEYS[4], keep)
   end
 end
 return 1
+""".replace("INDEX_FOREVER_MS", str(10 * 365 * 24 * 3600 * 1000))
+
+# KEYS: run hash. ARGV: cancel channel, reason, request JSON. Keeps the request on a
+# running run's hash, then publishes it (returns the number of subscribers reached).
+_CANCEL_SCRIPT = """
+if redis.call('HGET', KEYS[1], 'status') == 'running' then
+  redis.call('HSET', KEYS[1], 'cancel', ARGV[2])
+end
+return redis.call('PUBLISH', ARGV[1], ARGV[3])
 """
 
 
@@ -84,7 +126,10 @@ class RedisLog(EventLog):
         client: a client with `decode_responses=False`.
         prefix: the key prefix; replicas sharing one prefix share runs.
         ttl_s: how long a finished run is kept (None: for ever).
-        lease_s: how long this process's lease lasts without a refresh.
+        waiting_ttl_s: how long a run waiting for answers is kept (None: until answered;
+            then for `ttl_s`).
+        lease_s: how long this process's lease lasts without a refresh: a process that
+            died is taken for dead this long after its last refresh.
         sweep_s: how often to end runs of dead processes (None: only when asked).
     """
 
@@ -93,20 +138,29 @@ class RedisLog(EventLog):
         client: redis.Redis,
         *,
         prefix: str = "adkstream",
-        ttl_s: int | None = DEFAULT_TTL_S,
-        lease_s: float = 15.0,
-        sweep_s: float | None = 30.0,
+        ttl_s: float | None = DEFAULT_TTL_S,
+        waiting_ttl_s: float | None = None,
+        lease_s: float = DEFAULT_LEASE_S,
+        sweep_s: float | None = DEFAULT_LEASE_S,
     ) -> None:
         super().__init__()
         self._redis = client
         self.prefix = prefix
         self.owner_id = uuid.uuid4().hex
-        self._ttl_s = ttl_s or 0
+        self._ttl_ms = int((ttl_s or 0) * 1000)
+        self._waiting_ttl_ms = int((waiting_ttl_s or 0) * 1000)
         self._lease_s = lease_s
         self._sweep_s = sweep_s
         self._append_sha = ""
         self._leased = False
+        self._lease_held_since: float | None = None
+        """Since when (monotonic) the lease has been renewed without a gap."""
+        self._check_pending = False
+        """The lease lapsed and this process has not yet looked at its runs."""
+        self._restoring = asyncio.Lock()
+        self._block_s = block_limit_s(client)
         self._pubsub = client.pubsub()
+        self._cancel_script = client.register_script(_CANCEL_SCRIPT)
         self._tasks: list[asyncio.Task[None]] = []
 
     @classmethod
@@ -115,9 +169,10 @@ class RedisLog(EventLog):
         url: str,
         *,
         prefix: str = "adkstream",
-        ttl_s: int | None = DEFAULT_TTL_S,
-        lease_s: float = 15.0,
-        sweep_s: float | None = 30.0,
+        ttl_s: float | None = DEFAULT_TTL_S,
+        waiting_ttl_s: float | None = None,
+        lease_s: float = DEFAULT_LEASE_S,
+        sweep_s: float | None = DEFAULT_LEASE_S,
     ) -> RedisLog:
         """Connects, takes this process's lease and subscribes to cancel requests.
 
@@ -125,7 +180,14 @@ class RedisLog(EventLog):
             redis.exceptions.RedisError: Redis cannot be reached.
         """
         client = redis_client(url)
-        log = cls(client, prefix=prefix, ttl_s=ttl_s, lease_s=lease_s, sweep_s=sweep_s)
+        log = cls(
+            client,
+            prefix=prefix,
+            ttl_s=ttl_s,
+            waiting_ttl_s=waiting_ttl_s,
+            lease_s=lease_s,
+            sweep_s=sweep_s,
+        )
         try:
             await log._start()
         except BaseException:
@@ -241,9 +303,55 @@ class RedisLog(EventLog):
             record.run_id for (record, _), ok in zip(batches, written, strict=True) if not ok
         ]
         if refused:
-            # Another replica ended these runs while this process held them (its lease
-            # lapsed): what they produced since is dropped, the `interrupted` end stands.
-            logger.error("events of runs %s dropped: they were ended as interrupted", refused)
+            await self._on_refused(refused)
+
+    async def _on_refused(self, run_ids: list[str]) -> None:
+        """Runs whose write was refused (not running in Redis): lost, or ended elsewhere."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for run_id in run_ids:
+                pipe.exists(self._run_key(run_id))
+            found: list[int] = await pipe.execute()
+        for run_id, exists in zip(run_ids, found, strict=True):
+            hot = self._hot.get(run_id)
+            if hot is None:
+                continue
+            if not exists:
+                await self._lost(hot)
+            elif not hot.finished:
+                self._ended_elsewhere(hot)
+
+    def _ended_elsewhere(self, hot: _HotRun) -> None:
+        # Another replica ended the run while this process held it (its lease lapsed):
+        # what it produced since is dropped, the `interrupted` end stands.
+        logger.error("run %s was ended as interrupted elsewhere; it stops here", hot.run_id)
+        self._deliver_lost(hot.run_id, failures.INTERRUPTED)
+
+    async def _lost(self, hot: _HotRun) -> None:
+        """A run of this process that Redis lost: written back, and it ends (`storage_lost`)."""
+        if not await self._restore(hot):
+            return
+        if hot.finished:
+            logger.error("run %s: Redis lost it after its end; written back", hot.run_id)
+        else:
+            logger.error("run %s: Redis lost it; written back, and it ends", hot.run_id)
+            self._deliver_lost(hot.run_id, failures.STORAGE_LOST)
+
+    async def _restore(self, hot: _HotRun) -> bool:
+        """Writes a lost run back: its record and every event this process holds of it.
+
+        Returns:
+            False if Redis has the run (written back already, by another path).
+        """
+        async with self._restoring:
+            if await self._redis.exists(self._run_key(hot.run_id)):
+                return False
+            record = hot.record
+            # Stored as a new run first (running, no events), then its events and its
+            # record as any batch: a follower never sees a record ahead of its events.
+            blank = record.model_copy(update={"status": RunStatus.RUNNING, "last_seq": 0})
+            await self._store_run(blank)
+            await self._append([(record, list(hot.events), None)])
+        return True
 
     async def _append(
         self, writes: Sequence[tuple[RunRecord, Sequence[StreamEvent], int | None]]
@@ -257,7 +365,7 @@ class RedisLog(EventLog):
                         record.model_dump_json(),
                         record.status.value,
                         "" if expect_top is None else expect_top,
-                        self._ttl_s,
+                        self._keep_ms(record),
                     ]
                     for event in events:
                         args += (event.seq, event.model_dump_json())
@@ -279,17 +387,25 @@ class RedisLog(EventLog):
             break
         return [result == 1 for result in results]
 
+    def _keep_ms(self, record: RunRecord) -> int:
+        """How long the run's keys live once it ended, in ms (0: for ever)."""
+        return self._waiting_ttl_ms if record.status is RunStatus.WAITING else self._ttl_ms
+
     async def _load_run(self, run_id: str) -> RunRecord | None:
         raw = await self._redis.hget(self._run_key(run_id), "record")
         return None if raw is None else RunRecord.model_validate_json(raw)
 
     async def _claim(self, run_id: str, by: str) -> str:
-        # HSETNX on the run's own hash: the claim lives and expires with the run.
+        # HSETNX on the run's own hash: the claim lives and expires with the run, which
+        # an answer keeps for `ttl_s` more (it may have been kept for ever until then).
         key = self._run_key(run_id)
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hsetnx(key, "answered_by", by)
             pipe.hget(key, "answered_by")
-            _, holder = await pipe.execute()
+            if self._ttl_ms:
+                pipe.pexpire(key, self._ttl_ms)
+                pipe.pexpire(self._events_key(run_id), self._ttl_ms)
+            _, holder, *_ = await pipe.execute()
         return _text(holder)
 
     async def _claimed(self, run_id: str) -> str | None:
@@ -304,8 +420,17 @@ class RedisLog(EventLog):
 
     async def _wait_stored(self, run_id: str, *, after: int, timeout: float) -> None:  # noqa: ASYNC109
         # XREAD wakes on any entry after `after`, including one added before the call.
-        block_ms = max(int(timeout * 1000), 1)
-        await self._redis.xread({self._events_key(run_id): f"{after}-0"}, count=1, block=block_ms)
+        # It blocks for less than the socket timeout: the caller asks again.
+        wait_s = timeout if self._block_s is None else min(timeout, self._block_s)
+        block_ms = max(int(wait_s * 1000), 1)
+        found = await self._redis.xread(
+            {self._events_key(run_id): f"{after}-0"}, count=1, block=block_ms
+        )
+        if not found:
+            await self._end_if_orphaned(run_id)
+
+    async def ping(self) -> None:
+        await self._redis.ping()
 
     # --- runs of dead processes ---
 
@@ -343,6 +468,29 @@ class RedisLog(EventLog):
             found = await pipe.execute()
         return {owner for owner, exists in zip(ordered, found, strict=True) if exists}
 
+    async def _end_if_orphaned(self, run_id: str) -> None:
+        """Ends a silent run of another process whose lease is gone: a follower of the
+        run finds it before the next sweep does."""
+        if run_id in self._hot or not self._judges_leases():
+            return
+        status, owner = await self._redis.hmget(self._run_key(run_id), ["status", "owner"])
+        if status != b"running":
+            return
+        owner_id = _text(owner or b"")
+        alive = owner_id not in ("", self.owner_id) and await self._redis.exists(
+            self._lease_key(owner_id)
+        )
+        if alive:
+            return
+        if await self._interrupt([run_id]):
+            logger.warning("ended run %s: its owner's lease lapsed", run_id)
+
+    def _judges_leases(self) -> bool:
+        """Whether this process may take a lapsed lease for a dead process: only once its
+        own lease has held for a whole lease period (see the module docstring)."""
+        since = self._lease_held_since
+        return since is not None and time.monotonic() - since >= self._lease_s
+
     async def _interrupt(self, run_ids: list[str]) -> list[str]:
         """Appends `run.failed` (interrupted) to each run, unless it moved on meanwhile."""
         if not run_ids:
@@ -366,24 +514,58 @@ class RedisLog(EventLog):
         previous = await self._redis.set(
             self._lease_key(self.owner_id), b"1", px=int(self._lease_s * 1000), get=True
         )
-        if previous is None and self._leased:
+        lapsed = previous is None and self._leased
+        if lapsed:
+            # Redis was out of reach for longer than the lease, or lost its data.
             logger.error("this process's lease lapsed: other replicas may have ended its runs")
+            self._check_pending = True
+        if lapsed or self._lease_held_since is None:
+            self._lease_held_since = time.monotonic()
         self._leased = True
 
     async def _keep_lease(self) -> None:
-        """Refreshes the lease every `lease_s / 3`."""
+        """Refreshes the lease every `lease_s / 3`; after a lapse, looks at this
+        process's runs (`_check_runs`)."""
         while True:
             await asyncio.sleep(self._lease_s / 3)
             try:
                 await self._refresh_lease()
             except (RedisError, OSError):
+                self._lease_held_since = None
                 logger.warning("refreshing the run log's lease failed", exc_info=True)
+                continue
+            if self._check_pending:
+                try:
+                    await self._check_runs()
+                except (RedisError, OSError):
+                    logger.warning("looking at this process's runs failed", exc_info=True)
+                else:
+                    self._check_pending = False
+
+    async def _check_runs(self) -> None:
+        """After a lapse of this process's lease: its runs that Redis lost are written
+        back and end (`storage_lost`); those another process ended stop (`interrupted`).
+        A run that has stored nothing yet is left to its first write, which finds out."""
+        hots = [hot for hot in self._hot.values() if hot.stored_seq > 0]
+        if not hots:
+            return
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for hot in hots:
+                pipe.hget(self._run_key(hot.run_id), "status")
+            statuses: list[bytes | None] = await pipe.execute()
+        for hot, status in zip(hots, statuses, strict=True):
+            if status is None:
+                await self._lost(hot)
+            elif status != b"running" and not hot.finished:
+                self._ended_elsewhere(hot)
 
     async def _sweep(self, every_s: float) -> None:
         """Ends the runs of dead processes every `every_s` (its own task: a long sweep
         never delays the lease)."""
         while True:
             await asyncio.sleep(every_s)
+            if not self._judges_leases():
+                continue
             try:
                 ended = await self.recover_interrupted()
             except Exception:
@@ -395,20 +577,47 @@ class RedisLog(EventLog):
     # --- cancel requests ---
 
     async def request_cancel(self, run_id: str, reason: str) -> None:
-        """Publishes the request; every replica (this one too) hands it to its callbacks."""
+        """Publishes the request; every replica (this one too) hands it to its callbacks.
+
+        A running run's hash keeps the request too (field `cancel`): a replica whose
+        subscription was down when it was published reads it once it is back.
+        """
         payload = json.dumps({"run_id": run_id, "reason": reason})
-        await self._redis.publish(self._cancel_channel, payload)
+        await self._cancel_script(
+            keys=[self._run_key(run_id)], args=[self._cancel_channel, reason, payload]
+        )
 
     async def _listen_for_cancels(self) -> None:
+        """Hands each cancel request to the callbacks.
+
+        redis-py resubscribes by itself when it reconnects, which Redis confirms with a
+        `subscribe` message (the first one was taken by `_start`): then the requests
+        this process missed meanwhile are read back (`_catch_up_cancels`).
+        """
         while True:
             try:
                 async for message in self._pubsub.listen():
                     if message["type"] == "message":
                         self._on_cancel_message(message["data"])
-            except (RedisError, OSError):
-                logger.warning("cancel subscription lost; resubscribing", exc_info=True)
+                    elif message["type"] == "subscribe":
+                        await self._catch_up_cancels()
+            except (RedisError, OSError) as exc:
+                logger.warning("cancel subscription lost (%s); resubscribing", exc)
             # `listen` reconnects and resubscribes by itself; this only paces retries.
             await asyncio.sleep(1.0)
+
+    async def _catch_up_cancels(self) -> None:
+        """Delivers the cancel requests stored on the running runs of this process."""
+        hots = [hot for hot in self._hot.values() if not hot.finished]
+        if not hots:
+            return
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for hot in hots:
+                pipe.hget(self._run_key(hot.run_id), "cancel")
+            reasons: list[bytes | None] = await pipe.execute()
+        for hot, reason in zip(hots, reasons, strict=True):
+            if reason is not None:
+                self._deliver_cancel(hot.run_id, _text(reason))
 
     def _on_cancel_message(self, data: bytes) -> None:
         try:

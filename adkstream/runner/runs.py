@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 from google.adk.artifacts.base_artifact_service import BaseArtifactService
 from google.adk.artifacts.in_memory_artifact_service import InMemoryArtifactService
+from google.adk.errors import InvocationNotFoundError
 from google.adk.runners import Runner
 from google.adk.sessions.base_session_service import BaseSessionService
 from google.genai import types
@@ -31,23 +32,33 @@ from adkstream.agents.a2a_import import remember_missing_a2a
 from adkstream.agents.client_tools import CLIENT_TOOLS, ClientToolSpec, install_client_tools
 from adkstream.agents.coalescing import COALESCE_WINDOW, install_coalescing
 from adkstream.agents.registry import AgentRegistry, HostedAgent, resumable_app
-from adkstream.agents.text_tap import MODEL_CALLING, TEXT_TAP, ModelCall, TextTapPlugin
+from adkstream.agents.text_tap import (
+    INVOCATION_STARTING,
+    MODEL_CALLING,
+    TEXT_TAP,
+    ModelCall,
+    TextTapPlugin,
+)
 from adkstream.errors import ConflictError, UnavailableError
 from adkstream.events import (
     DELTA_TYPES,
     ArtifactSaved,
+    ErrorInfo,
+    RunCancelled,
     RunFailed,
+    RunQueued,
     RunStarted,
     StreamEvent,
     TerminalEvent,
 )
-from adkstream.runner import failures
+from adkstream.runner import failures, stopped_answers
 from adkstream.runner.artifacts import SessionArtifacts
 from adkstream.runner.coalesce import Coalescer
 from adkstream.runner.ending import PumpEnd, next_from_pump, stop_pump, terminal_event
 from adkstream.runner.inbox import Inbox
 from adkstream.runner.log import EventLog, RunRecord
 from adkstream.runner.loop_lag import AdaptiveWindow, LoopLag
+from adkstream.runner.session_turns import MemoryTurns, SessionTurns
 from adkstream.runner.slots import MemorySlots, RunSlots
 from adkstream.runner.telemetry import streaming_run_config
 from adkstream.runner.translate import Translator
@@ -55,8 +66,20 @@ from adkstream.runner.translate import Translator
 logger = logging.getLogger("adkstream.run")
 
 DisconnectPolicy = Literal["cancel", "continue"]
+IfBusy = Literal["reject", "enqueue", "interrupt", "rollback"]
+"""What a run does when its session has a run in progress (one run at a time per session):
+refuse (409 `session_busy`), wait its turn, cancel that run first, or cancel it and take
+its turn out of the session (ADK's rewind)."""
+INTERRUPTED = "interrupted by a newer message"
+ROLLED_BACK = "rolled back for a newer message"
+"""The cancel reasons of a run another one interrupts; a rolled-back run rewinds its own
+turn out of the session before it gives the session up."""
 RELEASE_TIMEOUT_S = 10.0
 """How long a run's end waits for storage to take its last events."""
+STARTING_S = 2.0
+STARTING_POLL_S = 0.02
+"""How long a session's turn whose run (on another replica) has no record yet is taken
+for a run starting, and how often its record is looked for meanwhile."""
 
 
 @dataclass
@@ -67,9 +90,13 @@ class Run:
     on_disconnect: DisconnectPolicy
     abort_signal: asyncio.Event = field(default_factory=asyncio.Event)
     cancel_reason: str | None = None
+    failure: ErrorInfo | None = None
+    """Why the log may no longer write the run (`EventLog.on_run_lost`): it ends failed."""
     subscribers: int = 0
     task: asyncio.Task[None] | None = None
     done: asyncio.Event = field(default_factory=asyncio.Event)
+    invocation_id: str | None = None
+    """ADK's invocation, once ADK is about to store the run's message in the session."""
     _detach_timer: asyncio.TimerHandle | None = None
 
     @property
@@ -96,6 +123,8 @@ class RunRequest:
     """The waiting run whose answers `message` holds."""
     client_tools: tuple[ClientToolSpec, ...] = ()
     """Tools the client runs: the model may call them, and a call pauses the run."""
+    if_busy: IfBusy = "reject"
+    """What to do when the session has a run in progress (see `IfBusy`)."""
 
 
 _RUN_CONFIG = streaming_run_config()
@@ -127,6 +156,7 @@ class RunManager:
         artifact_service: ADK's artifact service (what tools save); None: in memory.
         max_runs: concurrent runs in this process; over it `start` raises UnavailableError.
         slots: concurrent runs per user; over it `start` raises UnavailableError (429).
+        turns: whose turn each session is (one run at a time per session).
         max_run_s: the longest a run may take; then it ends with `run.failed` `timeout`.
         detach_grace_s: how long an `on_disconnect="continue"` run may go on unwatched.
         coalesce_max_ms: the widest a run's coalescing window grows while the event loop
@@ -145,6 +175,7 @@ class RunManager:
         artifact_service: BaseArtifactService | None = None,
         max_runs: int = 1000,
         slots: RunSlots | None = None,
+        turns: SessionTurns | None = None,
         max_run_s: float = 600.0,
         detach_grace_s: float = 300.0,
         coalesce_max_ms: int = 1000,
@@ -157,6 +188,11 @@ class RunManager:
         self.log = log
         self.max_runs = max_runs
         self.slots = slots or MemorySlots(1000)
+        self.turns = turns or MemoryTurns()
+        self._starting: dict[str, asyncio.Event] = {}
+        """Runs of this process being started (`start` has not returned yet)."""
+        self._early_cancels: dict[str, str] = {}
+        """Cancel requests for runs being started, applied once they have started."""
         self.max_run_s = max_run_s
         self.detach_grace_s = detach_grace_s
         self.coalesce_max_s = coalesce_max_ms / 1000
@@ -166,6 +202,7 @@ class RunManager:
         self.loop_lag = LoopLag()
         self.active: dict[str, Run] = {}
         self._releasing: set[asyncio.Future[None]] = set()
+        log.on_run_lost(self.on_run_lost)
         remember_missing_a2a()
         for agent in agents:
             install_coalescing(agent.root)
@@ -180,7 +217,8 @@ class RunManager:
         }
 
     async def start(self, request: RunRequest, *, run_id: str | None = None) -> Run:
-        """Creates the run record, starts ADK, writes `run.started` and starts the run's task.
+        """Creates the run record, starts ADK, writes `run.started` and starts the run's task;
+        returns once the record and `run.started` are stored.
 
         Args:
             request: what to run.
@@ -196,27 +234,144 @@ class RunManager:
                 code="too_many_runs",
                 status=429,
             )
+        starting = self._starting[run_id] = asyncio.Event()
         try:
-            return await self._start(run_id, request)
+            behind = await self._take_turn(run_id, request)
+            if behind is not None:
+                run = await self._start_queued(run_id, request, behind)
+            else:
+                run = await self._start(run_id, request)
+            await self._stored(run)
+            return run
         except BaseException:
-            await self.slots.release(request.user_id, run_id)
+            if run_id not in self.active:  # a run that started gives them back as it ends
+                await self.turns.release(request.session_id, run_id)
+                await self.slots.release(request.user_id, run_id)
             raise
+        finally:
+            starting.set()
+            del self._starting[run_id]
+            self._early_cancels.pop(run_id, None)
+
+    async def _stored(self, run: Run) -> None:
+        """Returns once the run's record and `run.started` are in durable storage, so
+        that no answer names a run that a crash right after it could lose.
+
+        Raises:
+            UnavailableError: storage did not take them in time (503); the run is cancelled.
+        """
+        try:
+            async with asyncio.timeout(RELEASE_TIMEOUT_S):
+                await self.log.flushed(run.run_id)
+        except TimeoutError:
+            self._cancel_if_active(run.run_id, "storage did not take the run in time")
+            raise UnavailableError(
+                "the run log did not store the run in time", code="storage_unavailable"
+            ) from None
+
+    async def _take_turn(self, run_id: str, request: RunRequest) -> str | None:
+        """Takes the session's turn for `run_id` as `request.if_busy` says: None once it
+        has it, or (`enqueue`) the run in progress to wait behind.
+
+        Raises:
+            ConflictError: (`reject`) the session has a run in progress (409 `session_busy`).
+        """
+        session_id = request.session_id
+        holder = await self.turns.take(session_id, run_id)
+        while holder is not None:
+            record = await self._record_of_holder(holder)
+            ending = holder in self.active and self.active[holder].cancel_reason is not None
+            if record is not None and not record.finished and ending:
+                await self._until_ended(holder)  # cancelled already (a chat's Stop): let it end
+            elif record is not None and not record.finished:
+                if request.if_busy == "reject":
+                    raise ConflictError(
+                        f"session {session_id!r} has a run in progress ({holder}); send"
+                        ' again when it ends, or with if_busy "enqueue", "interrupt" or'
+                        ' "rollback"',
+                        code="session_busy",
+                        field="session_id",
+                    )
+                if request.if_busy == "enqueue":
+                    return holder
+                reason = ROLLED_BACK if request.if_busy == "rollback" else INTERRUPTED
+                await self._cancel_anywhere(holder, reason)
+                await self._until_ended(holder)
+            holder = await self.turns.take_over(session_id, stale=holder, run_id=run_id)
+        return None
+
+    async def _record_of_holder(self, holder: str) -> RunRecord | None:
+        """The record of the run that has a session's turn. A run that took its turn has
+        no record for a moment (it stores one next): that is waited for, on this process
+        by its event, on another by asking again for up to `STARTING_S`; no record then
+        means the turn is stale (its process died before storing one)."""
+        starting = self._starting.get(holder)
+        if starting is not None:
+            await starting.wait()
+        record = await self.log.get_run(holder)
+        deadline = asyncio.get_running_loop().time() + STARTING_S
+        while record is None and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(STARTING_POLL_S)
+            record = await self.log.get_run(holder)
+        return record
+
+    async def _cancel_anywhere(self, run_id: str, reason: str) -> None:
+        if run_id in self.active:
+            self.cancel(run_id, reason)
+        else:  # the process that has it acts (this one too, if it is still starting it)
+            await self.log.request_cancel(run_id, reason)
+
+    async def _until_ended(self, run_id: str) -> None:
+        """Returns once the log holds run `run_id`'s terminal event (or has no such run)."""
+        record = await self.log.get_run(run_id)
+        if record is None or record.finished:
+            return
+        async for _ in self.log.follow(run_id, after=record.last_seq, merge_over=None):
+            pass
+
+    async def _start_queued(self, run_id: str, request: RunRequest, behind: str) -> Run:
+        """A run that waits its turn: `run.started`, `run.queued`, and its task, which
+        starts ADK once the session's run in progress has ended."""
+        run = await self._create(run_id, request)
+        self._announce(run, request, RunQueued(run_id=run_id, ts=self.clock(), behind=behind))
+        run.task = asyncio.get_running_loop().create_task(
+            self._queued(run, request, behind), name=f"adkstream-run-{run_id}"
+        )
+        run.task.add_done_callback(functools.partial(self._on_task_done, run, request, None))
+        return run
+
+    async def _queued(self, run: Run, request: RunRequest, behind: str) -> None:
+        """Waits for the session's turn (or the run's cancel), then runs as any run."""
+        holder: str | None = behind
+        try:
+            while holder is not None:
+                ended = asyncio.ensure_future(self._until_ended(holder))
+                aborted = asyncio.ensure_future(run.abort_signal.wait())
+                try:
+                    await asyncio.wait([ended, aborted], return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    ended.cancel()
+                    aborted.cancel()
+                if run.cancel_reason is not None:
+                    cancelled = RunCancelled(
+                        run_id=run.run_id, ts=self.clock(), reason=run.cancel_reason
+                    )
+                    self._end(run, request, cancelled, None)
+                    await self._release(run)
+                    return
+                holder = await self.turns.take_over(
+                    request.session_id, stale=holder, run_id=run.run_id
+                )
+        except Exception:
+            logger.exception("run %s: waiting for its turn failed", run.run_id)
+            failed = RunFailed(run_id=run.run_id, ts=self.clock(), error=failures.INTERNAL)
+            self._end(run, request, failed, None)
+            await self._release(run)
+            return
+        await self._drive(run, request, self._open_pipe(run, request))
 
     async def _start(self, run_id: str, request: RunRequest) -> Run:
-        record = RunRecord(
-            run_id=run_id,
-            session_id=request.session_id,
-            user_id=request.user_id,
-            agent=request.agent.name,
-            created_at=self.clock(),
-            client_tools=[asdict(spec) for spec in request.client_tools],
-        )
-        run = Run(record=record, on_disconnect=request.on_disconnect)
-        try:
-            await self.log.create_run(record)
-        except Exception as exc:
-            logger.exception("run %s: the log refused the new run", run_id)
-            raise UnavailableError("the run log is unavailable", code="log_unavailable") from exc
+        run = await self._create(run_id, request)
         # ADK first: the rest of the request's work (storing `run.started`, the response's
         # headers) then runs while the model works on its first chunk, not before ADK
         # gets to call the model. One start at a time waits: starts that come together
@@ -234,6 +389,25 @@ class RunManager:
         self._register(run, request, pipe)
         return run
 
+    async def _create(self, run_id: str, request: RunRequest) -> Run:
+        """The run, its record stored in the log."""
+        record = RunRecord(
+            run_id=run_id,
+            session_id=request.session_id,
+            user_id=request.user_id,
+            agent=request.agent.name,
+            created_at=self.clock(),
+            client_tools=[asdict(spec) for spec in request.client_tools],
+        )
+        try:
+            await self.log.create_run(record)
+        except Exception as exc:
+            logger.exception("run %s: the log refused the new run", run_id)
+            raise UnavailableError(
+                "the run log is unavailable", code="storage_unavailable", retry_after=2
+            ) from exc
+        return Run(record=record, on_disconnect=request.on_disconnect)
+
     async def _first_step(self, pipe: _Pipe) -> None:
         """Until ADK's first step (`_Pipe.started`), at most `first_step_wait_s`."""
         self._first_stepping = True
@@ -244,23 +418,29 @@ class RunManager:
 
     def _register(self, run: Run, request: RunRequest, pipe: _Pipe) -> None:
         """Writes `run.started` and starts the run's task (which writes all that follows)."""
-        run_id, record = run.run_id, run.record
-        self.log.append(
-            run_id,
-            [
-                RunStarted(
-                    run_id=run_id,
-                    ts=record.created_at,
-                    session_id=request.session_id,
-                    user_id=request.user_id,
-                    app=request.agent.name,
-                    agent=request.agent.root.name,
-                    invocation_id=request.invocation_id,
-                    resumes=request.resumes,
-                )
-            ],
+        self._announce(run, request)
+        run.task = asyncio.get_running_loop().create_task(
+            self._drive(run, request, pipe), name=f"adkstream-run-{run.run_id}"
         )
+        run.task.add_done_callback(functools.partial(self._on_task_done, run, request, pipe))
+
+    def _announce(self, run: Run, request: RunRequest, *more: StreamEvent) -> None:
+        """Writes `run.started` (and `more`) and counts the run as active."""
+        run_id, record = run.run_id, run.record
+        started = RunStarted(
+            run_id=run_id,
+            ts=record.created_at,
+            session_id=request.session_id,
+            user_id=request.user_id,
+            app=request.agent.name,
+            agent=request.agent.root.name,
+            invocation_id=request.invocation_id,
+            resumes=request.resumes,
+        )
+        self.log.append(run_id, [started, *more])
         self.active[run_id] = run
+        if (reason := self._early_cancels.pop(run_id, None)) is not None:
+            self.cancel(run_id, reason)
         self.loop_lag.start()
         metrics.RUNS_STARTED.labels(request.agent.name).inc()
         metrics.RUNS_ACTIVE.inc()
@@ -268,10 +448,6 @@ class RunManager:
             "run started",
             extra={"run_id": run_id, "agent": request.agent.name, "user": request.user_id},
         )
-        run.task = asyncio.get_running_loop().create_task(
-            self._drive(run, request, pipe), name=f"adkstream-run-{run_id}"
-        )
-        run.task.add_done_callback(functools.partial(self._on_task_done, run, request, pipe))
 
     def _open_pipe(self, run: Run, request: RunRequest) -> _Pipe:
         """Starts the run's ADK side (the pump task) and what joins it to the log."""
@@ -305,9 +481,19 @@ class RunManager:
         return run
 
     def on_cancel_request(self, run_id: str, reason: str) -> None:
-        """A cancel request from the log (any replica): acts on runs of this process only."""
+        """A cancel request from the log (any replica): acts on runs of this process only;
+        a run still starting here is cancelled as soon as it has started."""
         if run_id in self.active:
             self.cancel(run_id, reason)
+        elif run_id in self._starting:
+            self._early_cancels.setdefault(run_id, reason)
+
+    def on_run_lost(self, run_id: str, error: ErrorInfo) -> None:
+        """The log may no longer write a run of this process: it stops, failed with `error`."""
+        run = self.active.get(run_id)
+        if run is not None and run.cancel_reason is None and run.failure is None:
+            run.failure = error
+            run.abort_signal.set()
 
     @contextlib.asynccontextmanager
     async def watching(self, run_id: str) -> AsyncIterator[None]:
@@ -377,11 +563,50 @@ class RunManager:
             self.log.append(run.run_id, coalescer.flush(asyncio.get_running_loop().time()))
             if terminal is None:
                 terminal = RunFailed(run_id=run.run_id, ts=self.clock(), error=failures.INTERNAL)
+            await self._leave_session(run, request, translator, terminal)
             self._end(run, request, terminal, coalescer)
             await self._release(run)
 
+    async def _leave_session(
+        self, run: Run, request: RunRequest, translator: Translator, terminal: TerminalEvent
+    ) -> None:
+        """Before a stopped run gives its session up: a rolled-back run rewinds its turn
+        out of the session; a cancelled or interrupted one keeps what it said so far
+        there, marked stopped. Bounded, and never fails the run's end."""
+        stopped = isinstance(terminal, RunCancelled) or (
+            isinstance(terminal, RunFailed) and terminal.error.code == "interrupted"
+        )
+        if not stopped or run.invocation_id is None:
+            return  # ADK never stored the run's message: nothing of it is in the session
+        reason = terminal.reason if isinstance(terminal, RunCancelled) else "interrupted"
+        try:
+            async with asyncio.timeout(RELEASE_TIMEOUT_S):
+                if reason == ROLLED_BACK:
+                    await self._roll_back(request, run.invocation_id)
+                else:
+                    await stopped_answers.keep(
+                        self.session_service,
+                        app_name=request.agent.name,
+                        user_id=request.user_id,
+                        session_id=request.session_id,
+                        invocation_id=run.invocation_id,
+                        author=request.agent.root.name,
+                        texts=translator.unfinished_texts(),
+                        reason=reason,
+                    )
+        except Exception:
+            logger.exception("run %s: keeping its stopped turn in the session failed", run.run_id)
+
+    async def _roll_back(self, request: RunRequest, invocation_id: str) -> None:
+        with contextlib.suppress(InvocationNotFoundError):  # ADK stored nothing of it
+            await self._runners[request.agent.name].rewind_async(
+                user_id=request.user_id,
+                session_id=request.session_id,
+                rewind_before_invocation_id=invocation_id,
+            )
+
     def _end(
-        self, run: Run, request: RunRequest, terminal: TerminalEvent, coalescer: Coalescer
+        self, run: Run, request: RunRequest, terminal: TerminalEvent, coalescer: Coalescer | None
     ) -> None:
         """Writes the terminal event and forgets the run (synchronous: it cannot be cut)."""
         self.log.append(run.run_id, [terminal])
@@ -404,35 +629,42 @@ class RunManager:
 
     async def _release_now(self, run: Run) -> None:
         try:
+            await self.turns.release(run.record.session_id, run.run_id)
             await self.slots.release(run.record.user_id, run.run_id)
+        except Exception:
+            logger.exception("run %s: releasing its turn or slot failed", run.run_id)
+        try:  # even so: a hot copy never released would stay in memory for good
             await self.log.release(run.run_id)
         except Exception:
-            logger.exception("run %s: releasing its slot or log copy failed", run.run_id)
+            logger.exception("run %s: releasing its log copy failed", run.run_id)
 
     def _on_task_done(
-        self, run: Run, request: RunRequest, pipe: _Pipe, task: asyncio.Task[None]
+        self, run: Run, request: RunRequest, pipe: _Pipe | None, task: asyncio.Task[None]
     ) -> None:
-        """Ends a run whose task was cancelled before its first step (its `finally` never ran)."""
+        """Ends a run whose task was cancelled before its first step (its `finally` never
+        ran); `pipe` is None for a queued run."""
         if run.done.is_set():
             return
         run.abort_signal.set()
-        pipe.pump.cancel()  # `shutdown` waits for it with the releases
-        self._releasing.add(pipe.pump)
-        pipe.pump.add_done_callback(self._releasing.discard)
+        if pipe is not None:
+            pipe.pump.cancel()  # `shutdown` waits for it with the releases
+            self._releasing.add(pipe.pump)
+            pipe.pump.add_done_callback(self._releasing.discard)
         terminal = RunFailed(run_id=run.run_id, ts=self.clock(), error=failures.INTERRUPTED)
-        self._end(run, request, terminal, pipe.coalescer)
+        self._end(run, request, terminal, None if pipe is None else pipe.coalescer)
         release = asyncio.ensure_future(self._release_now(run))
         self._releasing.add(release)
         release.add_done_callback(self._releasing.discard)
 
     def _count_end(
-        self, run: Run, request: RunRequest, terminal: TerminalEvent, coalescer: Coalescer
+        self, run: Run, request: RunRequest, terminal: TerminalEvent, coalescer: Coalescer | None
     ) -> None:
         status = terminal.type.removeprefix("run.")
         metrics.RUNS_ACTIVE.dec()
         metrics.RUNS_ENDED.labels(request.agent.name, status).inc()
-        metrics.DELTAS_IN.inc(coalescer.deltas_in)
-        metrics.DELTAS_OUT.inc(coalescer.deltas_out)
+        if coalescer is not None:
+            metrics.DELTAS_IN.inc(coalescer.deltas_in)
+            metrics.DELTAS_OUT.inc(coalescer.deltas_out)
         detail = terminal.error.code if isinstance(terminal, RunFailed) else ""
         logger.info(
             "run ended",
@@ -484,6 +716,7 @@ class RunManager:
         runner = self._runners[request.agent.name]
         settle = functools.partial(_settle, started)
         MODEL_CALLING.set(settle)
+        INVOCATION_STARTING.set(functools.partial(_note_invocation, run))
         # ADK's tasks for this run inherit both (contextvars are copied into tasks).
         COALESCE_WINDOW.set(window)
         CLIENT_TOOLS.set(request.client_tools)
@@ -536,6 +769,8 @@ class RunManager:
         await stop_pump(pump, run_id=run.run_id)
 
     def _terminal(self, run: Run, translator: Translator, end: PumpEnd) -> TerminalEvent:
+        if run.failure is not None:
+            return RunFailed(run_id=run.run_id, ts=self.clock(), error=run.failure)
         return terminal_event(
             run_id=run.run_id,
             ts=self.clock(),
@@ -547,6 +782,10 @@ class RunManager:
 
 def new_run_id() -> str:
     return uuid.uuid4().hex
+
+
+def _note_invocation(run: Run, invocation_id: str) -> None:
+    run.invocation_id = invocation_id
 
 
 def _settle(future: asyncio.Future[None]) -> None:

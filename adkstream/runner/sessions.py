@@ -19,17 +19,22 @@ from adkstream.agents.registry import AgentRegistry, HostedAgent
 from adkstream.errors import ConflictError, NotFoundError
 from adkstream.events import InputRequest
 from adkstream.runner.json_values import json_safe
+from adkstream.runner.stopped_answers import stopped_reason
 
 _NO_EVENTS = GetSessionConfig(num_recent_events=0)
 
 
 class SessionMessage(BaseModel):
+    """One message of the history; `stopped` says why an answer was cut short (its run
+    was cancelled, interrupted or stopped by a newer message), else None."""
+
     model_config = ConfigDict(frozen=True)
 
     author: str
     role: str
     text: str
     ts: float
+    stopped: str | None = None
 
 
 class WaitingRun(BaseModel):
@@ -120,9 +125,7 @@ class SessionStore:
 
 
 def _view(agent: str, session: Session, *, with_messages: bool) -> SessionView:
-    messages = None
-    if with_messages:
-        messages = [m for m in (_message(e) for e in session.events) if m is not None]
+    messages = _messages(session.events) if with_messages else None
     created = session.events[0].timestamp if session.events else session.last_update_time
     return SessionView(
         id=session.id,
@@ -135,10 +138,29 @@ def _view(agent: str, session: Session, *, with_messages: bool) -> SessionView:
     )
 
 
+def _messages(events: list[Event]) -> list[SessionMessage]:
+    """The history as a person reads it; a rewind (ADK's `rewind_async`, a rolled-back
+    run) takes the messages from its invocation on out, as it does for the model."""
+    kept: list[tuple[str, SessionMessage]] = []
+    for event in events:
+        rewound = event.actions.rewind_before_invocation_id
+        if rewound:
+            at = next((i for i, (inv, _) in enumerate(kept) if inv == rewound), len(kept))
+            del kept[at:]
+            continue
+        message = _message(event)
+        if message is not None:
+            kept.append((event.invocation_id, message))
+    return [message for _, message in kept]
+
+
 def _message(event: Event) -> SessionMessage | None:
-    """A persisted final event with visible text, as a chat message."""
+    """A persisted final event with visible text (or a stopped answer), as a chat message."""
     text = visible_text(event)
-    if not text:
+    stopped = stopped_reason(event)
+    if not text and stopped is None:
         return None
     role = "user" if event.author == "user" else "assistant"
-    return SessionMessage(author=event.author, role=role, text=text, ts=event.timestamp)
+    return SessionMessage(
+        author=event.author, role=role, text=text, ts=event.timestamp, stopped=stopped
+    )

@@ -30,6 +30,12 @@ logger = logging.getLogger("adkstream.storage")
 
 T = TypeVar("T")
 
+WAL_LIMIT_BYTES = 4 << 20
+"""The most WAL a file keeps between checkpoints, about (see `WalCheckpointer`)."""
+TRUNCATE_BUSY_MS = 250
+"""How long a truncating checkpoint waits for another connection's readers (the writer
+waits for it meanwhile); a checkpoint that could not truncate tries again next time."""
+
 
 class InlineCursor:
     def __init__(self, cursor: sqlite3.Cursor) -> None:
@@ -126,10 +132,12 @@ class InlineConnection:
 
     async def use_wal(self, *, busy_timeout_ms: int) -> None:
         """WAL with `synchronous=NORMAL` and no automatic checkpoints: run a
-        `WalCheckpointer` on the file (see there)."""
+        `WalCheckpointer` on the file (see there). When the WAL starts over, the first
+        commit cuts the file down to WAL_LIMIT_BYTES (`journal_size_limit`)."""
         await self.execute("PRAGMA journal_mode = WAL")
         await self.execute("PRAGMA synchronous = NORMAL")
         await self.execute("PRAGMA wal_autocheckpoint = 0")
+        await self.execute(f"PRAGMA journal_size_limit = {WAL_LIMIT_BYTES}")
         await self.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
 
     async def transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
@@ -151,7 +159,8 @@ class InlineConnection:
 
 
 class WalCheckpointer:
-    """Checkpoints a WAL database from a worker thread, so that no fsync blocks the loop.
+    """Checkpoints a WAL database from a worker thread, so that no fsync blocks the loop,
+    and keeps the WAL bounded.
 
     A connection that commits also runs SQLite's automatic checkpoints, which copy the
     WAL into the database and, with `synchronous=NORMAL`, fsync both: inline in the
@@ -160,13 +169,39 @@ class WalCheckpointer:
     connections therefore set `PRAGMA wal_autocheckpoint = 0`, and this
     runs a PASSIVE checkpoint (it never blocks readers or the writer) every
     `interval_s` on a connection of its own, in a thread.
+
+    A PASSIVE checkpoint alone never bounds the WAL under steady load: SQLite starts the
+    WAL over only when a write begins with every frame copied, and with commits every few
+    milliseconds one always lands while a checkpoint runs (measured: 550 MB of WAL after
+    6,381 runs, beside a database of a few MB). So once the WAL holds more than
+    `limit_bytes`, a TRUNCATE checkpoint follows the PASSIVE one: it copies the few frames
+    committed since and empties the WAL file. It holds SQLite's write lock meanwhile, so
+    it first takes `writer_turn`, the asyncio lock every write transaction of the file
+    takes too: a write waits its turn without holding up the loop (measured: 21 ms
+    median, 35 ms at most, at 240 runs/s on two cores), where a busy-wait on SQLite's
+    lock would stall it. The WAL stays under about `limit_bytes` plus what is written in
+    one `interval_s`.
     """
 
-    def __init__(self, path: str, *, uri: bool = False, interval_s: float = 1.0) -> None:
+    def __init__(
+        self,
+        path: str,
+        *,
+        uri: bool = False,
+        interval_s: float = 1.0,
+        writer_turn: asyncio.Lock | None = None,
+        limit_bytes: int | None = None,
+    ) -> None:
         self._path = path
         self._uri = uri
         self.interval_s = interval_s
+        self.writer_turn = writer_turn or asyncio.Lock()
+        """Every write transaction of the file holds it (see the class docstring)."""
+        self.limit_bytes = WAL_LIMIT_BYTES if limit_bytes is None else limit_bytes
+        self.truncations = 0
+        """How many TRUNCATE checkpoints emptied the WAL (for tests and benchmarks)."""
         self._conn: sqlite3.Connection | None = None
+        self._frame_bytes = 0
         self._task: asyncio.Task[None] | None = None
         # A checkpoint whose awaiting task was cancelled still runs in its thread: the
         # connection is closed only when it is done (closing it under a running
@@ -182,9 +217,30 @@ class WalCheckpointer:
 
     async def checkpoint(self) -> tuple[int, int, int]:
         """One PASSIVE checkpoint: (busy, WAL frames, frames checkpointed)."""
-        return await asyncio.to_thread(self._checkpoint)
+        return await asyncio.to_thread(self._checkpoint, "PASSIVE")
 
-    def _checkpoint(self) -> tuple[int, int, int]:
+    async def truncate(self) -> tuple[int, int, int]:
+        """One TRUNCATE checkpoint in the writer's turn: (busy, WAL frames, frames
+        checkpointed); busy 0 means the WAL file is empty now."""
+        async with self.writer_turn:
+            work = asyncio.ensure_future(asyncio.to_thread(self._checkpoint, "TRUNCATE"))
+            try:
+                return await asyncio.shield(work)
+            finally:
+                # Cancelled: the thread still holds SQLite's write lock; so does the turn.
+                if not work.done():
+                    await asyncio.wait([work])
+
+    async def step(self) -> None:
+        """What runs every `interval_s`: a PASSIVE checkpoint, then a TRUNCATE one if the
+        WAL holds more than `limit_bytes`."""
+        _, frames, _ = await self.checkpoint()
+        if frames * self._frame_bytes > self.limit_bytes:
+            busy, _, _ = await self.truncate()
+            if not busy:
+                self.truncations += 1
+
+    def _checkpoint(self, mode: str) -> tuple[int, int, int]:
         with self._using:
             if self._closed:
                 return 0, 0, 0
@@ -192,7 +248,10 @@ class WalCheckpointer:
                 self._conn = sqlite3.connect(
                     self._path, uri=self._uri, isolation_level=None, check_same_thread=False
                 )
-            row = self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                self._conn.execute(f"PRAGMA busy_timeout = {TRUNCATE_BUSY_MS}")
+                (page_size,) = self._conn.execute("PRAGMA page_size").fetchone()
+                self._frame_bytes = page_size + 24  # a WAL frame: its page and a header
+            row = self._conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
             busy, frames, done = row
             return busy, frames, done
 
@@ -207,7 +266,7 @@ class WalCheckpointer:
         while True:
             await asyncio.sleep(self.interval_s)  # a period, not a wait for anything
             try:
-                await self.checkpoint()
+                await self.step()
             except sqlite3.Error:
                 logger.exception("checkpointing %s failed; trying again", self._path)
 

@@ -19,20 +19,33 @@ Design decisions:
 - One process owns the file: `recover_interrupted` ends every running run this process
   does not drive. Another process may open the same file to read (`adkstream replay`);
   it follows a live run by polling (the base class's `_wait_stored`).
+- Retention (`prune`, see `retention.py`): a run past it goes with its events and its
+  answer claim, a few thousand events per transaction, found through `runs.ended_at`
+  (indexed; NULL while running) and `answers.answered_at`. Freed pages are reused by
+  new events, so the file stays about the size of the runs kept; the WAL beside it is
+  kept bounded by the checkpointer (`WalCheckpointer`), whose truncating checkpoints
+  take the writer's turn (every write transaction here takes it too).
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
 import sqlite3
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 from adkstream.events import StreamEvent, parse_event
 from adkstream.runner.log import EventLog, RunRecord, _HotRun, interruption
+from adkstream.runner.retention import Retention
 from adkstream.runner.sqlite_inline import InlineConnection, WalCheckpointer
 
 logger = logging.getLogger("adkstream.storage")
+
+T = TypeVar("T")
 
 # Events are stored in the order they are written (a rowid table: a flush appends to its
 # last pages) and found by run through a small index. Keyed by (run_id, seq) itself, as
@@ -54,7 +67,8 @@ CREATE TABLE IF NOT EXISTS runs (
     session_id TEXT NOT NULL,
     status TEXT NOT NULL,
     created_at REAL NOT NULL,
-    record TEXT NOT NULL
+    record TEXT NOT NULL,
+    ended_at REAL
 );
 CREATE INDEX IF NOT EXISTS runs_by_session ON runs (session_id, created_at);
 CREATE INDEX IF NOT EXISTS runs_running ON runs (status) WHERE status = 'running';
@@ -62,9 +76,22 @@ CREATE INDEX IF NOT EXISTS runs_running ON runs (status) WHERE status = 'running
 {_EVENTS_INDEX};
 CREATE TABLE IF NOT EXISTS answers (
     run_id TEXT PRIMARY KEY,
-    answered_by TEXT NOT NULL
+    answered_by TEXT NOT NULL,
+    answered_at REAL
 );
 """
+# Columns files written before retention lack: (table, column, how to fill it in).
+_ADDED_COLUMNS = (
+    (
+        "runs",
+        "ended_at REAL",
+        "UPDATE runs SET ended_at = json_extract(record, '$.ended_at') WHERE status != 'running'",
+    ),
+    ("answers", "answered_at REAL", None),
+)
+_ENDED_INDEX = (
+    "CREATE INDEX IF NOT EXISTS runs_by_end ON runs (ended_at) WHERE ended_at IS NOT NULL"
+)
 # A file of the first layout: `open` moves its events into the current one, once.
 _FIRST_LAYOUT = """
 SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events' AND sql LIKE '%WITHOUT ROWID%'
@@ -85,24 +112,49 @@ INSERT OR IGNORE INTO events (run_id, seq, type, json)
 SELECT ?1, ?2, ?3, ?4 WHERE EXISTS (SELECT 1 FROM runs WHERE run_id = ?1 AND status = 'running')
 """
 _UPSERT_RUN = """
-INSERT INTO runs (run_id, session_id, status, created_at, record) VALUES (?, ?, ?, ?, ?)
-ON CONFLICT (run_id) DO UPDATE SET status = excluded.status, record = excluded.record
+INSERT INTO runs (run_id, session_id, status, created_at, record, ended_at)
+VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT (run_id) DO UPDATE
+SET status = excluded.status, record = excluded.record, ended_at = excluded.ended_at
 WHERE runs.status = 'running'
 """
-# A new run's row, before its first events (`create_run` writes nothing by itself). It
-# takes a `_run_row` like `_UPSERT_RUN` (the status, ?3, is always `running` here).
+# A new run's row, before its first events (`create_run` writes nothing by itself): it
+# takes a `_new_run_row`; `running`, with no `ended_at`, until `_UPSERT_RUN` ends the run.
 _INSERT_NEW_RUN = """
 INSERT OR IGNORE INTO runs (run_id, session_id, status, created_at, record)
-VALUES (?1, ?2, 'running', ?4, ?5)
+VALUES (?, ?, 'running', ?, ?)
 """
 # A running run's stored record keeps the `last_seq` it was created with: the events
 # say how far it has got.
 _LOAD_RUN = """
 SELECT record, (SELECT MAX(seq) FROM events WHERE events.run_id = runs.run_id) FROM runs
 """
-_CLAIM = "INSERT OR IGNORE INTO answers (run_id, answered_by) VALUES (?, ?)"
+_CLAIM = "INSERT OR IGNORE INTO answers (run_id, answered_by, answered_at) VALUES (?, ?, ?)"
 _CLAIMED = "SELECT answered_by FROM answers WHERE run_id = ?"
 _BUSY_TIMEOUT_MS = 5000
+
+# The runs past their retention (`Retention.expired`, in SQL), with how many events each
+# has; `runs_by_end` finds them. A NULL :waited_before keeps unanswered waiting runs.
+_EXPIRED = """
+SELECT run_id, json_extract(record, '$.last_seq') FROM runs
+WHERE ended_at < :ended_before AND (
+    status != 'waiting'
+    OR EXISTS (
+        SELECT 1 FROM answers
+        WHERE answers.run_id = runs.run_id AND COALESCE(answers.answered_at, 0) < :ended_before
+    )
+    OR (
+        ended_at < :waited_before
+        AND NOT EXISTS (SELECT 1 FROM answers WHERE answers.run_id = runs.run_id)
+    )
+)
+LIMIT :limit
+"""
+PRUNE_RUNS = 200
+"""Runs looked at per pruning transaction."""
+PRUNE_EVENTS = 5000
+"""About the most events one pruning transaction deletes (at least one run's): the
+statements run inline in the event loop, and deleting an event takes a few µs."""
 
 
 async def _create_or_migrate(writer: InlineConnection) -> None:
@@ -111,6 +163,20 @@ async def _create_or_migrate(writer: InlineConnection) -> None:
         logger.info("moving the run log's events to the current layout (once)")
         await writer.transaction(_move_to_current_layout)
     await writer.executescript(_SCHEMA)
+    for table, column, fill in _ADDED_COLUMNS:
+        names = {row[1] for row in await writer.execute_fetchall(f"PRAGMA table_info({table})")}
+        if column.split()[0] not in names:
+            logger.info("adding %s.%s to the run log (once)", table, column.split()[0])
+            await writer.transaction(
+                functools.partial(_add_column, table=table, column=column, fill=fill)
+            )
+    await writer.execute(_ENDED_INDEX)
+
+
+def _add_column(db: sqlite3.Connection, *, table: str, column: str, fill: str | None) -> None:
+    db.execute(f"ALTER TABLE {table} ADD COLUMN {column}")
+    if fill is not None:
+        db.execute(fill)
 
 
 def _move_to_current_layout(db: sqlite3.Connection) -> None:
@@ -118,14 +184,19 @@ def _move_to_current_layout(db: sqlite3.Connection) -> None:
         db.execute(statement)
 
 
-def _run_row(record: RunRecord) -> tuple[str, str, str, float, str]:
+def _run_row(record: RunRecord) -> tuple[str, str, str, float, str, float | None]:
     return (
         record.run_id,
         record.session_id,
         record.status.value,
         record.created_at,
         record.model_dump_json(),
+        record.ended_at if record.finished else None,
     )
+
+
+def _new_run_row(record: RunRecord) -> tuple[str, str, float, str]:
+    return record.run_id, record.session_id, record.created_at, record.model_dump_json()
 
 
 def _with_last_seq(row: tuple[str, int | None]) -> RunRecord:
@@ -149,6 +220,11 @@ class SqliteLog(EventLog):
         self._reader = reader
         self._checkpointer = checkpointer
         self._rowless: set[str] = set()  # runs created here whose row is not written yet
+
+    async def _write(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Runs `work` in one write transaction, in turn with the checkpointer's truncation."""
+        async with self._checkpointer.writer_turn:
+            return await self._writer.transaction(work)
 
     @classmethod
     async def open(cls, path: Path) -> SqliteLog:
@@ -233,19 +309,19 @@ class SqliteLog(EventLog):
                 db.execute(_INSERT_EVENT, _event_row(event))
                 db.execute(_UPSERT_RUN, _run_row(ended))
 
-        await self._writer.transaction(end_all)
+        await self._write(end_all)
         return [record.run_id for record in left]
 
     async def _store_run(self, record: RunRecord) -> None:
         row = _run_row(record)
-        await self._writer.transaction(lambda db: db.execute(_UPSERT_RUN, row))
+        await self._write(lambda db: db.execute(_UPSERT_RUN, row))
 
     async def _store_events(
         self, batches: Sequence[tuple[RunRecord, Sequence[StreamEvent]]]
     ) -> None:
         # A record is written when its run is new or has ended: in between only its
         # `last_seq` changes, and readers take that from the events (`_LOAD_RUN`).
-        new_runs = [_run_row(record) for record, _ in batches if record.run_id in self._rowless]
+        new_runs = [_new_run_row(record) for record, _ in batches if record.run_id in self._rowless]
         ended = [_run_row(record) for record, _ in batches if record.finished]
         events = [_event_row(event) for _, batch in batches for event in batch]
 
@@ -254,7 +330,7 @@ class SqliteLog(EventLog):
             db.executemany(_INSERT_EVENT, events)
             db.executemany(_UPSERT_RUN, ended)
 
-        await self._writer.transaction(write)
+        await self._write(write)
         self._rowless.difference_update(row[0] for row in new_runs)
 
     async def _load_run(self, run_id: str) -> RunRecord | None:
@@ -263,15 +339,11 @@ class SqliteLog(EventLog):
 
     async def _claim(self, run_id: str, by: str) -> str:
         def claim(db: sqlite3.Connection) -> str:
-            db.execute(
-                "INSERT OR IGNORE INTO answers (run_id, answered_by) VALUES (?, ?)", (run_id, by)
-            )
-            row = db.execute(
-                "SELECT answered_by FROM answers WHERE run_id = ?", (run_id,)
-            ).fetchone()
+            db.execute(_CLAIM, (run_id, by, time.time()))
+            row = db.execute(_CLAIMED, (run_id,)).fetchone()
             return str(row[0])
 
-        return await self._writer.transaction(claim)
+        return await self._write(claim)
 
     async def _claimed(self, run_id: str) -> str | None:
         rows = await self._reader.execute_fetchall(_CLAIMED, (run_id,))
@@ -283,3 +355,40 @@ class SqliteLog(EventLog):
             (run_id, after, limit),
         )
         return [parse_event(raw) for (raw,) in rows]
+
+    async def prune(self, retention: Retention, *, now: float) -> int:
+        ended_before = retention.ended_before(now)
+        if ended_before is None:
+            return 0
+        params = {
+            "ended_before": ended_before,
+            "waited_before": retention.waited_before(now),
+            "limit": PRUNE_RUNS,
+        }
+        pruned = 0
+        while True:
+            deleted, more = await self._write(lambda db: self._prune_batch(db, params))
+            pruned += deleted
+            if not (deleted and more):
+                return pruned
+            await asyncio.sleep(0)  # a batch at a time: the loop's streams go on in between
+
+    def _prune_batch(
+        self, db: sqlite3.Connection, params: dict[str, float | None]
+    ) -> tuple[int, bool]:
+        """Deletes one batch of expired runs; returns how many, and whether more may be left."""
+        rows = db.execute(_EXPIRED, params).fetchall()
+        doomed: list[tuple[str]] = []
+        events = 0
+        more = len(rows) == PRUNE_RUNS
+        for run_id, last_seq in rows:
+            if events >= PRUNE_EVENTS:
+                more = True
+                break
+            if run_id not in self._hot:  # still this process's: it goes once released
+                doomed.append((run_id,))
+                events += last_seq or 0
+        db.executemany("DELETE FROM events WHERE run_id = ?", doomed)
+        db.executemany("DELETE FROM answers WHERE run_id = ?", doomed)
+        db.executemany("DELETE FROM runs WHERE run_id = ?", doomed)
+        return len(doomed), more

@@ -176,6 +176,15 @@ class Translator:
             self._final(event, now, out)
         return out
 
+    def unfinished_texts(self) -> list[tuple[str, str | None, str]]:
+        """(author, branch, text so far) of each answer whose deltas went out and whose
+        end did not: what a stopped run had said, that ADK never stored."""
+        return [
+            (message.author, message.branch, "".join(message.text))
+            for message in self._open.values()
+            if not message.thought and message.text
+        ]
+
     def tapped(
         self,
         call: ModelCall,

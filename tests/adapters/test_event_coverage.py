@@ -18,6 +18,7 @@ from adkstream.events import (
     MediaDelta,
     RunCancelled,
     RunFailed,
+    RunQueued,
     StreamEvent,
     TurnCompleted,
 )
@@ -45,6 +46,7 @@ SAMPLES: dict[str, StreamEvent] = {
     "agent.escalated": ev.escalated(3),
     "agent.transfer": ev.transfer(3, "a", "b"),
     "input.requested": _ask,
+    "run.queued": RunQueued(run_id=ev.RUN, seq=2, ts=ev.TS, behind="run-0"),
     "run.completed": ev.run_completed(3, "Hello"),
     "run.waiting": ev.waiting(3, _ask),
     "run.failed": RunFailed(
@@ -183,6 +185,7 @@ PINNED: dict[str, dict[str, Kinds]] = {
         "openai": ["delta(content,role)"],
         "vercel": ["start"],
     },
+    "run.queued": {"agui": ["CUSTOM"], "openai": [], "vercel": ["data-queued"]},
     "run.waiting": {
         "agui": ["STEP_FINISHED", "RUN_FINISHED"],
         "openai": ["delta(tool_calls)", "delta()+tool_calls", "usage"],

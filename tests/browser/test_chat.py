@@ -73,10 +73,19 @@ async def test_chat_stop_cancels_the_run(page: Page, serve_chat: ServeChat) -> N
         await page.wait_for_selector("#transcript .note.cancelled")
         await chat.wait_idle()
         view = await run_view(server, run_id)
+        assert await chat.notes("cancelled") == ["Stopped."]
+        said = await chat.assistant_texts()
+        # After a reload the session still holds the answer so far, marked stopped.
+        await page.reload()
+        await page.wait_for_selector("#transcript .note.cancelled")
+        reloaded = await chat.assistant_texts()
+        reloaded_notes = await chat.notes("cancelled")
     assert view["status"] == "cancelled"
-    assert await chat.notes("cancelled") == ["Stopped."]
     assert not await page.is_visible("#stop")
     assert (await chat.saved())["run"] is None
+    assert reloaded_notes == ["Stopped (cancelled by request)."]
+    assert len(said) == 1 and len(said[0]) > 15
+    assert len(reloaded) == 1 and reloaded[0].startswith(said[0])
 
 
 async def test_chat_reload_resumes_the_run(page: Page, serve_chat: ServeChat) -> None:

@@ -191,6 +191,13 @@ def _live_tasks() -> list[asyncio.Task[Any]]:
     [
         pytest.param("this is not json", "invalid_json", None, id="invalid-json"),
         pytest.param("[1, 2]", "invalid_frame", None, id="not-an-object"),
+        pytest.param("[" * 5000 + "]" * 5000, "invalid_json", None, id="nested-past-recursion"),
+        pytest.param(
+            '{"type": "message", "text": "hi", "x": ' + "[" * 100 + "]" * 100 + "}",
+            "invalid_json",
+            None,
+            id="nested-too-deep",
+        ),
         pytest.param({"text": "hi"}, "invalid_frame", "type", id="no-type"),
         pytest.param({"type": "dance"}, "unknown_type", "type", id="unknown-type"),
         pytest.param({"type": "message"}, "invalid_field", "text", id="missing-field"),

@@ -10,7 +10,7 @@ import shlex
 from collections.abc import AsyncIterator, Iterable
 
 from adkstream.cli import how_to_answer, print_stream
-from adkstream.events import CodeResult, MessageSources, Source, StreamEvent
+from adkstream.events import CodeResult, MessageSources, RunQueued, Source, StreamEvent
 from tests.adapters import events as ev
 
 
@@ -144,3 +144,9 @@ def test_how_to_answer_in_process_says_only_a_terminal_can() -> None:
 
     assert "curl" not in text
     assert "run it from a terminal to answer" in text
+
+
+async def test_print_stream_says_a_queued_run_waits() -> None:
+    queued = RunQueued(run_id=ev.RUN, ts=ev.TS, behind="run-0")
+    _, out = await printed([ev.started(), queued, ev.run_completed(0)])
+    assert out.startswith("(waiting for the session's run in progress, run-0, to end)\n")

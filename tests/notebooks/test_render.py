@@ -15,6 +15,7 @@ from adkstream.events import (
     MessageSources,
     RunCompleted,
     RunFailed,
+    RunQueued,
     Source,
     StateDelta,
     StreamEvent,
@@ -378,3 +379,12 @@ def test_render_pause_calls_of_adk_are_not_drawn_as_tools() -> None:
 
     assert "adk_request_confirmation" not in render_text(view)
     assert "adk_request_confirmation" not in render_html(view)
+
+
+def test_render_queued_run_says_what_it_waits_for_until_it_runs() -> None:
+    queued = view_of(ev.started(), RunQueued(run_id=RUN, ts=0, behind="run-0"))
+    running = view_of(ev.started(), RunQueued(run_id=RUN, ts=0, behind="run-0"), message("a", "Hi"))
+
+    assert "queued behind run run-0" in render_text(queued)
+    assert "queued behind run run-0" in render_html(queued)
+    assert "queued" not in render_text(running)

@@ -33,6 +33,7 @@ from adkstream.events import (
 )
 from adkstream.runner import Run
 from adkstream.runner.log import RunStatus
+from adkstream.runner.stopped_answers import stopped_reason
 from adkstream.runner.translate import Translator
 from tests.fakes.fixtures import fake_gemini
 from tests.fakes.gemini_server import (
@@ -376,7 +377,7 @@ async def _start_hanging(harness: Harness, fake_gemini: FakeGemini) -> Run:
     return run
 
 
-async def test_runs_cancel_mid_stream_persists_abort_and_leaves_nothing(
+async def test_runs_cancel_mid_stream_persists_abort_and_the_stopped_answer(
     harness: Harness, fake_gemini: FakeGemini
 ) -> None:
     async with asyncio.timeout(TIMEOUT_S):
@@ -406,7 +407,10 @@ async def test_runs_cancel_mid_stream_persists_abort_and_leaves_nothing(
     assert terminal.reason == "test"
     assert [e.error_code for e in session.events if e.error_code] == [ABORTED]
     assert not any(e.partial for e in session.events)
-    assert persisted_texts(session.events, "assistant") == []
+    # What the client saw stays in the session, marked stopped; output_key is not set.
+    assert persisted_texts(session.events, "assistant") == ["Thinking hard"]
+    [stopped] = [e for e in session.events if e.author == "assistant" and e.content]
+    assert stopped_reason(stopped) == "test"
     assert "last_answer" not in session.state
     record = await harness.log.get_run(run.run_id)
     assert record is not None

@@ -242,6 +242,7 @@ async def start_protocol_run(
             on_disconnect=on_disconnect,
             thoughts=host.settings.thoughts,
             client_tools=client_tools,
+            if_busy=host.settings.if_busy,
         )
     )
 

@@ -107,7 +107,8 @@ async def live_socket(websocket: WebSocket) -> None:
     except RequestError as exc:
         await _refuse(websocket, exc.code, exc.message, exc.field)
         return
-    await _Connection(websocket, host, run, live_config(websocket)).serve()
+    async with host.live.connection():
+        await _Connection(websocket, host, run, live_config(websocket)).serve()
 
 
 def _modality(query: Mapping[str, str]) -> Modality | None:

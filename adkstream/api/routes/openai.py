@@ -26,7 +26,6 @@ that OpenAI clients show them; `code` keeps our stable codes.
 from __future__ import annotations
 
 import base64
-import json
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal
@@ -41,6 +40,7 @@ from adkstream.agents.client_tools import ClientToolSpec
 from adkstream.api.bodies import ClientToolBody
 from adkstream.api.client_calls import answer_of
 from adkstream.api.inputs import StreamFormat, current_user, host_of, read_model
+from adkstream.api.json_depth import parse_json
 from adkstream.api.openai_compat import (
     ChatCompletionEncoder,
     error_object,
@@ -189,7 +189,7 @@ def _tool_output(content: str | list[dict[str, Any]] | None) -> Any:
     if isinstance(content, list):
         content = "".join(str(part.get("text", "")) for part in content)
     try:
-        return json.loads(content or "null")
+        return parse_json(content or "null")
     except ValueError:
         return content
 

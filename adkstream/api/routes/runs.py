@@ -76,6 +76,7 @@ async def start_run(request: Request) -> Response:
             on_disconnect=body.disconnect_policy(),
             thoughts=host.settings.thoughts if body.thoughts is None else body.thoughts,
             client_tools=client_tool_specs(body.tools or [], field="tools"),
+            if_busy=host.settings.if_busy if body.if_busy is None else body.if_busy,
         )
     )
     return await _answer(request, host, run.record, fmt, background=body.background)

@@ -268,7 +268,7 @@ async function openSession(sessionId) {
   state.sessionId = view.id;
   selectAgent(view.agent);
   lockAgent();
-  transcript.load([...view.messages.map(messageEntry), ...waitingEntries(view.waiting || [])]);
+  transcript.load([...view.messages.flatMap(messageEntries), ...waitingEntries(view.waiting || [])]);
   markActiveSession();
   save();
 }
@@ -290,9 +290,14 @@ function waitingEntries(waiting) {
   return entries;
 }
 
-function messageEntry(message) {
-  if (message.role === "user") return { kind: "user", text: message.text };
-  return { kind: "message", id: null, author: message.author, text: message.text, done: true };
+// A stopped answer (its run was cancelled or interrupted) shows what it said, then why
+// it stopped, as it did live.
+function messageEntries(message) {
+  if (message.role === "user") return [{ kind: "user", text: message.text }];
+  const entries = [];
+  if (message.text) entries.push({ kind: "message", id: null, author: message.author, text: message.text, done: true });
+  if (message.stopped) entries.push({ kind: "note", text: `Stopped (${message.stopped}).`, level: "cancelled" });
+  return entries;
 }
 
 // ---- runs ------------------------------------------------------------------------
@@ -513,6 +518,11 @@ function onEvent(run, event) {
       break;
     case "run.cancelled":
       transcript.note("Stopped.", "cancelled");
+      break;
+    case "run.queued":
+      // The session's run in progress (another tab, another client) goes first.
+      setTyping(run.agent, "waits for the run in progress");
+      transcript.note("Waiting for the run in progress to end…");
       break;
     default:
       transcript.apply(event);
