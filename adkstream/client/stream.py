@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import uuid
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import aclosing
 from types import TracebackType
@@ -189,6 +190,9 @@ class _Follower:
         self._policy = policy
         self._start_body = start_body
         self.start_path = "/v1/runs"
+        # One key for every attempt of this stream's start: a start whose answer was
+        # lost on the way is sent again and joins the run it started (Idempotency-Key).
+        self._start_key = uuid.uuid4().hex
         self._on_abandon = on_abandon
         self._rng = rng
 
@@ -230,9 +234,17 @@ class _Follower:
                 return
             await self._before_retry(backoff, failure)
 
+    @property
+    def _idempotent_start(self) -> bool:
+        """Whether the start may be sent again (a new run's, keyed); answers may not."""
+        return self.start_path == "/v1/runs"
+
     async def _before_retry(self, backoff: Backoff, failure: Exception) -> None:
         """Waits before the next attempt, or raises when there is none to make."""
-        if self.run_id is None and not isinstance(failure, _NEVER_SENT):
+        resendable = isinstance(failure, _NEVER_SENT) or (
+            self._idempotent_start and not isinstance(failure, APIError)
+        )
+        if self.run_id is None and not resendable:
             if isinstance(failure, APIError):
                 raise failure  # the server refused to start the run: nothing to resume
             raise self._lost(f"the run's start failed ({type(failure).__name__})", failure)
@@ -264,6 +276,8 @@ class _Follower:
         if self.run_id is None:
             method, url, body = "POST", self.start_path, self._start_body
             headers: dict[str, str] = {}
+            if self._idempotent_start:
+                headers["Idempotency-Key"] = self._start_key
         else:
             method, url, body = "GET", f"/v1/runs/{quote(self.run_id, safe='')}/events", None
             headers = {"Last-Event-ID": str(self.last_seq)}

@@ -107,6 +107,8 @@ class RunRecord(BaseModel):
     """ADK's invocation a `waiting` run paused (its answers continue it)."""
     client_tools: list[dict[str, Any]] = Field(default_factory=list)
     """The tools the run's client runs (a continuation declares them again)."""
+    fingerprint: str | None = None
+    """For a run started with an `Idempotency-Key`: the hash of its request."""
     last_seq: int = 0
     created_at: float
     ended_at: float | None = None
@@ -219,6 +221,7 @@ class EventLog(ABC):
 
     def __init__(self) -> None:
         self._hot: dict[str, _HotRun] = {}
+        self._reserved: set[str] = set()
         self._dirty: dict[str, _HotRun] = {}
         self._wakeup = asyncio.Event()
         self._flusher: asyncio.Task[None] | None = None
@@ -226,6 +229,30 @@ class EventLog(ABC):
         self._lost_callbacks: list[LostCallback] = []
 
     # --- writer side (the process that drives the run) ---
+
+    async def reserve_run(self, run_id: str) -> bool:
+        """Reserves `run_id` for a run about to be created: False if a run has it (stored,
+        in this process, or reserved by another start). For run ids a client's key makes
+        (`Idempotency-Key`): of the starts of one id, exactly one wins, across processes
+        sharing the storage. `unreserve` once the run is created (or not)."""
+        if run_id in self._hot or run_id in self._reserved:
+            return False
+        self._reserved.add(run_id)
+        try:
+            free = await self._load_run(run_id) is None and await self._reserve_stored(run_id)
+        except BaseException:
+            self._reserved.discard(run_id)
+            raise
+        if not free:
+            self._reserved.discard(run_id)
+        return free
+
+    def unreserve(self, run_id: str) -> None:
+        self._reserved.discard(run_id)
+
+    async def _reserve_stored(self, run_id: str) -> bool:
+        """Reserves `run_id` in storage shared with other processes (none here: True)."""
+        return True
 
     async def create_run(self, record: RunRecord) -> None:
         """Registers a new run (status running, no events yet)."""

@@ -119,6 +119,10 @@ def _text(raw: object) -> str:
     return raw.decode() if isinstance(raw, bytes) else str(raw)
 
 
+RESERVATION_MS = 60_000
+"""How long a run id reserved for a run about to start stays taken without its record."""
+
+
 class RedisLog(EventLog):
     """The run log in Redis Streams; open it with `await RedisLog.open(url)`.
 
@@ -407,6 +411,12 @@ class RedisLog(EventLog):
                 pipe.pexpire(self._events_key(run_id), self._ttl_ms)
             _, holder, *_ = await pipe.execute()
         return _text(holder)
+
+    async def _reserve_stored(self, run_id: str) -> bool:
+        # Only until the run's record is stored (which then keeps the id taken): a
+        # reservation whose process died before that lapses by itself.
+        key = f"{self.prefix}:reserved:{run_id}"
+        return bool(await self._redis.set(key, self.owner_id, nx=True, px=RESERVATION_MS))
 
     async def _claimed(self, run_id: str) -> str | None:
         raw = await self._redis.hget(self._run_key(run_id), "answered_by")

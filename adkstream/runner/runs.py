@@ -104,6 +104,10 @@ class Run:
         return self.record.run_id
 
 
+class RunExists(ConflictError):
+    """A run with the id `start` was asked for exists, or another start has it."""
+
+
 @dataclass(frozen=True)
 class RunRequest:
     """What to run: the agent, the session and the new message."""
@@ -125,6 +129,9 @@ class RunRequest:
     """Tools the client runs: the model may call them, and a call pauses the run."""
     if_busy: IfBusy = "reject"
     """What to do when the session has a run in progress (see `IfBusy`)."""
+    fingerprint: str | None = None
+    """The hash of an idempotent request (`Idempotency-Key`): its run id is the key's,
+    and of two starts of it exactly one wins (`RunExists` for the other)."""
 
 
 _RUN_CONFIG = streaming_run_config()
@@ -227,6 +234,16 @@ class RunManager:
         if len(self.active) >= self.max_runs:
             raise UnavailableError("the server is at its run limit", code="server_busy")
         run_id = run_id or new_run_id()
+        if request.fingerprint is None:
+            return await self._start_new(run_id, request)
+        if not await self.log.reserve_run(run_id):
+            raise RunExists(f"run {run_id!r} exists already", code="run_exists")
+        try:
+            return await self._start_new(run_id, request)
+        finally:
+            self.log.unreserve(run_id)
+
+    async def _start_new(self, run_id: str, request: RunRequest) -> Run:
         if not await self.slots.acquire(request.user_id, run_id):
             metrics.REJECTED.labels("too_many_runs").inc()
             raise UnavailableError(
@@ -398,6 +415,7 @@ class RunManager:
             agent=request.agent.name,
             created_at=self.clock(),
             client_tools=[asdict(spec) for spec in request.client_tools],
+            fingerprint=request.fingerprint,
         )
         try:
             await self.log.create_run(record)

@@ -6,6 +6,7 @@ import asyncio
 import socket
 from typing import Literal
 
+import httpx
 import pytest
 
 from adkstream.client import AsyncClient, ConnectionLost, ServiceUnavailable
@@ -158,3 +159,48 @@ async def test_events_from_an_unreachable_server_raises_connection_lost() -> Non
         assert not_started.value.run_id is None
         with pytest.raises(ConnectionLost):
             await client.get_run("some-run")
+
+
+class LoseFirstStartAnswer(httpx.AsyncBaseTransport):
+    """Sends every request, but the answer to the first `POST /v1/runs` never arrives:
+    the server ran it, then the connection dropped (a proxy that died, a lost packet)."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.AsyncHTTPTransport()
+        self.starts: list[str | None] = []
+        self.lost_run_id: str | None = None
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if (request.method, request.url.path) == ("POST", "/v1/runs"):
+            self.starts.append(request.headers.get("idempotency-key"))
+            if len(self.starts) == 1:
+                response = await self.inner.handle_async_request(request)
+                self.lost_run_id = response.headers.get("x-run-id")
+                await response.aclose()
+                raise httpx.ReadError("the answer was lost", request=request)
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+async def test_stream_start_whose_answer_is_lost_is_sent_again_and_joins_the_run(
+    make_app: AppFactory,
+) -> None:
+    lossy = LoseFirstStartAnswer()
+    app = make_app(offline_tokens_per_s=200, offline_reply_tokens=20)
+    async with (
+        asyncio.timeout(TIMEOUT_S),
+        serve_app(app) as url,
+        AsyncClient(url, transport=lossy, **FAST_BACKOFF) as client,
+    ):
+        async with client.stream("hello") as stream:
+            events = [event async for event in stream]
+        assert stream.session_id is not None
+        messages = (await client.get_session(stream.session_id)).messages
+
+    assert len(lossy.starts) == 2 and lossy.starts[0] is not None
+    assert lossy.starts[0] == lossy.starts[1]  # one key for both attempts
+    assert stream.run_id is not None and stream.run_id == lossy.lost_run_id  # joined
+    assert_each_seq_once(events)
+    assert messages is not None and [m.role for m in messages] == ["user", "assistant"]

@@ -8,6 +8,13 @@ from starlette.routing import Route
 
 from adkstream import metrics
 from adkstream.api.bodies import RunAccepted, RunBody, RunView
+from adkstream.api.idempotency import (
+    idempotency_key,
+    keyed_run_id,
+    request_fingerprint,
+    run_of_key,
+    started_meanwhile,
+)
 from adkstream.api.inputs import (
     StreamFormat,
     current_user,
@@ -21,7 +28,7 @@ from adkstream.errors import ConflictError, NotFoundError, RequestError
 from adkstream.runner.answers import AnswersBody, answers_message
 from adkstream.runner.host import Host
 from adkstream.runner.log import RunRecord, RunStatus
-from adkstream.runner.runs import RunRequest
+from adkstream.runner.runs import RunExists, RunRequest
 
 _EVENT_FORMATS = (StreamFormat.SSE, StreamFormat.NDJSON)
 
@@ -39,6 +46,13 @@ async def start_run(request: Request) -> Response:
             field="message",
             status=422,
         )
+    key = idempotency_key(request)
+    run_id = fingerprint = None
+    if key is not None:
+        run_id, fingerprint = keyed_run_id(user, key), request_fingerprint(body)
+        earlier = await run_of_key(host, run_id, fingerprint)
+        if earlier is not None:  # a retry: it joins the run
+            return await _answer(request, host, earlier, fmt, background=body.background)
     if body.session_id is None:
         agent = host.agents.get(body.agent)
         session = await host.sessions.create(agent=agent, user_id=user)
@@ -65,21 +79,29 @@ async def start_run(request: Request) -> Response:
         run = await continue_run(host, waiting, message, on_disconnect=body.disconnect_policy())
         return await _answer(request, host, run.record, fmt, background=body.background)
     coalesce_ms = host.settings.coalesce_ms if body.coalesce_ms is None else body.coalesce_ms
-    run = await host.runs.start(
-        RunRequest(
-            agent=agent,
-            user_id=user,
-            session_id=session_id,
-            message=body.content(),
-            state_delta=body.state_delta,
-            coalesce_ms=coalesce_ms,
-            on_disconnect=body.disconnect_policy(),
-            thoughts=host.settings.thoughts if body.thoughts is None else body.thoughts,
-            client_tools=client_tool_specs(body.tools or [], field="tools"),
-            if_busy=host.settings.if_busy if body.if_busy is None else body.if_busy,
-        )
+    run_request = RunRequest(
+        agent=agent,
+        user_id=user,
+        session_id=session_id,
+        message=body.content(),
+        state_delta=body.state_delta,
+        coalesce_ms=coalesce_ms,
+        on_disconnect=body.disconnect_policy(),
+        thoughts=host.settings.thoughts if body.thoughts is None else body.thoughts,
+        client_tools=client_tool_specs(body.tools or [], field="tools"),
+        if_busy=host.settings.if_busy if body.if_busy is None else body.if_busy,
+        fingerprint=fingerprint,
     )
-    return await _answer(request, host, run.record, fmt, background=body.background)
+    try:
+        record = (await host.runs.start(run_request, run_id=run_id)).record
+    except RunExists:
+        if run_id is None or fingerprint is None:
+            raise
+        # A request with the same key started it meanwhile: this one joins it.
+        if body.session_id is None:
+            await host.sessions.delete(user, session_id)  # the one made for nothing
+        record = await started_meanwhile(host, run_id, fingerprint)
+    return await _answer(request, host, record, fmt, background=body.background)
 
 
 async def get_run(request: Request) -> Response:
