@@ -12,6 +12,8 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
+
 READY_LINE = "Uvicorn running on"
 """uvicorn logs it once the socket listens ("Application startup complete" comes before
 the socket is bound: a client that connected on that line was refused, now and then)."""
@@ -41,6 +43,35 @@ class ServerProcess:
         if self._drain is not None:
             await self._drain
         return code
+
+
+@dataclass
+class Replicas:
+    """Two served replicas sharing storage, and an HTTP client on each."""
+
+    a: ServerProcess
+    b: ServerProcess
+    on_a: httpx.AsyncClient
+    on_b: httpx.AsyncClient
+
+
+@contextlib.asynccontextmanager
+async def two_replicas(
+    data_dir: Path,
+    *,
+    env: Mapping[str, str],
+    args: tuple[str, ...] = (),
+    client_timeout_s: float = 30.0,
+) -> AsyncIterator[Replicas]:
+    """`serve_process` twice (data dirs `a` and `b` under `data_dir`); `env` names the
+    shared storage (ADKSTREAM_REDIS_URL, ADKSTREAM_DATABASE_URL)."""
+    async with (
+        serve_process(data_dir / "a", env=env, args=args) as a,
+        serve_process(data_dir / "b", env=env, args=args) as b,
+        httpx.AsyncClient(base_url=a.url, timeout=client_timeout_s) as on_a,
+        httpx.AsyncClient(base_url=b.url, timeout=client_timeout_s) as on_b,
+    ):
+        yield Replicas(a, b, on_a, on_b)
 
 
 @contextlib.asynccontextmanager

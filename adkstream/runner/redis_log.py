@@ -557,12 +557,7 @@ class RedisLog(EventLog):
         back and end (`storage_lost`); those another process ended stop (`interrupted`).
         A run that has stored nothing yet is left to its first write, which finds out."""
         hots = [hot for hot in self._hot.values() if hot.stored_seq > 0]
-        if not hots:
-            return
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for hot in hots:
-                pipe.hget(self._run_key(hot.run_id), "status")
-            statuses: list[bytes | None] = await pipe.execute()
+        statuses = await self._run_fields(hots, "status")
         for hot, status in zip(hots, statuses, strict=True):
             if status is None:
                 await self._lost(hot)
@@ -616,15 +611,20 @@ class RedisLog(EventLog):
             # `listen` reconnects and resubscribes by itself; this only paces retries.
             await asyncio.sleep(1.0)
 
+    async def _run_fields(self, hots: list[_HotRun], name: str) -> list[bytes | None]:
+        """Field `name` of each run's hash, in one round trip (none for no runs)."""
+        if not hots:
+            return []
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for hot in hots:
+                pipe.hget(self._run_key(hot.run_id), name)
+            values: list[bytes | None] = await pipe.execute()
+        return values
+
     async def _catch_up_cancels(self) -> None:
         """Delivers the cancel requests stored on the running runs of this process."""
         hots = [hot for hot in self._hot.values() if not hot.finished]
-        if not hots:
-            return
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for hot in hots:
-                pipe.hget(self._run_key(hot.run_id), "cancel")
-            reasons: list[bytes | None] = await pipe.execute()
+        reasons = await self._run_fields(hots, "cancel")
         for hot, reason in zip(hots, reasons, strict=True):
             if reason is not None:
                 self._deliver_cancel(hot.run_id, _text(reason))

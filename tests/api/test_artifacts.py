@@ -33,7 +33,7 @@ from adkstream.settings import Settings
 from tests.api.artifact_agent import NOTE_NAME, build_notes
 from tests.fakes.fixtures import fake_gemini
 from tests.fakes.gemini_server import FakeGemini, ToolCallReply
-from tests.processes import serve_process
+from tests.processes import two_replicas
 from tests.servers import serve_app
 
 __all__ = ["fake_gemini"]
@@ -193,11 +193,9 @@ async def test_artifacts_saved_on_one_replica_are_served_by_another(
     agent = ("tests.api.artifact_agent:root_agent",)
     async with (
         asyncio.timeout(120),
-        serve_process(tmp_path / "a", env=env, args=agent) as replica_a,
-        serve_process(tmp_path / "b", env=env, args=agent) as replica_b,
-        httpx.AsyncClient(base_url=replica_a.url, timeout=30) as on_a,
-        httpx.AsyncClient(base_url=replica_b.url, timeout=30) as on_b,
+        two_replicas(tmp_path, env=env, args=agent, client_timeout_s=30) as replicas,
     ):
+        on_a, on_b = replicas.on_a, replicas.on_b
         events = await _run(on_a, "save_note please")
         session_id = _session_of(events)
         listed = await on_b.get(f"/v1/sessions/{session_id}/artifacts", headers=ALICE)

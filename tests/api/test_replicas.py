@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 
 from adkstream.events import MessageDelta, RunCancelled, RunCompleted, StreamEvent, parse_event
-from tests.processes import serve_process
+from tests.processes import two_replicas
 
 
 async def test_replicas_rejoin_and_cancel_on_another_replica(
@@ -28,11 +28,9 @@ async def test_replicas_rejoin_and_cancel_on_another_replica(
     }
     async with (
         asyncio.timeout(120),
-        serve_process(tmp_path / "a", env=env) as replica_a,
-        serve_process(tmp_path / "b", env=env) as replica_b,
-        httpx.AsyncClient(base_url=replica_a.url, timeout=30) as on_a,
-        httpx.AsyncClient(base_url=replica_b.url, timeout=30) as on_b,
+        two_replicas(tmp_path, env=env, client_timeout_s=30) as replicas,
     ):
+        on_a, on_b = replicas.on_a, replicas.on_b
         before: list[StreamEvent] = []
         body = {"message": "across replicas", "on_disconnect": "continue"}
         async with on_a.stream(

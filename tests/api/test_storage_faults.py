@@ -33,7 +33,7 @@ from adkstream.events import (
     ToolResult,
     parse_event,
 )
-from tests.processes import serve_process
+from tests.processes import serve_process, two_replicas
 from tests.redis_server import private_redis
 
 AGENT = ("tests.api.slow_agent:root_agent",)
@@ -104,11 +104,9 @@ async def test_storage_follower_on_another_replica_outlasts_a_20s_silence(
     env = _env(redis_url, postgres_url, redis_prefix, SLOW_TOOL_S="20")
     async with (
         asyncio.timeout(120),
-        serve_process(tmp_path / "a", env=env, args=AGENT) as replica_a,
-        serve_process(tmp_path / "b", env=env, args=AGENT) as replica_b,
-        httpx.AsyncClient(base_url=replica_a.url, timeout=60) as on_a,
-        httpx.AsyncClient(base_url=replica_b.url, timeout=60) as on_b,
+        two_replicas(tmp_path, env=env, args=AGENT, client_timeout_s=60) as replicas,
     ):
+        on_a, on_b = replicas.on_a, replicas.on_b
         accepted = await on_a.post("/v1/runs", json={"message": "please pause", "background": True})
         run_id = accepted.json()["run_id"]
         follower = follow(on_b, run_id)
@@ -130,16 +128,14 @@ async def test_storage_sigkilled_owners_run_ends_within_seconds_on_another_repli
     env = _env(redis_url, postgres_url, redis_prefix, SLOW_TOOL_S="600")
     async with (
         asyncio.timeout(120),
-        serve_process(tmp_path / "a", env=env, args=AGENT) as replica_a,
-        serve_process(tmp_path / "b", env=env, args=AGENT) as replica_b,
-        httpx.AsyncClient(base_url=replica_a.url, timeout=60) as on_a,
-        httpx.AsyncClient(base_url=replica_b.url, timeout=60) as on_b,
+        two_replicas(tmp_path, env=env, args=AGENT, client_timeout_s=60) as replicas,
     ):
+        on_a, on_b = replicas.on_a, replicas.on_b
         accepted = await on_a.post("/v1/runs", json={"message": "please pause", "background": True})
         run_id = accepted.json()["run_id"]
         follower = follow(on_b, run_id)
         call = await follower.seen("tool.call")
-        await replica_a.stop(signal.SIGKILL)
+        await replicas.a.stop(signal.SIGKILL)
         killed = time.monotonic()
         rejoin = follow(on_b, run_id, after=call.seq)  # a client reconnecting meanwhile
         events = await follower.ended()
@@ -167,12 +163,8 @@ async def test_storage_redis_losing_its_data_ends_every_stream_with_a_terminal_e
             SLOW_TOKENS_PER_S="4",
             SLOW_REPLY_TOKENS="1000",
         )
-        async with (
-            serve_process(tmp_path / "a", env=env, args=AGENT) as replica_a,
-            serve_process(tmp_path / "b", env=env, args=AGENT) as replica_b,
-            httpx.AsyncClient(base_url=replica_a.url, timeout=60) as on_a,
-            httpx.AsyncClient(base_url=replica_b.url, timeout=60) as on_b,
-        ):
+        async with two_replicas(tmp_path, env=env, args=AGENT, client_timeout_s=60) as replicas:
+            on_a, on_b = replicas.on_a, replicas.on_b
             streams: list[Stream] = []
             owners: dict[str, httpx.AsyncClient] = {}
             for owner, other in ((on_a, on_b), (on_b, on_a)):

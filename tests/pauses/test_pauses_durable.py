@@ -27,7 +27,7 @@ from adkstream.events import (
 )
 from tests.fakes.fixtures import fake_gemini
 from tests.fakes.gemini_server import FakeGemini, ToolCallReply
-from tests.processes import serve_process
+from tests.processes import serve_process, two_replicas
 
 __all__ = ["fake_gemini"]
 
@@ -96,11 +96,9 @@ async def test_pauses_paused_on_one_replica_answered_on_another(
     }
     async with (
         asyncio.timeout(120),
-        serve_process(tmp_path / "a", env=env, args=AGENT) as replica_a,
-        serve_process(tmp_path / "b", env=env, args=AGENT) as replica_b,
-        httpx.AsyncClient(base_url=replica_a.url, timeout=30) as on_a,
-        httpx.AsyncClient(base_url=replica_b.url, timeout=30) as on_b,
+        two_replicas(tmp_path, env=env, args=AGENT, client_timeout_s=30) as replicas,
     ):
+        on_a, on_b = replicas.on_a, replicas.on_b
         waiting = await _pause(on_a, fake_gemini)
         events = await _answer(on_b, waiting)
         again = await on_a.post(
