@@ -14,7 +14,7 @@ With `response_modalities=["AUDIO"]` each word also comes as a chunk of silent 1
 PCM (`inline_data`) and the text as output transcription instead of content.
 
 Deliberate divergence from a real connection: an exception inside `send_*` is not
-raised (ADK's send task would die silently and `run_live` hang, ADK_NOTES.md "Live");
+raised (ADK's send task would die silently and `run_live` hang, docs/ADK_NOTES.md "Live");
 it is raised from `receive()` instead, so the run fails.
 """
 

@@ -7,7 +7,7 @@ run's log: `run.started`, the stream events, a `turn.completed` per model turn,
 close, a cancel, an error, server shutdown), its `finally` closes the LiveRequestQueue
 (ADK's own `/run_live` never does), stops the pump and writes the terminal event.
 
-What it does about ADK's live mode (ADK_NOTES.md, "Live"; `google/adk/live/`):
+What it does about ADK's live mode (docs/ADK_NOTES.md, "Live"; `google/adk/live/`):
 - Every live response becomes an Event with a new id, so the partial chunks of one
   message do not share an id as they do in `run_async`: `LiveTranslator` gives each
   message the id of its first chunk and feeds the shared `Translator` with that id.

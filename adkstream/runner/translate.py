@@ -1,6 +1,6 @@
 """ADK Events -> stream events: a pure class, fed one ADK `Event` at a time.
 
-What it does about ADK 2.x (see shared/ADK_NOTES.md):
+What it does about ADK 2.x (see docs/ADK_NOTES.md):
 - Partial events carry only the new text: each becomes a `message.delta`. The
   aggregated `partial=False` event that follows repeats the whole text: it becomes a
   `message.completed`, never more delta text (only a missing tail, if the model's

@@ -42,7 +42,7 @@ async def drain(stream: EventStream) -> list[StreamEvent]:
 def assert_each_seq_once(events: Sequence[StreamEvent]) -> None:
     """Seqs rise from 1 with no repeat, one terminal event comes last, and every gap is
     a `message.delta`: the server merges a backlog's adjacent deltas into one event that
-    carries the last merged seq (ARCHITECTURE.md, Coalescing)."""
+    carries the last merged seq (docs/ARCHITECTURE.md, Coalescing)."""
     assert events, "no events"
     assert events[0].seq == 1
     previous = 0

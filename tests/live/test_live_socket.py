@@ -45,7 +45,7 @@ def message(text: str) -> dict[str, str]:
 
 
 def assert_messages_whole(events: list[StreamEvent]) -> None:
-    """Each message's deltas concatenate to its completed text (ARCHITECTURE.md rules)."""
+    """Each message's deltas concatenate to its completed text (docs/ARCHITECTURE.md rules)."""
     deltas: dict[str, list[str]] = defaultdict(list)
     completed = 0
     for event in events:

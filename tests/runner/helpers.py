@@ -1,5 +1,5 @@
 """Shared helpers of the runner tests: a RunManager on ADK's in-memory sessions, and the
-stream invariants every runner test checks (ARCHITECTURE.md, "Rules that every test of
+stream invariants every runner test checks (docs/ARCHITECTURE.md, "Rules that every test of
 the runner checks")."""
 
 from __future__ import annotations
