@@ -2,7 +2,8 @@
 
 httpx errors are translated here and in `stream.py` (websockets errors, of the live
 route, in `live.py`), nowhere else: an error answer
-becomes an `APIError` subclass, a transport failure a `ConnectionLost` once the
+becomes an `APIStatusError` subclass, a transport failure an `APIConnectionError`
+(`APITimeoutError` for a timeout) once the
 attempts allowed are spent. Only requests that are safe to repeat are repeated: a GET
 after any transport error, any request after a connect error (it never left).
 """
@@ -23,7 +24,7 @@ from pydantic import BaseModel, ValidationError
 
 from adkstream import __version__
 from adkstream.client.backoff import RetryPolicy
-from adkstream.client.errors import ConnectionLost, ProtocolError, error_from_response
+from adkstream.client.errors import ProtocolError, connection_error, error_from_response
 from adkstream.client.live import LiveSession, Modality
 from adkstream.client.models import RunInfo, RunResult, Session
 from adkstream.client.stream import EventStream
@@ -116,8 +117,8 @@ class AsyncClient:
         """Creates a session of `agent` (default: the server's default agent).
 
         Raises:
-            Conflict: `session_id` is taken.
-            NotFound: no such agent.
+            ConflictError: `session_id` is taken.
+            NotFoundError: no such agent.
         """
         body = _without_none({"agent": agent, "state": state, "session_id": session_id})
         response = await self._send("POST", "/v1/sessions", json=body)
@@ -127,7 +128,7 @@ class AsyncClient:
         """The session with its state and messages.
 
         Raises:
-            NotFound: no such session (or not the caller's).
+            NotFoundError: no such session (or not the caller's).
         """
         response = await self._send("GET", f"/v1/sessions/{_segment(session_id)}")
         return _parse(Session, response)
@@ -148,7 +149,7 @@ class AsyncClient:
         """Deletes the session.
 
         Raises:
-            NotFound: no such session (or not the caller's).
+            NotFoundError: no such session (or not the caller's).
         """
         await self._send("DELETE", f"/v1/sessions/{_segment(session_id)}")
 
@@ -176,7 +177,7 @@ class AsyncClient:
         reconnect resumes the same run. In exchange, a stream closed or dropped before
         the run ends (leaving its `async with`, `aclose()`, a cancelled task, garbage
         collection) cancels the run itself when `cancel_on_close` is set, so that
-        nothing is left running unwatched. A stream that fails with `ConnectionLost`
+        nothing is left running unwatched. A stream that fails with `APIConnectionError`
         does not: the run may still be resumed with `events(run_id, after=last_seq)`.
 
         Args:
@@ -189,7 +190,7 @@ class AsyncClient:
             cancel_on_close: cancel the run when the stream is closed before its end.
             tools: tools this client runs (`{"name", "description", "parameters"}`):
                 a call of one ends the run waiting; `answer` it with `{"result": ...}`.
-            if_busy: when the session has a run in progress: `reject` (`Conflict`,
+            if_busy: when the session has a run in progress: `reject` (`ConflictError`,
                 code `session_busy`), `enqueue` (the run waits its turn: `run.queued`),
                 `interrupt` (that run is cancelled first) or `rollback` (cancelled and
                 taken out of the session); None: the server's setting.
@@ -197,7 +198,7 @@ class AsyncClient:
         Returns:
             The run's events, once each, in seq order, ending with the terminal event;
             the request is sent when iteration starts. Iterating raises the errors of
-            `adkstream.client.errors`: `ConnectionLost` when the reconnects run out.
+            `adkstream.client.errors`: `APIConnectionError` when the reconnects run out.
         """
         body = _run_body(message, agent, session_id, state_delta, coalesce_ms, on_disconnect)
         if tools is not None:
@@ -232,8 +233,8 @@ class AsyncClient:
 
         Returns:
             The continuing run's events (`run.started` says which run it `resumes`).
-            Iterating raises `BadRequest` for an answer that does not fit its request,
-            `Conflict` when the run is not waiting or was answered already, `NotFound`
+            Iterating raises `UnprocessableEntityError` for an answer that does not fit its request,
+            `ConflictError` when the run is not waiting or was answered already, `NotFoundError`
             for another user's run.
         """
         body = {
@@ -283,7 +284,7 @@ class AsyncClient:
                 waits as long as the run runs. The other arguments are `stream`'s.
 
         Raises:
-            ConnectionLost: the connection failed before the answer.
+            APIConnectionError: the connection failed before the answer.
         """
         body = _run_body(message, agent, session_id, state_delta, None, on_disconnect)
         if if_busy is not None:
@@ -299,7 +300,7 @@ class AsyncClient:
         """The run's status, final text, usage and error, running or not.
 
         Raises:
-            NotFound: no such run (or not the caller's).
+            NotFoundError: no such run (or not the caller's).
         """
         response = await self._send("GET", f"/v1/runs/{_segment(run_id)}")
         return _parse(RunInfo, response)
@@ -308,8 +309,8 @@ class AsyncClient:
         """Asks the server to cancel a run; its stream then ends with `run.cancelled`.
 
         Raises:
-            Conflict: the run has already ended.
-            NotFound: no such run (or not the caller's).
+            ConflictError: the run has already ended.
+            NotFoundError: no such run (or not the caller's).
         """
         await self._send("POST", f"/v1/runs/{_segment(run_id)}/cancel")
 
@@ -339,7 +340,7 @@ class AsyncClient:
                 default: the client's connect timeout (or 10 s).
 
         Returns:
-            The `LiveSession`, not yet connected. Entering it raises `NotFound` for an
+            The `LiveSession`, not yet connected. Entering it raises `NotFoundError` for an
             unknown session; see `LiveSession` for the rest.
         """
         query = urlencode({"modality": modality})
@@ -376,7 +377,7 @@ class AsyncClient:
                 safe = method == "GET" or isinstance(exc, _NEVER_SENT)
                 delay = backoff.next_delay() if safe else None
                 if delay is None:
-                    raise ConnectionLost(f"{method} {path}: {type(exc).__name__}") from exc
+                    raise connection_error(f"{method} {path}: {type(exc).__name__}", exc) from exc
                 await asyncio.sleep(delay)
                 continue
             if response.status_code >= 400:

@@ -1,28 +1,48 @@
 """What the client raises: the server's error answers and lost connections, typed.
 
-The client's errors sit in adkstream's one tree (`adkstream.errors`), so that
-`except NotFoundError` catches a 404 whether it came from the host or over HTTP:
+One name per error, spelled as httpx and the openai SDK spell them:
 
-    AdkStreamError
-    ├── RequestError                  do not retry the request as it is
-    │   ├── BadRequest                400, 413, 415, 422 and any other 4xx
-    │   ├── FrameRejected             a live frame the server answered with an `error` frame
-    │   ├── PolicyViolation           a live socket closed with 1008 (a frame flood, ...)
-    │   ├── AuthenticationError       401, 403: never retried
-    │   ├── NotFoundError ── NotFound 404
-    │   ├── ConflictError ── Conflict 409
-    │   └── UnsupportedMediaError ── NotAcceptable  406
-    ├── UnavailableError              try later, after `retry_after` seconds
-    │   ├── RateLimited               429
-    │   └── ServiceUnavailable        503
-    ├── ServerError                   500 and any other 5xx
-    ├── ConnectionLost                the connection failed, after the reconnect attempts
-    └── ProtocolError                 the server answered something that is not protocol v1
+    AdkStreamError                      (adkstream.errors: the base of everything)
+    ├── APIStatusError                  an error answer: status_code, code, message, field
+    │   ├── BadRequestError             400, 413, 415, any other 4xx not below    [RequestError]
+    │   │   └── UnprocessableEntityError  422: an invalid field, a reused key
+    │   ├── AuthenticationError         401: missing or wrong credentials         [RequestError]
+    │   │   └── PermissionDeniedError   403: credentials or origin not allowed
+    │   ├── NotFoundError               404: no such session, run or agent       [NotFoundError]
+    │   ├── NotAcceptableError          406: nothing for that Accept     [UnsupportedMediaError]
+    │   ├── ConflictError               409: not in a state that allows it       [ConflictError]
+    │   ├── RateLimitError              429, with retry_after                 [UnavailableError]
+    │   ├── ServiceUnavailableError     503, with retry_after                 [UnavailableError]
+    │   └── InternalServerError         500 and any other 5xx
+    ├── APIConnectionError              the connection failed, after the reconnect attempts
+    │   └── APITimeoutError             ... because the server did not answer in time
+    ├── ProtocolError                   the server answered something that is not protocol v1
+    ├── FrameRejected                   a live frame refused (an `error` frame)   [RequestError]
+    └── PolicyViolation                 a live socket closed with 1008            [RequestError]
 
-Every error answer is also an `APIError`, with `status`, `code`, `message` and `field`
-taken from the body `{"error": {"code", "message", "field"?}}`. A live socket the server
-refuses (an `error` frame, then the close) raises the `APIError` the same refusal has
-over HTTP (`error_from_close`): an unknown session is a `NotFound` with status 404.
+In brackets: the family of `adkstream.errors` each class also belongs to, so that
+`except adkstream.errors.NotFoundError` catches a 404 whether it came from the host in
+process or over HTTP, and `except RequestError` every answer not to retry as it is.
+
+Two choices differ from openai's tree, for code written against this client's earlier
+names: `UnprocessableEntityError` is a `BadRequestError` (openai's are siblings), so that
+`except BadRequestError` still catches 422, and `PermissionDeniedError` is an
+`AuthenticationError` (`except AuthenticationError` still catches 403): catch the
+subclass first to tell them apart. 503 is a `ServiceUnavailableError`, not an
+`InternalServerError` as in openai: it means "try later", with `retry_after`.
+
+Every error answer is an `APIStatusError`, with `status_code`, `code` (the stable
+`error.code`), `message` and `field` taken from the body `{"error": {"code", "message",
+"field"?}}`. A live socket the server refuses (an `error` frame, then the close) raises
+the error the same refusal has over HTTP (`error_from_close`): an unknown session is a
+`NotFoundError` with status_code 404.
+
+Deprecated aliases, kept for one release (each is the same class as its new name, so
+`except OldName` still catches): `APIError` (`APIStatusError`; unlike openai's
+`APIError` it covers error answers only: catch `AdkStreamError` for everything),
+`BadRequest`, `NotFound`, `Conflict`, `NotAcceptable`, `RateLimited`,
+`ServiceUnavailable`, `ServerError` (`InternalServerError`), `ConnectionLost`
+(`APIConnectionError`), and the attribute `status` (`status_code`).
 """
 
 from __future__ import annotations
@@ -32,82 +52,129 @@ import json
 import time
 from collections.abc import Mapping
 
-from adkstream.errors import (
-    AdkStreamError,
-    ConflictError,
-    NotFoundError,
-    RequestError,
-    UnavailableError,
-    UnsupportedMediaError,
-)
+import httpx
+
+from adkstream import errors as _family
+from adkstream.errors import AdkStreamError, RequestError, UnavailableError
 
 __all__ = [
+    "APIConnectionError",
     "APIError",
+    "APIStatusError",
+    "APITimeoutError",
     "AuthenticationError",
     "BadRequest",
+    "BadRequestError",
     "Conflict",
+    "ConflictError",
     "ConnectionLost",
     "FrameRejected",
+    "InternalServerError",
     "NotAcceptable",
+    "NotAcceptableError",
     "NotFound",
+    "NotFoundError",
+    "PermissionDeniedError",
     "PolicyViolation",
     "ProtocolError",
+    "RateLimitError",
     "RateLimited",
     "ServerError",
     "ServiceUnavailable",
+    "ServiceUnavailableError",
+    "UnprocessableEntityError",
+    "connection_error",
     "error_from_close",
     "error_from_response",
 ]
 
 
-class APIError(AdkStreamError):
+class APIStatusError(AdkStreamError):
     """An error answer of the server (status 4xx or 5xx).
 
     Attributes:
-        status: the HTTP status.
+        status_code: the HTTP status.
         code: the stable `error.code` of the body (or one derived from the status).
         message: the body's `error.message`.
         field: the request field the error concerns, if the server named one.
+        status: deprecated alias of `status_code`.
     """
 
-    status: int = 0
+    status_code: int = 0
     field: str | None = None
 
     def __init__(self, message: str, *, status: int, code: str, field: str | None = None) -> None:
-        # Not `super().__init__`: the server-side bases take other keywords; this sets
+        # Not `super().__init__`: the family bases take other keywords; this sets
         # what they would.
         AdkStreamError.__init__(self, message, code=code)
-        self.status = status
+        self.status_code = status
         self.field = field
 
+    @property
+    def status(self) -> int:
+        """Deprecated alias of `status_code`, kept for one release."""
+        return self.status_code
+
+    @status.setter
+    def status(self, value: int) -> None:
+        self.status_code = value
+
     def __str__(self) -> str:
-        return f"{self.status} {self.code}: {self.message}"
+        return f"{self.status_code} {self.code}: {self.message}"
 
 
-class BadRequest(APIError, RequestError):
-    status = 400
+class BadRequestError(APIStatusError, RequestError):
+    """400, and any 4xx without a class of its own (413, 415, 421, ...)."""
+
+    status_code = 400
 
 
-class AuthenticationError(APIError, RequestError):
-    """401 or 403: the credentials are missing, wrong or not allowed. Never retried."""
+class UnprocessableEntityError(BadRequestError):
+    """422: a field is invalid (`invalid_field`), or the request cannot be carried out as
+    it is (`idempotency_key_reused`, an answer that does not fit its request, ...).
+
+    A `BadRequestError`, unlike openai's: `except BadRequestError` still catches it.
+    """
+
+    status_code = 422
+
+
+class AuthenticationError(APIStatusError, RequestError):
+    """401: the credentials are missing or wrong. Never retried."""
 
     code = "unauthorized"
-    status = 401
+    status_code = 401
 
 
-class NotFound(APIError, NotFoundError):
-    pass
+class PermissionDeniedError(AuthenticationError):
+    """403: the credentials (or the origin) are not allowed. Never retried.
+
+    An `AuthenticationError`, unlike openai's: `except AuthenticationError` still catches it.
+    """
+
+    code = "forbidden"
+    status_code = 403
 
 
-class Conflict(APIError, ConflictError):
-    pass
+class NotFoundError(APIStatusError, _family.NotFoundError):
+    """404: no such session, run or agent (or not the caller's)."""
+
+    status_code = 404
 
 
-class NotAcceptable(APIError, UnsupportedMediaError):
-    pass
+class ConflictError(APIStatusError, _family.ConflictError):
+    """409: the resource is not in a state that allows it (`session_busy`, `run_ended`, ...)."""
+
+    status_code = 409
 
 
-class _Unavailable(APIError, UnavailableError):
+class NotAcceptableError(APIStatusError, _family.UnsupportedMediaError):
+    """406: the route has no representation for that `Accept`."""
+
+    status_code = 406
+
+
+class _Unavailable(APIStatusError, UnavailableError):
     def __init__(
         self,
         message: str,
@@ -121,24 +188,24 @@ class _Unavailable(APIError, UnavailableError):
         self.retry_after = retry_after
 
 
-class RateLimited(_Unavailable):
+class RateLimitError(_Unavailable):
     """429: over a rate or concurrency limit; `retry_after` says when to try again."""
 
     code = "rate_limited"
-    status = 429
+    status_code = 429
 
 
-class ServiceUnavailable(_Unavailable):
+class ServiceUnavailableError(_Unavailable):
     """503: the server is overloaded or shutting down; `retry_after` says when to try again."""
 
-    status = 503
+    status_code = 503
 
 
-class ServerError(APIError):
+class InternalServerError(APIStatusError):
     """500 or another 5xx: the server failed."""
 
     code = "internal_error"
-    status = 500
+    status_code = 500
 
 
 class FrameRejected(RequestError):
@@ -177,7 +244,7 @@ class PolicyViolation(RequestError):
         self.reason = reason
 
 
-class ConnectionLost(AdkStreamError):
+class APIConnectionError(AdkStreamError):
     """The connection failed and the reconnect attempts ran out (or none was safe).
 
     A run that was being followed may still be going: resume it with
@@ -196,6 +263,21 @@ class ConnectionLost(AdkStreamError):
         self.last_seq = last_seq
 
 
+class APITimeoutError(APIConnectionError):
+    """The server did not answer in time (a connect, read or opening timeout), after the
+    reconnect attempts. An `APIConnectionError`, as in openai's tree; its `code` stays
+    `connection_lost`."""
+
+
+def connection_error(
+    message: str, cause: BaseException | None, *, run_id: str | None = None, last_seq: int = 0
+) -> APIConnectionError:
+    """The `APIConnectionError` of a transport failure: `APITimeoutError` for a timeout."""
+    timed_out = isinstance(cause, httpx.TimeoutException | TimeoutError)
+    cls = APITimeoutError if timed_out else APIConnectionError
+    return cls(message, run_id=run_id, last_seq=last_seq)
+
+
 class ProtocolError(AdkStreamError):
     """The server answered with something that is not adkstream's protocol v1."""
 
@@ -206,19 +288,22 @@ NORMAL, POLICY, ERROR, RESTART, TRY_AGAIN = 1000, 1008, 1011, 1012, 1013
 """The WebSocket close codes (RFC 6455 7.4.1; 1012 and 1013 from the IANA registry) the
 live route uses."""
 
-_BY_STATUS: dict[int, type[APIError]] = {
+_BY_STATUS: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
     401: AuthenticationError,
-    403: AuthenticationError,
-    404: NotFound,
-    406: NotAcceptable,
-    409: Conflict,
-    429: RateLimited,
-    503: ServiceUnavailable,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    406: NotAcceptableError,
+    409: ConflictError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+    500: InternalServerError,
+    503: ServiceUnavailableError,
 }
 _DEFAULT_CODES = {401: "unauthorized", 403: "forbidden", 404: "not_found", 409: "conflict"}
 
 
-def error_from_response(status: int, body: bytes, headers: Mapping[str, str]) -> APIError:
+def error_from_response(status: int, body: bytes, headers: Mapping[str, str]) -> APIStatusError:
     """The typed error of an error answer.
 
     Args:
@@ -227,10 +312,11 @@ def error_from_response(status: int, body: bytes, headers: Mapping[str, str]) ->
         headers: the answer's headers (for `Retry-After`).
 
     Returns:
-        An `APIError` of the class the status maps to; a body that is not the
+        An `APIStatusError` of the class the status maps to (`InternalServerError`
+        for another 5xx, `BadRequestError` for another 4xx); a body that is not the
         error shape still gives one, with a code derived from the status.
     """
-    cls = _BY_STATUS.get(status) or (ServerError if status >= 500 else BadRequest)
+    cls = _BY_STATUS.get(status) or (InternalServerError if status >= 500 else BadRequestError)
     code, message, field = _read_error_body(body)
     code = code or _DEFAULT_CODES.get(status) or cls.code
     message = message or f"the server answered HTTP {status}"
@@ -292,21 +378,34 @@ def error_from_close(
         reason: the close reason.
         code, message, field: the `error` frame the server sent just before closing,
             if it did (a refusal: the socket never got a run).
-        run_id, last_seq: the run and the last seq delivered, for `ConnectionLost`.
+        run_id, last_seq: the run and the last seq delivered, for `APIConnectionError`.
 
     Returns:
-        1008 with a refusal: `NotFound` (`session_not_found`), `Conflict`
-        (`live_not_supported`) or `BadRequest`; 1008 without one: `PolicyViolation`;
-        1011: `ServerError`; 1013: `ServiceUnavailable`; anything else (1000 or 1001
-        without a terminal event, 1006, 1012 server restart): `ConnectionLost`.
+        1008 with a refusal: `NotFoundError` (`session_not_found`), `ConflictError`
+        (`live_not_supported`) or `BadRequestError`; 1008 without one: `PolicyViolation`;
+        1011: `InternalServerError`; 1013: `ServiceUnavailableError`; anything else (1000
+        or 1001 without a terminal event, 1006, 1012 server restart): `APIConnectionError`.
     """
     text = message or reason or f"the live socket closed with {close_code}"
     if close_code == POLICY and code is None:
         return PolicyViolation(text, reason=reason)
     status = {POLICY: 400, ERROR: 500, TRY_AGAIN: 503}.get(close_code or 0)
     if status is None:
-        return ConnectionLost(f"{text} ({close_code})", run_id=run_id, last_seq=last_seq)
+        return APIConnectionError(f"{text} ({close_code})", run_id=run_id, last_seq=last_seq)
     if close_code == POLICY and code is not None:
         status = _REFUSAL_STATUS.get(code, status)
     body = json.dumps({"error": {"code": code, "message": text, "field": field}})
     return error_from_response(status, body.encode(), {})
+
+
+# Deprecated aliases, kept for one release: the same classes as the new names, so that
+# `except OldName` still catches (see the module's docstring).
+APIError = APIStatusError
+BadRequest = BadRequestError
+NotFound = NotFoundError
+Conflict = ConflictError
+NotAcceptable = NotAcceptableError
+RateLimited = RateLimitError
+ServiceUnavailable = ServiceUnavailableError
+ServerError = InternalServerError
+ConnectionLost = APIConnectionError

@@ -15,7 +15,7 @@ session is opened with `raise_on_error=True`): a refused frame does not end the 
 websockets errors are translated here, nowhere else.
 
 Divergences from `EventStream`: a live run is never resumed, since a new socket is a new
-run of the session; a dropped socket raises `ConnectionLost` (the run is then cancelled
+run of the session; a dropped socket raises `APIConnectionError` (the run is then cancelled
 by the server: `run.cancelled`, "client disconnected").
 """
 
@@ -35,7 +35,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from websockets.asyncio.client import ClientConnection, connect
 
 from adkstream.client.errors import (
-    ConnectionLost,
+    APIConnectionError,
+    APITimeoutError,
     FrameRejected,
     ProtocolError,
     error_from_close,
@@ -141,12 +142,12 @@ class LiveSession:
         close_code, close_reason: what the server closed the socket with, once it has.
 
     Raises (entering):
-        NotFound: no such session, or not the caller's.
-        Conflict: the session's agent cannot run live (`live_not_supported`).
-        BadRequest: the server refused the socket's parameters (`modality`).
+        NotFoundError: no such session, or not the caller's.
+        ConflictError: the session's agent cannot run live (`live_not_supported`).
+        BadRequestError: the server refused the socket's parameters (`modality`).
         AuthenticationError: the upgrade request was refused (credentials, origin).
-        ServiceUnavailable: the server is at its live run limit.
-        ConnectionLost: the server cannot be reached, or did not answer in time.
+        ServiceUnavailableError: the server is at its live run limit.
+        APIConnectionError: the server cannot be reached, or did not answer in time.
     """
 
     def __init__(
@@ -200,7 +201,7 @@ class LiveSession:
             await self.aclose()
             if isinstance(exc, TimeoutError):
                 message = f"the live socket did not open within {self._open_timeout_s}s"
-                raise ConnectionLost(message) from None
+                raise APITimeoutError(message) from None
             raise
         if isinstance(first, LiveError):
             await self._refused(first)
@@ -221,11 +222,11 @@ class LiveSession:
                 response.status_code, response.body or b"", response.headers
             ) from None
         except websockets.InvalidMessage as exc:
-            raise ConnectionLost(f"the live socket's handshake failed: {exc}") from exc
+            raise APIConnectionError(f"the live socket's handshake failed: {exc}") from exc
         except (websockets.InvalidHandshake, websockets.InvalidURI) as exc:
             raise ProtocolError(f"not a live socket: {exc}") from exc
         except OSError as exc:
-            raise ConnectionLost(f"cannot reach the server: {type(exc).__name__}") from exc
+            raise APIConnectionError(f"cannot reach the server: {type(exc).__name__}") from exc
 
     async def _refused(self, error: LiveError) -> NoReturn:
         """The server refused the socket: an `error` frame, then the close."""
@@ -329,7 +330,7 @@ class LiveSession:
 
         Raises:
             FrameRejected: an `error` frame, with `raise_on_error=True`.
-            PolicyViolation, ServerError, ServiceUnavailable, ConnectionLost: the
+            PolicyViolation, InternalServerError, ServiceUnavailableError, APIConnectionError: the
                 socket closed before the run's terminal event (`error_from_close`).
         """
         if self._pending:
@@ -404,7 +405,7 @@ class LiveSession:
 
     def _closed_error(self) -> AdkStreamError:
         if self.terminal is not None:
-            return ConnectionLost(
+            return APIConnectionError(
                 f"the live run ended ({self.terminal.type}) and its socket is closed",
                 run_id=self.run_id,
                 last_seq=self.last_seq,

@@ -29,10 +29,11 @@ from pydantic import ValidationError
 
 from adkstream.client.backoff import Backoff, RetryPolicy
 from adkstream.client.errors import (
-    APIError,
-    ConnectionLost,
+    APIConnectionError,
+    APIStatusError,
+    InternalServerError,
     ProtocolError,
-    ServerError,
+    connection_error,
     error_from_response,
 )
 from adkstream.errors import AdkStreamError, UnavailableError
@@ -224,7 +225,7 @@ class _Follower:
                     except StopAsyncIteration:
                         failure = None if self.ended else _EndedEarly()
                         break
-                    except (httpx.TransportError, ServerError, UnavailableError) as exc:
+                    except (httpx.TransportError, InternalServerError, UnavailableError) as exc:
                         failure = exc
                         break
                     backoff.reset()
@@ -242,15 +243,15 @@ class _Follower:
     async def _before_retry(self, backoff: Backoff, failure: Exception) -> None:
         """Waits before the next attempt, or raises when there is none to make."""
         resendable = isinstance(failure, _NEVER_SENT) or (
-            self._idempotent_start and not isinstance(failure, APIError)
+            self._idempotent_start and not isinstance(failure, APIStatusError)
         )
         if self.run_id is None and not resendable:
-            if isinstance(failure, APIError):
+            if isinstance(failure, APIStatusError):
                 raise failure  # the server refused to start the run: nothing to resume
             raise self._lost(f"the run's start failed ({type(failure).__name__})", failure)
         delay = backoff.next_delay()
         if delay is None:
-            if isinstance(failure, APIError):
+            if isinstance(failure, APIStatusError):
                 raise failure
             attempts = self._policy.max_attempts
             raise self._lost(f"{type(failure).__name__} after {attempts} reconnects", failure)
@@ -266,8 +267,8 @@ class _Follower:
         )
         await asyncio.sleep(delay)
 
-    def _lost(self, message: str, cause: Exception) -> ConnectionLost:
-        lost = ConnectionLost(message, run_id=self.run_id, last_seq=self.last_seq)
+    def _lost(self, message: str, cause: Exception) -> APIConnectionError:
+        lost = connection_error(message, cause, run_id=self.run_id, last_seq=self.last_seq)
         lost.__cause__ = cause
         return lost
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from adkstream.client import AsyncClient, AuthenticationError
+from adkstream.client import AsyncClient, AuthenticationError, PermissionDeniedError
 from adkstream.errors import RequestError
 from tests.client.conftest import FAST_BACKOFF, TIMEOUT_S, drain
 from tests.servers import serve_app
@@ -81,7 +81,8 @@ async def test_auth_failure_raises_authentication_error_after_one_request(
     assert len(app.requests) == 1
     error = raised.value
     assert isinstance(error, RequestError)  # the tree's "do not retry as it is"
-    assert error.status == status
+    assert error.status_code == status
+    assert type(error) is (AuthenticationError if status == 401 else PermissionDeniedError)
     assert error.code == ("unauthorized" if status == 401 else "forbidden")
     assert error.message == "no valid key"
 

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from adkstream.client import AsyncClient, Conflict
+from adkstream.client import AsyncClient, ConflictError
 from adkstream.events import MessageDelta, RunCancelled, RunCompleted, RunQueued, RunStarted
 from tests.client.conftest import TIMEOUT_S, AppFactory
 from tests.servers import serve_app
@@ -21,7 +21,7 @@ async def test_client_if_busy_reject_enqueue_and_interrupt(make_app: AppFactory)
             async for event in first:
                 if isinstance(event, MessageDelta):
                     break  # the first run is streaming
-            with pytest.raises(Conflict) as refused:
+            with pytest.raises(ConflictError) as refused:
                 await client.run("again", session_id=session.id)
             async with client.stream("queued", session_id=session.id, if_busy="enqueue") as queued:
                 seen = [event async for event in queued]

@@ -11,25 +11,26 @@ from collections.abc import Sequence
 
 import pytest
 
+from adkstream import errors as family_errors
 from adkstream.client import (
+    APIConnectionError,
     AsyncClient,
-    AuthenticationError,
-    BadRequest,
+    BadRequestError,
     Client,
-    Conflict,
-    ConnectionLost,
+    ConflictError,
     FrameRejected,
+    InternalServerError,
     LiveError,
     LiveFrame,
     LiveSession,
-    NotFound,
+    NotFoundError,
+    PermissionDeniedError,
     PolicyViolation,
-    RateLimited,
-    ServerError,
-    ServiceUnavailable,
+    RateLimitError,
+    ServiceUnavailableError,
 )
 from adkstream.client.errors import error_from_close
-from adkstream.errors import NotFoundError, RequestError
+from adkstream.errors import RequestError
 from adkstream.events import (
     MediaDelta,
     MessageCompleted,
@@ -190,11 +191,11 @@ async def test_live_client_unknown_session_is_not_found(make_app: AppFactory) ->
         AsyncClient(url) as client,
     ):
         live = client.live("no-such-session")
-        with pytest.raises(NotFound) as raised:
+        with pytest.raises(NotFoundError) as raised:
             async with live:
                 pytest.fail("a refused session opened")
-    assert isinstance(raised.value, NotFoundError)
-    assert (raised.value.status, raised.value.code) == (404, "session_not_found")
+    assert isinstance(raised.value, family_errors.NotFoundError)  # the family, host or HTTP
+    assert (raised.value.status_code, raised.value.code) == (404, "session_not_found")
     assert raised.value.field == "session_id"
     assert live.close_code == 1008 and live.run_id is None
 
@@ -206,7 +207,7 @@ async def test_live_client_workflow_agent_is_a_conflict(make_app: AppFactory) ->
         AsyncClient(url) as client,
     ):
         session = await client.create_session(agent="pipeline")
-        with pytest.raises(Conflict) as raised:
+        with pytest.raises(ConflictError) as raised:
             async with client.live(session.id):
                 pytest.fail("a workflow ran live")
     assert raised.value.code == "live_not_supported"
@@ -220,15 +221,15 @@ async def test_live_client_authenticates_like_http(make_app: AppFactory) -> None
             async with alice.live(session.id) as live:
                 started = await anext(live)
         async with AsyncClient(url, api_key="key-b") as bob:
-            with pytest.raises(NotFound):
+            with pytest.raises(NotFoundError):
                 async with bob.live(session.id):
                     pytest.fail("bob opened alice's session")
         async with AsyncClient(url, token="wrong") as nobody:
-            with pytest.raises(AuthenticationError) as refused:
+            with pytest.raises(PermissionDeniedError) as refused:
                 async with nobody.live(session.id):
                     pytest.fail("a wrong key opened a session")
     assert isinstance(started, RunStarted) and started.user_id == "alice"
-    assert refused.value.status == 403
+    assert refused.value.status_code == 403
 
 
 async def test_live_client_leaving_without_close_cancels_the_run(make_app: AppFactory) -> None:
@@ -293,7 +294,7 @@ async def test_live_client_server_shutdown_is_connection_lost(make_app: AppFacto
             live = await stack.enter_async_context(client.live(session.id))
             started = await anext(live)
         # The server stopped with the socket open.
-        with pytest.raises(ConnectionLost) as raised:
+        with pytest.raises(APIConnectionError) as raised:
             await anext(live)
     assert isinstance(started, RunStarted)
     assert raised.value.run_id == started.run_id and raised.value.last_seq == 1
@@ -302,7 +303,7 @@ async def test_live_client_server_shutdown_is_connection_lost(make_app: AppFacto
 
 async def test_live_client_unreachable_server_is_connection_lost() -> None:
     async with asyncio.timeout(TIMEOUT_S), AsyncClient("http://127.0.0.1:9") as client:
-        with pytest.raises(ConnectionLost):
+        with pytest.raises(APIConnectionError):
             async with client.live("any"):
                 pytest.fail("connected to nothing")
 
@@ -319,7 +320,7 @@ def _sync_scenario(url: str) -> tuple[list[TurnCompleted], RunCompleted | None]:
                 turns.append(turn)
             live.close()
             tail = list(live)
-        with pytest.raises(NotFound), client.live("missing"):
+        with pytest.raises(NotFoundError), client.live("missing"):
             pytest.fail("a refused session opened")
     terminal = tail[-1] if tail else None
     return turns, terminal if isinstance(terminal, RunCompleted) else None
@@ -336,15 +337,19 @@ async def test_live_sync_client_two_turns(make_app: AppFactory) -> None:
 @pytest.mark.parametrize(
     ("close", "frame_code", "expected", "code"),
     [
-        pytest.param(1008, "session_not_found", NotFound, "session_not_found", id="no-session"),
-        pytest.param(1008, "live_not_supported", Conflict, "live_not_supported", id="workflow"),
-        pytest.param(1008, "invalid_field", BadRequest, "invalid_field", id="bad-modality"),
+        pytest.param(
+            1008, "session_not_found", NotFoundError, "session_not_found", id="no-session"
+        ),
+        pytest.param(
+            1008, "live_not_supported", ConflictError, "live_not_supported", id="workflow"
+        ),
+        pytest.param(1008, "invalid_field", BadRequestError, "invalid_field", id="bad-modality"),
         pytest.param(1008, None, PolicyViolation, "policy_violation", id="flood"),
-        pytest.param(1011, None, ServerError, "internal_error", id="error"),
-        pytest.param(1013, "server_busy", ServiceUnavailable, "server_busy", id="busy"),
-        pytest.param(1012, None, ConnectionLost, "connection_lost", id="restart"),
-        pytest.param(1000, None, ConnectionLost, "connection_lost", id="normal-but-early"),
-        pytest.param(None, None, ConnectionLost, "connection_lost", id="dropped"),
+        pytest.param(1011, None, InternalServerError, "internal_error", id="error"),
+        pytest.param(1013, "server_busy", ServiceUnavailableError, "server_busy", id="busy"),
+        pytest.param(1012, None, APIConnectionError, "connection_lost", id="restart"),
+        pytest.param(1000, None, APIConnectionError, "connection_lost", id="normal-but-early"),
+        pytest.param(None, None, APIConnectionError, "connection_lost", id="dropped"),
     ],
 )
 def test_error_from_close_maps_close_codes(
@@ -356,8 +361,8 @@ def test_error_from_close_maps_close_codes(
     )
     assert type(error) is expected
     assert error.code == code
-    assert not isinstance(error, RateLimited)
-    if isinstance(error, ConnectionLost):
+    assert not isinstance(error, RateLimitError)
+    if isinstance(error, APIConnectionError):
         assert (error.run_id, error.last_seq) == ("r", 3)
     if isinstance(error, PolicyViolation):
         assert (error.close_code, error.reason, error.message) == (1008, "the reason", "the reason")

@@ -9,7 +9,7 @@ from typing import Literal
 import httpx
 import pytest
 
-from adkstream.client import AsyncClient, ConnectionLost, ServiceUnavailable
+from adkstream.client import APIConnectionError, AsyncClient, ServiceUnavailableError
 from adkstream.events import MessageDelta, StreamEvent
 from tests.client.conftest import (
     FAST_BACKOFF,
@@ -116,7 +116,7 @@ async def test_stream_resume_gives_up_after_max_reconnects(make_app: AppFactory)
         AsyncClient(url, max_reconnects=3, **FAST_BACKOFF) as client,
     ):
         stream = client.stream("never resumes")
-        with pytest.raises(ServiceUnavailable) as raised:
+        with pytest.raises(ServiceUnavailableError) as raised:
             await drain(stream)
         assert raised.value.retry_after == 0.0
         assert flaky.failed == 3
@@ -134,7 +134,7 @@ async def test_stream_that_never_progresses_raises_connection_lost(make_app: App
         AsyncClient(url, max_reconnects=3, **FAST_BACKOFF) as client,
     ):
         stream = client.stream("no luck")
-        with pytest.raises(ConnectionLost) as raised:
+        with pytest.raises(APIConnectionError) as raised:
             await drain(stream)
         assert cutter.stream_requests == 1 + 3
         assert raised.value.run_id is not None
@@ -150,14 +150,14 @@ async def test_events_from_an_unreachable_server_raises_connection_lost() -> Non
         asyncio.timeout(TIMEOUT_S),
         AsyncClient(f"http://127.0.0.1:{port}", max_reconnects=2, **FAST_BACKOFF) as client,
     ):
-        with pytest.raises(ConnectionLost) as raised:
+        with pytest.raises(APIConnectionError) as raised:
             await drain(client.events("some-run", after=7))
         assert raised.value.run_id == "some-run"
         assert raised.value.last_seq == 7
-        with pytest.raises(ConnectionLost) as not_started:
+        with pytest.raises(APIConnectionError) as not_started:
             await drain(client.stream("nobody there"))  # a POST that never left: retried
         assert not_started.value.run_id is None
-        with pytest.raises(ConnectionLost):
+        with pytest.raises(APIConnectionError):
             await client.get_run("some-run")
 
 

@@ -13,10 +13,16 @@ from google.adk.models.llm_request import LlmRequest
 from google.adk.models.llm_response import LlmResponse
 from google.genai import types
 
+from adkstream import errors as family_errors
 from adkstream.agents import AgentRegistry, HostedAgent
 from adkstream.api import create_app
-from adkstream.client import AsyncClient, BadRequest, Conflict, NotFound, RunResult
-from adkstream.errors import ConflictError, NotFoundError
+from adkstream.client import (
+    AsyncClient,
+    ConflictError,
+    NotFoundError,
+    RunResult,
+    UnprocessableEntityError,
+)
 from adkstream.runner import MemoryLog
 from adkstream.settings import Settings
 from tests.client.conftest import TIMEOUT_S, AppFactory, drain
@@ -98,26 +104,26 @@ async def test_sessions_create_list_get_delete(make_app: AppFactory) -> None:
         assert result.session_id == "s-1"
         assert (await client.get_session("s-1")).state["n"] == 1
         await client.delete_session("s-1")
-        with pytest.raises(NotFound) as raised:
+        with pytest.raises(NotFoundError) as raised:
             await client.get_session("s-1")
-        assert isinstance(raised.value, NotFoundError)
-        assert raised.value.status == 404
+        assert isinstance(raised.value, family_errors.NotFoundError)
+        assert raised.value.status_code == 404
 
 
 async def test_error_answers_are_typed_with_code_and_field(make_app: AppFactory) -> None:
     async with asyncio.timeout(TIMEOUT_S), serve_app(make_app()) as url, AsyncClient(url) as client:
         await client.create_session(session_id="taken")
-        with pytest.raises(Conflict) as conflict:
+        with pytest.raises(ConflictError) as conflict:
             await client.create_session(session_id="taken")
-        assert isinstance(conflict.value, ConflictError)
-        assert conflict.value.status == 409
-        with pytest.raises(NotFound) as missing:
+        assert isinstance(conflict.value, family_errors.ConflictError)
+        assert conflict.value.status_code == 409
+        with pytest.raises(NotFoundError) as missing:
             await client.run("hi", session_id="nope")
         assert missing.value.code == "session_not_found"
         assert missing.value.field == "session_id"
         stream = client.stream("hi", coalesce_ms=5000)
-        with pytest.raises(BadRequest) as invalid:
+        with pytest.raises(UnprocessableEntityError) as invalid:
             await drain(stream)
-        assert invalid.value.status == 422
+        assert invalid.value.status_code == 422
         assert invalid.value.field == "coalesce_ms"
         assert stream.run_id is None

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from httpx_sse import ServerSentEvent
 
-from adkstream.client import AsyncClient, Conflict, NotFound, ProtocolError
+from adkstream.client import AsyncClient, ConflictError, NotFoundError, ProtocolError
 from adkstream.client.stream import decode_frame
 from adkstream.events import (
     MessageCompleted,
@@ -84,9 +84,9 @@ async def test_cancel_ends_a_slow_run_with_run_cancelled(make_app: AppFactory) -
         info = await client.get_run(stream.run_id)
         assert info.status == "cancelled"
         assert info.last_seq == final.seq
-        with pytest.raises(Conflict) as raised:
+        with pytest.raises(ConflictError) as raised:
             await client.cancel(stream.run_id)
-        assert raised.value.status == 409
+        assert raised.value.status_code == 409
         assert raised.value.code == "run_finished"
 
 
@@ -171,7 +171,7 @@ async def test_events_of_an_unknown_run_raises_not_found(make_app: AppFactory) -
         serve_app(make_app()) as url,
         AsyncClient(url, **FAST_BACKOFF) as client,
     ):
-        with pytest.raises(NotFound) as raised:
+        with pytest.raises(NotFoundError) as raised:
             await drain(client.events("no-such-run"))
         assert raised.value.code == "run_not_found"
 

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from adkstream.client import Client, Conflict, NotFound
+from adkstream.client import Client, ConflictError, NotFoundError
 from adkstream.events import MessageDelta, RunCancelled, StreamEvent
 from tests.client.conftest import TIMEOUT_S, AppFactory, assert_each_seq_once, completed_text
 from tests.servers import serve_app
@@ -30,10 +30,10 @@ def _scenario(url: str) -> None:
         assert client.get_run(result.run_id).final_text == result.final_text
         assert {s.id for s in client.list_sessions()} == {session.id}
         assert client.get_session(session.id).state["last_answer"] == result.final_text
-        with pytest.raises(Conflict):
+        with pytest.raises(ConflictError):
             client.cancel(result.run_id)
         client.delete_session(session.id)
-        with pytest.raises(NotFound):
+        with pytest.raises(NotFoundError):
             client.get_session(session.id)
 
 

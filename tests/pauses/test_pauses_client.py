@@ -8,7 +8,7 @@ import asyncio
 import pytest
 
 from adkstream.client import AsyncClient, Client
-from adkstream.client.errors import Conflict
+from adkstream.client.errors import ConflictError
 from adkstream.events import InputRequest, RunCompleted, RunStarted, RunWaiting, StreamEvent
 from tests.fakes.fixtures import fake_gemini
 from tests.fakes.gemini_server import FakeGemini, ToolCallReply
@@ -29,7 +29,7 @@ async def test_pauses_client_streams_the_pending_requests_and_answers_them(
             events.run_id or "", {request.request_id: {"confirmed": True}}
         ) as more:
             continued = [event async for event in more]
-        with pytest.raises(Conflict) as again:
+        with pytest.raises(ConflictError) as again:
             async with client.answer(
                 events.run_id or "", {request.request_id: {"confirmed": True}}
             ) as late:
