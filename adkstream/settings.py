@@ -10,7 +10,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    """Every setting of ARCHITECTURE.md's table; `serve` flags override the environment."""
+    """Every setting (the README's Configuration table lists them); `serve` flags override
+    the environment."""
 
     model_config = SettingsConfigDict(env_prefix="ADKSTREAM_", extra="ignore")
 

@@ -170,7 +170,7 @@ class RunBody(_Body):
         return message
 
     def disconnect_policy(self) -> Literal["cancel", "continue"]:
-        """`detach` (ARCHITECTURE.md's word) and `continue` (the API's) are one policy."""
+        """`detach` (docs/ARCHITECTURE.md's word) and `continue` (the API's) are one policy."""
         return "continue" if self.background or self.on_disconnect != "cancel" else "cancel"
 
     def text_length(self) -> int:
