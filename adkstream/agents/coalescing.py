@@ -44,6 +44,7 @@ from google.genai import types
 from adkstream.agents.content import parts_of, text_pieces
 from adkstream.agents.registry import walk_nodes
 from adkstream.agents.text_tap import TEXT_TAP, model_call_of
+from adkstream.tasks import cancel_and_wait
 from adkstream.wakeup import Wakeup
 
 Window = Callable[[], float]
@@ -160,9 +161,7 @@ async def _pass_on(
                 raise item
             yield item
     finally:
-        reader.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await reader
+        await cancel_and_wait(reader)
 
 
 class _TextRun(list[LlmResponse]):

@@ -8,7 +8,6 @@ cancelled (see `RunManager.watching`).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Callable
 
 from starlette.requests import Request
@@ -22,6 +21,7 @@ from adkstream.api.sse import event_frame, retry_frame
 from adkstream.events import StreamEvent
 from adkstream.runner.host import Host
 from adkstream.runner.log import RunRecord
+from adkstream.tasks import cancel_and_wait
 
 RETRY_MS = 2000
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -110,10 +110,7 @@ async def _result_response(
         try:
             await asyncio.wait({ended, gone}, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            for task in (ended, gone):
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            await cancel_and_wait(ended, gone)
     final = await host.log.get_run(run_id) or record
     result = RunResult(
         run_id=final.run_id,

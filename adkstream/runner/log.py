@@ -24,7 +24,6 @@ follower's, not the log's: its seq is the next one after what the follower had r
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from abc import ABC, abstractmethod
@@ -48,6 +47,7 @@ from adkstream.events import (
 from adkstream.runner import failures
 from adkstream.runner.coalesce import merge_adjacent_deltas
 from adkstream.runner.pauses import PendingRequest
+from adkstream.tasks import cancel_and_wait
 
 if TYPE_CHECKING:
     from adkstream.runner.retention import Retention
@@ -537,9 +537,7 @@ class EventLog(ABC):
         except TimeoutError:
             logger.error("event log closed with events not stored (runs %s)", pending)
         if self._flusher is not None:
-            self._flusher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._flusher
+            await cancel_and_wait(self._flusher)
             self._flusher = None
 
     # --- storage, for durable backends ---

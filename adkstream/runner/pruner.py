@@ -9,7 +9,6 @@ for a while has a backlog) and then come every `Retention.sweep_s`.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -18,6 +17,7 @@ from dataclasses import dataclass
 from adkstream.runner.log import EventLog
 from adkstream.runner.retention import Retention
 from adkstream.runner.session_retention import SessionPruner
+from adkstream.tasks import cancel_and_wait
 
 logger = logging.getLogger("adkstream.storage")
 
@@ -60,9 +60,7 @@ class Pruner:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
             self._task = None
 
     async def prune_once(self, *, now: float | None = None) -> Pruned:

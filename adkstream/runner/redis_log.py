@@ -61,6 +61,7 @@ from adkstream.events import StreamEvent, parse_event
 from adkstream.runner import failures
 from adkstream.runner.log import EventLog, RunRecord, RunStatus, _HotRun, interruption
 from adkstream.runner.redis_pool import block_limit_s, redis_client
+from adkstream.tasks import cancel_and_wait
 
 logger = logging.getLogger("adkstream.log")
 
@@ -222,11 +223,7 @@ class RedisLog(EventLog):
         try:
             await super().close()
         finally:
-            for task in self._tasks:
-                task.cancel()
-            for task in self._tasks:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            await cancel_and_wait(*self._tasks)
             self._tasks = []
             with contextlib.suppress(RedisError, OSError):
                 # Runs still running here are now left: other replicas may end them.

@@ -18,13 +18,14 @@ adkstream's own files, `use_wal` and `transaction`.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import sqlite3
 import threading
 from collections.abc import AsyncIterator, Callable, Generator, Iterable
 from types import TracebackType
 from typing import Any, Literal, Self, TypeVar
+
+from adkstream.tasks import cancel_and_wait
 
 logger = logging.getLogger("adkstream.storage")
 
@@ -273,8 +274,6 @@ class WalCheckpointer:
     async def stop(self) -> None:
         """Stops checkpointing and closes its connection (the last close checkpoints)."""
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
             self._task = None
         await asyncio.to_thread(self._close)
