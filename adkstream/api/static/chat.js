@@ -15,6 +15,8 @@ import { Transcript } from "./transcript.js";
 
 const STATE_KEY = "adkstream.chat";
 const TERMINAL = new Set(["run.completed", "run.failed", "run.cancelled", "run.waiting"]);
+const NARROW = window.matchMedia("(max-width: 720px)"); // chat.css: the sidebar is a drawer
+const TITLE_LOOKUPS = 20; // sessions whose title is looked for per refresh, 4 at a time
 const STALL_MS = 45_000; // three missed pings (ADKSTREAM_HEARTBEAT_S is 15 s by default)
 const MAX_RECONNECTS = 30; // in a row without progress; a reload tries again
 
@@ -31,8 +33,11 @@ const ui = {
   newChat: $("new-chat"),
   prompt: $("prompt"),
   scroller: $("messages"),
+  scrim: $("scrim"),
   send: $("send"),
   sessions: $("sessions"),
+  sidebar: $("sidebar"),
+  sidebarToggle: $("sidebar-toggle"),
   stop: $("stop"),
   typing: $("typing"),
   transcript: $("transcript"),
@@ -141,12 +146,53 @@ function showError(error) {
 function showAuth(message) {
   ui.auth.hidden = false;
   ui.authMessage.textContent = message;
+  if (NARROW.matches) openSidebar(); // the form is in the sidebar, a closed drawer
   ui.authKey.focus();
 }
 
 function autosize() {
   ui.prompt.style.height = "auto";
   ui.prompt.style.height = `${Math.min(ui.prompt.scrollHeight, 240)}px`;
+}
+
+// ---- the sidebar as a drawer (narrow screens) ------------------------------------
+
+function sidebarOpen() {
+  return document.body.dataset.sidebar === "open";
+}
+
+function openSidebar() {
+  document.body.dataset.sidebar = "open";
+  ui.sidebarToggle.setAttribute("aria-expanded", "true");
+  const first = [ui.newChat, ...ui.sessions.querySelectorAll("button")].find((b) => !b.disabled);
+  first?.focus();
+}
+
+/** Closes the drawer; focus inside it goes back to the toggle (unless `refocus` is false). */
+function closeSidebar({ refocus = true } = {}) {
+  if (!sidebarOpen()) return;
+  const inside = ui.sidebar.contains(document.activeElement);
+  delete document.body.dataset.sidebar;
+  ui.sidebarToggle.setAttribute("aria-expanded", "false");
+  if (inside && refocus && NARROW.matches) ui.sidebarToggle.focus();
+}
+
+function bindSidebar() {
+  ui.sidebarToggle.addEventListener("click", () => (sidebarOpen() ? closeSidebar() : openSidebar()));
+  ui.scrim.addEventListener("click", () => closeSidebar());
+  document.addEventListener("keydown", (e) => {
+    if (e.key === "Escape" && sidebarOpen()) {
+      e.preventDefault();
+      closeSidebar();
+    }
+  });
+  // Tabbing out of the open drawer closes it (a removed button's focus goes nowhere).
+  ui.sidebar.addEventListener("focusout", (e) => {
+    const to = e.relatedTarget;
+    if (to && !ui.sidebar.contains(to) && to !== ui.sidebarToggle) closeSidebar({ refocus: false });
+  });
+  // Wide again: the sidebar is a column, not a drawer.
+  NARROW.addEventListener("change", () => NARROW.matches || closeSidebar({ refocus: false }));
 }
 
 // ---- agents and sessions -------------------------------------------------------
@@ -187,9 +233,9 @@ async function refreshSessions() {
   }
   const known = titles();
   // Forget the titles of sessions that are gone.
-  saveTitles(Object.fromEntries(sessions.filter((s) => s.id in known).map((s) => [s.id, known[s.id]])));
+  saveTitles(Object.fromEntries(sessions.filter((s) => known[s.id]).map((s) => [s.id, known[s.id]])));
   ui.sessions.replaceChildren(...sessions.map((s) => sessionItem(s, known[s.id])));
-  fillTitles(sessions.filter((s) => !(s.id in known)).slice(0, 5));
+  fillTitles(sessions.filter((s) => !known[s.id] && looked.get(s.id) !== s.updated_at));
 }
 
 function sessionItem(session, title) {
@@ -199,33 +245,58 @@ function sessionItem(session, title) {
   button.dataset.sessionId = session.id;
   button.disabled = document.body.dataset.state === "running";
   button.classList.toggle("active", session.id === state.sessionId);
+  button.title = `Session ${session.id}`;
   const name = document.createElement("span");
   name.className = "session-title";
-  name.textContent = title || `${session.agent} chat`;
+  name.textContent = title || untitled(session);
   const meta = document.createElement("span");
   meta.className = "session-meta";
   meta.textContent = `${session.agent} · ${ago(session.updated_at)}`;
   button.append(name, meta);
-  button.addEventListener("click", () => openSession(session.id));
+  button.addEventListener("click", () => {
+    closeSidebar();
+    openSession(session.id);
+  });
   item.append(button);
   return item;
 }
 
-// Titles are the first thing the user said; sessions this browser did not start get
-// theirs from the session's messages, once.
+// A session with nothing said yet (created with POST /v1/sessions, or its first message
+// an image) is told apart by its id: a uuid's first 8 characters, a short id whole.
+function untitled(session) {
+  const id = session.id.length > 12 ? session.id.slice(0, 8) : session.id;
+  return `${session.agent} chat · ${id}`;
+}
+
+// Session id -> the updated_at at which its messages were looked through for a title.
+const looked = new Map();
+
+// Titles are the first thing the user said; sessions this browser did not start (made
+// through the API) get theirs from the session's messages: looked for again only once
+// the session has changed, since one made empty may be run later.
 async function fillTitles(sessions) {
-  for (const session of sessions) {
-    try {
-      const view = await getJSON(`/v1/sessions/${encodeURIComponent(session.id)}`);
-      const first = view.messages.find((m) => m.role === "user");
-      setTitle(session.id, first ? first.text : "");
+  const queue = sessions.slice(0, TITLE_LOOKUPS);
+  for (const session of queue) looked.set(session.id, session.updated_at); // no second look meanwhile
+  const worker = async () => {
+    for (let session = queue.shift(); session; session = queue.shift()) {
+      let view;
+      try {
+        view = await getJSON(`/v1/sessions/${encodeURIComponent(session.id)}`);
+      } catch (error) {
+        looked.delete(session.id); // the next refresh tries again
+        if (error instanceof ApiError && error.status === 401) {
+          for (const rest of queue.splice(0)) looked.delete(rest.id);
+        }
+        continue;
+      }
+      const first = view.messages.find((m) => m.role === "user" && m.text.trim());
       if (!first) continue;
+      setTitle(session.id, first.text);
       const button = ui.sessions.querySelector(`button[data-session-id="${CSS.escape(session.id)}"]`);
       if (button) button.querySelector(".session-title").textContent = titles()[session.id];
-    } catch {
-      return;
     }
-  }
+  };
+  await Promise.all([worker(), worker(), worker(), worker()]);
 }
 
 function markActiveSession() {
@@ -649,7 +720,11 @@ function bind() {
   });
   ui.stop.addEventListener("click", () => state.run && cancelRun(state.run));
   ui.live.addEventListener("change", () => (ui.live.checked ? startLive() : stopLive()));
-  ui.newChat.addEventListener("click", newChat);
+  ui.newChat.addEventListener("click", () => {
+    closeSidebar({ refocus: false }); // the new chat's prompt takes the focus
+    newChat();
+  });
+  bindSidebar();
   ui.agent.addEventListener("change", () => {
     showAgentInfo();
     save();

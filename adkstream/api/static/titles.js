@@ -10,11 +10,13 @@ export function titles() {
   }
 }
 
-/** Records a session's title once; "" marks a session known to have none yet. */
+/** Records a session's title once (an empty `text` records nothing). */
 export function setTitle(sessionId, text) {
   const all = titles();
   if (all[sessionId]) return;
-  all[sessionId] = text.replace(/\s+/g, " ").trim().slice(0, 80);
+  const title = text.replace(/\s+/g, " ").trim().slice(0, 80);
+  if (!title) return;
+  all[sessionId] = title;
   saveTitles(all);
 }
 

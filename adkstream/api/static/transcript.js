@@ -6,7 +6,7 @@ import { ObjectUrls, artifactNode, fileNode, sourcesNode } from "./attachments.j
 import { renderMarkdown } from "./markdown.js";
 import { requestEntry, requestNode, toolStatus } from "./requests.js";
 
-const AUTHOR_COLOURS = 6;
+const AUTHOR_COLOURS = 8; // chat.css .author-0 … .author-7
 const KEEP_FILE_CHARS = 256 * 1024; // larger files are left out of the saved snapshot
 const FILTER_FREE = new Set(["stop", "max_tokens"]);
 const STOP_REASONS = {
@@ -48,7 +48,9 @@ export class Transcript {
     this._dirty = new Set();
     this._frame = 0;
     this._urls = new ObjectUrls();
+    this._colours = new AuthorColours();
     this._view = {
+      colour: (author) => this._colours.classOf(author),
       follow: (change) => this._follow(change),
       urls: this._urls,
       answer,
@@ -62,6 +64,7 @@ export class Transcript {
     this._nodes.clear();
     this._dirty.clear();
     this._urls.revokeAll();
+    this._colours.clear();
     this.container.replaceChildren();
   }
 
@@ -370,7 +373,7 @@ function build(entry, view) {
       return node;
     }
     case "message": {
-      const node = el("article", `msg assistant ${authorClass(entry.author)}`);
+      const node = el("article", `msg assistant ${view.colour(entry.author)}`);
       node.dataset.messageId = entry.id || "";
       const files = el("div", "files");
       for (const file of entry.files || []) files.append(fileNode(file, view));
@@ -380,7 +383,7 @@ function build(entry, view) {
       return node;
     }
     case "thinking": {
-      const node = el("details", `thinking ${authorClass(entry.author)}`);
+      const node = el("details", `thinking ${view.colour(entry.author)}`);
       const summary = el("summary");
       summary.append(el("span", "thinking-icon", "✦"), el("span", "thinking-title"));
       node.append(summary, el("div", "thinking-body md"));
@@ -388,14 +391,14 @@ function build(entry, view) {
       return node;
     }
     case "code":
-      return buildCode(entry);
+      return buildCode(entry, view.colour(entry.author));
     case "tool":
-      return buildTool(entry, view.requestOf(entry));
+      return buildTool(entry, view.requestOf(entry), view.colour(entry.author));
     case "request":
-      return requestNode(entry, view, authorClass(entry.author));
+      return requestNode(entry, view, view.colour(entry.author));
     case "artifact": {
       const node = artifactNode(entry, view);
-      node.classList.add(authorClass(entry.author));
+      node.classList.add(view.colour(entry.author));
       return node;
     }
     default: {
@@ -451,8 +454,8 @@ function finishNode(entry) {
   return node;
 }
 
-function buildCode(entry) {
-  const node = el("details", `code-run ${authorClass(entry.author)}`);
+function buildCode(entry, colour) {
+  const node = el("details", `code-run ${colour}`);
   node.open = true;
   const language = entry.language || "code";
   const title = entry.done ? `${entry.author} ran ${language}` : `${entry.author} is running ${language}…`;
@@ -476,14 +479,17 @@ function buildCode(entry) {
   return node;
 }
 
-/** A tool's line; `request` is the latest request that paused its call, if any. */
-function buildTool(entry, request) {
+/**
+ * A tool's line; `request` is the latest request that paused its call, if any; `colour`
+ * its author's colour class.
+ */
+function buildTool(entry, request, colour) {
   // Until a result comes after the request's answer, the call has no result of its own:
   // the line says what it waits for, then how it was answered (a long-running tool's
   // answer may be the last word on it: no result follows).
   const paused = Boolean(request) && (request.answered === null || !entry.done || entry.standIn);
   const denied = request?.answered?.confirmed === false;
-  const node = el("details", `tool ${authorClass(entry.author)}`);
+  const node = el("details", `tool ${colour}`);
   const summary = el("summary");
   summary.append(
     el("span", "tool-icon", "⚙"),
@@ -513,9 +519,45 @@ function pretty(value) {
   return value === null || value === undefined ? "—" : JSON.stringify(value, null, 2);
 }
 
-/** One of a few colour classes per agent name, stable across reloads. */
-export function authorClass(author) {
-  let hash = 0;
-  for (const c of author || "") hash = (hash * 31 + c.codePointAt(0)) >>> 0;
-  return `author-${hash % AUTHOR_COLOURS}`;
+/**
+ * The colour classes (`author-0` … `author-7`) of one conversation's agents. An agent
+ * gets the colour its name hashes to, unless an agent seen earlier in the conversation
+ * has it: then the next free one. So the agents of a conversation differ (up to eight
+ * of them), an agent mostly keeps its colour from one conversation to the next, and a
+ * conversation looks the same after a reload (its entries come back in the same order).
+ */
+export class AuthorColours {
+  constructor() {
+    this._slots = new Map(); // author -> colour index
+  }
+
+  clear() {
+    this._slots.clear();
+  }
+
+  classOf(author) {
+    const name = author || "";
+    let slot = this._slots.get(name);
+    if (slot === undefined) {
+      const taken = new Set(this._slots.values());
+      const first = nameHash(name) % AUTHOR_COLOURS;
+      slot = first;
+      for (let i = 0; i < AUTHOR_COLOURS; i += 1) {
+        const candidate = (first + i) % AUTHOR_COLOURS;
+        if (!taken.has(candidate)) {
+          slot = candidate;
+          break;
+        }
+      }
+      this._slots.set(name, slot);
+    }
+    return `author-${slot}`;
+  }
+}
+
+/** FNV-1a over the name's code points: spreads short, similar names well. */
+export function nameHash(name) {
+  let hash = 0x811c9dc5;
+  for (const c of name) hash = Math.imul(hash ^ c.codePointAt(0), 0x01000193) >>> 0;
+  return hash;
 }
