@@ -15,8 +15,10 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $(STAMP)
 
+# `make run PORT=9000 HOST=0.0.0.0`: only values given on make's command line count (a
+# PORT in the environment is some other program's); ADKSTREAM_PORT/HOST work as well.
 run: $(STAMP)
-	$(BIN)/adkstream serve
+	$(BIN)/adkstream serve$(if $(filter command line,$(origin PORT)), --port $(PORT))$(if $(filter command line,$(origin HOST)), --host $(HOST))
 
 services:
 	bash scripts/services.sh

@@ -7,6 +7,7 @@ import asyncio
 import getpass
 import json
 import logging
+import os
 import shlex
 import sys
 from collections.abc import AsyncIterator, Sequence
@@ -14,8 +15,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 
-from adkstream.errors import AdkStreamError, ConfigurationError
+from adkstream import __version__
+from adkstream.errors import AdkStreamError, ConfigurationError, RequestError
 from adkstream.events import (
     AgentEscalated,
     AgentStarted,
@@ -53,51 +56,94 @@ from adkstream.settings import Settings
 
 if TYPE_CHECKING:  # ADK takes a second to import: `adkstream --help` stays fast
     from adkstream.agents.registry import AgentRegistry
+    from adkstream.client import AsyncClient
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="adkstream", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"adkstream {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="serve agents over HTTP (SSE, NDJSON, JSON)")
-    serve.add_argument("agents", nargs="*", metavar="AGENT_REF", help="package.module:attr")
-    serve.add_argument("--agents-dir", type=Path, help="an ADK agents directory (<name>/agent.py)")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    _add_settings_flags(serve)
-    serve.add_argument("--log-level", default="info", help="log level (JSON lines on stderr)")
+    serve.add_argument(
+        "agents",
+        nargs="*",
+        metavar="AGENT_REF",
+        help="an agent to serve, as package.module:attr (importable from the current "
+        "directory); none: the built-in agents",
+    )
+    serve.add_argument(
+        "--agents-dir",
+        type=Path,
+        help="serve every agent of an ADK agents directory (<name>/agent.py)",
+    )
     serve.add_argument(
         "--allow-unauthenticated",
         action="store_true",
         help="serve beyond loopback with authentication off (anyone can run agents)",
     )
+    _add_settings_flags(serve)
 
     run = commands.add_parser(
         "run", help="run one prompt (in this process, or on a server) and print the stream"
     )
-    run.add_argument("prompt")
-    run.add_argument("--agent", help="agent name (default: the first)")
-    run.add_argument("--url", help="run on this adkstream server instead of in this process")
+    run.add_argument("prompt", help="what to say to the agent")
+    run.add_argument("--agent", help="the agent's name (default: the first)")
+    run.add_argument(
+        "--url", help="run on the adkstream server at this URL instead of in this process"
+    )
     run.add_argument("--api-key", help="the server's API key (with --url)")
-    run.add_argument("--agents-dir", type=Path)
-    run.add_argument("--agent-ref", action="append", default=[], metavar="AGENT_REF")
+    run.add_argument(
+        "--agents-dir",
+        type=Path,
+        help="load the agents of an ADK agents directory (<name>/agent.py)",
+    )
+    run.add_argument(
+        "--agent-ref",
+        action="append",
+        default=[],
+        metavar="AGENT_REF",
+        help="load an agent by reference, package.module:attr (repeatable; none and no "
+        "--agents-dir: the built-in agents)",
+    )
     return parser
 
 
 def _add_settings_flags(parser: argparse.ArgumentParser) -> None:
-    """A flag for every setting (`--rate-limit` for ADKSTREAM_RATE_LIMIT, ...): flags win."""
+    """A flag for every setting (`--rate-limit` for ADKSTREAM_RATE_LIMIT, ...): flags win.
+    Its help is the field's description, the variable and the default."""
     group = parser.add_argument_group("settings (each also an ADKSTREAM_* variable)")
-    for name in Settings.model_fields:
+    for name, field in Settings.model_fields.items():
+        default = "unset" if field.default is None else f"{field.default}"
+        text = f"{field.description} ({env_name(name)}; default: {default})"
         group.add_argument(
-            "--" + name.replace("_", "-"),
+            flag_name(name),
             dest=f"setting_{name}",
             metavar="VALUE",
-            help=f"ADKSTREAM_{name.upper()}",
+            help=text.replace("%", "%%"),
         )
 
 
+def flag_name(setting: str) -> str:
+    """`--coalesce-ms` for `coalesce_ms`."""
+    return "--" + setting.replace("_", "-")
+
+
+def env_name(setting: str) -> str:
+    """`ADKSTREAM_COALESCE_MS` for `coalesce_ms`."""
+    return f"ADKSTREAM_{setting.upper()}"
+
+
+_SECRET_SETTINGS = frozenset({"api_keys", "jwt_secret", "database_url", "redis_url"})
+
+
 def _settings(args: argparse.Namespace) -> Settings:
-    """The settings from the environment, with the flags given on top (validated alike)."""
+    """The settings from the environment, with the flags given on top (validated alike).
+
+    Raises:
+        ConfigurationError: a value is wrong; the message names the flag, or the
+            variable, that gave it.
+    """
     overrides = {
         name: value
         for name in Settings.model_fields
@@ -106,9 +152,30 @@ def _settings(args: argparse.Namespace) -> Settings:
     try:
         return Settings(**overrides)
     except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        flag = "--" + str(first["loc"][0]).replace("_", "-")
-        raise ConfigurationError(f"{flag}: {first['msg']}") from None
+        problems = []
+        for error in exc.errors(include_url=False):
+            name = str(error["loc"][0]) if error["loc"] else ""
+            source = flag_name(name) if name in overrides else env_name(name)
+            given = overrides.get(name, _environ(env_name(name), error["input"]))
+            value = "" if name in _SECRET_SETTINGS else f"={given!r}"
+            problems.append(f"{source}{value}: {error['msg']}")
+        raise ConfigurationError("; ".join(problems)) from None
+    except SettingsError as exc:  # a variable pydantic-settings cannot even decode
+        raise ConfigurationError(str(exc)) from None
+
+
+def _environ(variable: str, default: object) -> object:
+    """The variable's value as set (pydantic-settings reads names in any case)."""
+    found = [v for k, v in os.environ.items() if k.upper() == variable]
+    return found[0] if found else default
+
+
+def _import_from_here() -> None:
+    """Agent references import from the current directory, as with `python -m` and
+    uvicorn (the `adkstream` script's own directory is on the path instead)."""
+    here = os.getcwd()
+    if "" not in sys.path and here not in sys.path:
+        sys.path.insert(0, here)
 
 
 def _agents(refs: Sequence[str], agents_dir: Path | None, settings: Settings) -> AgentRegistry:
@@ -116,6 +183,7 @@ def _agents(refs: Sequence[str], agents_dir: Path | None, settings: Settings) ->
 
     if not refs and agents_dir is None:
         return builtin_agents(settings)
+    _import_from_here()
     registry = AgentRegistry([load_agent_ref(ref) for ref in refs])
     if agents_dir is not None:
         for agent in load_agents_dir(agents_dir):
@@ -125,22 +193,38 @@ def _agents(refs: Sequence[str], agents_dir: Path | None, settings: Settings) ->
 
 def serve(args: argparse.Namespace) -> None:
     from adkstream.agents import describe_model
+    from adkstream.agents.models import CREDENTIALS_HINT, models_without_credentials
     from adkstream.api import create_app
     from adkstream.api.hosts import is_loopback, startup_warnings
     from adkstream.api.server import run_server
 
     settings = _settings(args)
-    if not settings.auth_enabled and not is_loopback(args.host) and not args.allow_unauthenticated:
-        raise ConfigurationError(
-            f"refusing to serve on {args.host} with authentication off: set ADKSTREAM_API_KEYS "
-            "or ADKSTREAM_JWT_SECRET, or pass --allow-unauthenticated"
-        )
-    configure_logs(args.log_level)
-    for warning in startup_warnings(
-        settings.allowed_hosts, auth_enabled=settings.auth_enabled, bind=args.host
+    if (
+        not settings.auth_enabled
+        and not is_loopback(settings.host)
+        and not args.allow_unauthenticated
     ):
-        logging.getLogger("adkstream.server").warning(warning)
+        raise ConfigurationError(
+            f"refusing to serve on {settings.host} with authentication off: set "
+            "ADKSTREAM_API_KEYS or ADKSTREAM_JWT_SECRET, or pass --allow-unauthenticated"
+        )
+    configure_logs(settings.log_level)
+    logger = logging.getLogger("adkstream.server")
+    for warning in startup_warnings(
+        settings.allowed_hosts, auth_enabled=settings.auth_enabled, bind=settings.host
+    ):
+        logger.warning(warning)
     agents = _agents(args.agents, args.agents_dir, settings)
+    for agent in agents:
+        for name, model_name in models_without_credentials(agent.root):
+            logger.warning(
+                "agent %r: its model %s (Gemini) has no credentials, its runs will fail "
+                "with model_auth_error: %s",
+                name,
+                model_name,
+                CREDENTIALS_HINT,
+                extra={"agent": agent.name, "model": model_name, "event": "model_credentials"},
+            )
     app = create_app(settings, agents)
     model = next(
         (
@@ -150,20 +234,50 @@ def serve(args: argparse.Namespace) -> None:
         ),
         "from the agents",
     )
-    storage = (
-        f"sessions {'PostgreSQL' if settings.database_url else 'SQLite'}, "
-        f"log {'Redis' if settings.redis_url else 'SQLite'}"
-        + ("" if settings.database_url and settings.redis_url else f" in {settings.data_dir}/")
-    )
-    print(
-        f"adkstream on http://{args.host}:{args.port} · agents: {', '.join(a.name for a in agents)}"
-        f" · model: {model} · storage: {storage}",
-        flush=True,
-    )
-    run_server(app, settings, host=args.host, port=args.port, log_level=args.log_level)
+
+    def banner() -> None:  # once the socket listens: storage opened as the settings say
+        print(
+            f"adkstream on http://{_url_host(settings.host)}:{settings.port} · agents: "
+            f"{', '.join(a.name for a in agents)} · model: {model} · "
+            f"storage: {storage(settings)}",
+            flush=True,
+        )
+
+    run_server(app, settings, on_listening=banner)
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+_DATABASES = {"postgresql": "PostgreSQL", "sqlite": "SQLite", "mysql": "MySQL"}
+
+
+def storage(settings: Settings) -> str:
+    """Where sessions and the run log are, for the banner: `sessions SQLite, log SQLite
+    in .adkstream/`, `sessions SQLite in .adkstream/, log Redis at redis://host:6379/0`."""
+    from sqlalchemy.engine import make_url
+
+    from adkstream.runner.host import redact_url
+
+    here = f"in {settings.data_dir}/"
+    if settings.database_url:
+        backend = make_url(settings.database_url).get_backend_name()
+        sessions = f"sessions {_DATABASES.get(backend, backend)} at "
+        sessions += redact_url(settings.database_url)
+    else:
+        sessions = "sessions SQLite"
+    if settings.redis_url:
+        log = f"log Redis at {redact_url(settings.redis_url)}"
+        if not settings.database_url:
+            sessions += f" {here}"
+        return f"{sessions}, {log}"
+    return f"{sessions}, log SQLite {here}"
 
 
 def run(args: argparse.Namespace) -> int:
+    if not args.prompt.strip():
+        raise RequestError("the prompt is empty: say something to the agent", field="prompt")
     if args.url is not None:
         if args.agent_ref or args.agents_dir is not None:
             raise ConfigurationError(
@@ -171,6 +285,7 @@ def run(args: argparse.Namespace) -> int:
             )
         return asyncio.run(_run_remote(args.url, args.api_key, args.agent, args.prompt))
     settings = _settings(args)
+    configure_logs("warning")  # a failed run's log record: one JSON line, not a traceback
     agents = _agents(args.agent_ref, args.agents_dir, settings)
     return asyncio.run(_run_in_process(agents, args.agent, args.prompt))
 
@@ -196,8 +311,36 @@ async def _run_in_process(agents: AgentRegistry, agent_name: str | None, prompt:
 async def _run_remote(url: str, api_key: str | None, agent: str | None, prompt: str) -> int:
     """Streams a run of the server at `url` (closing early, e.g. on Ctrl-C, cancels it)."""
     from adkstream.client import AsyncClient
+    from adkstream.client.errors import APIConnectionError
 
-    async with AsyncClient(url, api_key=api_key) as client:
+    try:
+        return await _follow_remote(AsyncClient(url, api_key=api_key), url, api_key, agent, prompt)
+    except APIConnectionError as exc:
+        reason = _root_reason(exc)
+        if exc.run_id is None:
+            raise AdkStreamError(f"could not reach {url}: {reason}", code=exc.code) from None
+        raise AdkStreamError(
+            f"lost the connection to {url} (run {exc.run_id}, after event {exc.last_seq}): "
+            f"{reason}",
+            code=exc.code,
+        ) from None
+
+
+def _root_reason(exc: BaseException) -> str:
+    """The innermost cause's message, on one line (`[Errno 111] Connection refused`)."""
+    seen: list[BaseException] = [exc]
+    while (cause := seen[-1].__cause__ or seen[-1].__context__) is not None and cause not in seen:
+        seen.append(cause)
+    for error in reversed(seen):
+        if text := " ".join(str(error).split()):
+            return text
+    return type(exc).__name__
+
+
+async def _follow_remote(
+    client: AsyncClient, url: str, api_key: str | None, agent: str | None, prompt: str
+) -> int:
+    async with client:
         stream = client.stream(prompt, agent=agent)
         while True:
             async with stream as events:
@@ -417,6 +560,7 @@ def _args(args: dict[str, object]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The command line; 2 for a usage or start-up error (one line on stderr)."""
     args = build_parser().parse_args(argv)
     try:
         if args.command == "serve":

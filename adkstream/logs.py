@@ -2,7 +2,9 @@
 
 Access lines carry `request_id`, `method`, `path`, `status`, `user`, `duration_ms`; run
 lines carry `run_id`, `agent`, `user`, `status`, `error_code`, `duration_s`. Exception
-text and tracebacks go here (field `exc`), never to clients.
+text and tracebacks go here (field `exc`), never to clients. uvicorn's own lines, other
+libraries' warnings and errors (ADK's, asyncio's) and Python's warnings take the same
+form: stderr holds nothing but JSON lines.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
     "message",
     "asctime",
     "taskName",
+    "color_message",  # uvicorn's coloured copy of its message
 }
 
 
@@ -36,10 +39,19 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure(level: str = "info") -> None:
-    """JSON lines on stderr for adkstream's loggers (access, run, api, server)."""
+    """JSON lines on stderr for adkstream's loggers (access, run, api, server) at `level`,
+    for uvicorn's (give uvicorn `log_config=None`, or it installs its own handlers), and
+    for every other library's warnings and errors."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
-    root = logging.getLogger("adkstream")
-    root.handlers[:] = [handler]
-    root.setLevel(level.upper())
-    root.propagate = False
+    number = logging.getLevelName(level.upper())
+    if not isinstance(number, int):  # uvicorn's "trace" is below debug
+        number = 5 if level.lower() == "trace" else logging.INFO
+    for name in ("adkstream", "uvicorn"):
+        logger = logging.getLogger(name)
+        logger.handlers[:] = [handler]
+        logger.setLevel(number)
+        logger.propagate = False
+    logging.root.handlers[:] = [handler]
+    logging.root.setLevel(max(number, logging.WARNING))
+    logging.captureWarnings(True)

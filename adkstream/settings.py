@@ -1,12 +1,17 @@
-"""Settings: one pydantic model read from `ADKSTREAM_*` environment variables and `serve` flags."""
+"""Settings: one pydantic model read from `ADKSTREAM_*` environment variables and `serve` flags.
+
+Each field's description is also its flag's `--help` text (cli.py): one text serves both.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LogLevel = Literal["critical", "error", "warning", "info", "debug", "trace"]
 
 
 class Settings(BaseSettings):
@@ -15,44 +20,152 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="ADKSTREAM_", extra="ignore")
 
-    data_dir: Path = Path(".adkstream")
-    database_url: str | None = None
-    redis_url: str | None = None
-    redis_prefix: str = "adkstream"
-    redis_lease_s: float = Field(default=5.0, ge=0.5)
-    artifact_uri: str | None = None
-    thoughts: bool = True
-    pause_expiry_s: float | None = Field(default=None, gt=0)
-    run_retention_s: float = Field(default=7 * 24 * 3600.0, ge=0)
+    host: str = Field(
+        default="127.0.0.1",
+        description="the address to listen on (0.0.0.0: every interface; beyond loopback "
+        "authentication must be on, or --allow-unauthenticated given)",
+    )
+    port: int = Field(default=8000, ge=1, le=65535, description="the TCP port to listen on")
+    log_level: LogLevel = Field(
+        default="info",
+        description="log level of the JSON lines on stderr: critical, error, warning, info, "
+        "debug or trace",
+    )
+    data_dir: Path = Field(
+        default=Path(".adkstream"),
+        description="embedded storage: SQLite sessions and run log",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="ADK sessions in a database (postgresql+asyncpg://…); unset: SQLite in "
+        "the data dir",
+    )
+    redis_url: str | None = Field(
+        default=None,
+        description="the run log in Redis Streams (redis://…); unset: SQLite in the data dir",
+    )
+    redis_prefix: str = Field(
+        default="adkstream", description="key prefix in Redis (deployments sharing one Redis)"
+    )
+    redis_lease_s: float = Field(
+        default=5.0,
+        ge=0.5,
+        description="a replica's lease in Redis: the runs of a replica that died end this "
+        "long after its last renewal",
+    )
+    artifact_uri: str | None = Field(
+        default=None,
+        description="artifact store, as ADK's --artifact_service_uri (gs://bucket, "
+        "file:///path, memory://); unset: files under the data dir",
+    )
+    thoughts: bool = Field(
+        default=True, description="stream the model's thinking (reasoning.* events)"
+    )
+    pause_expiry_s: float | None = Field(
+        default=None,
+        gt=0,
+        description="how long a waiting run takes answers (unset: no limit)",
+    )
+    run_retention_s: float = Field(
+        default=7 * 24 * 3600.0,
+        ge=0,
+        description="how long a finished run's events and record are kept (0: for ever)",
+    )
     """How long a finished run's log is kept (0: for ever); see runner/retention.py."""
-    session_retention_s: float = Field(default=0.0, ge=0)
+    session_retention_s: float = Field(
+        default=0.0,
+        ge=0,
+        description="sessions not updated for this long are deleted (0: never)",
+    )
     """Sessions not updated for this long are deleted (0, the default: never)."""
-    model: str = "gemini-2.5-flash"
-    offline_tokens_per_s: float = Field(default=40.0, ge=0)
-    offline_reply_tokens: int = Field(default=60, ge=1)
-    coalesce_ms: int = Field(default=30, ge=0, le=1000)
-    coalesce_max_ms: int = Field(default=1000, ge=0, le=10_000)
-    heartbeat_s: float = Field(default=15.0, gt=0)
-    detach_grace_s: float = Field(default=300.0, ge=0)
-    if_busy: Literal["reject", "enqueue", "interrupt", "rollback"] = "reject"
-    max_body_bytes: int = Field(default=1 << 20, ge=1024)
-    max_runs: int = Field(default=1000, ge=1)
-    max_runs_per_user: int = Field(default=8, ge=1)
-    max_run_s: float = Field(default=600.0, gt=0)
-    max_message_chars: int = Field(default=32_000, ge=1)
-    rate_limit: str = "60/minute"
-    cors_origins: str | None = None
-    allowed_hosts: str | None = None
-    api_keys: str | None = None
-    jwt_secret: str | None = None
-    jwt_public_key_file: Path | None = None
-    jwt_audience: str | None = None
-    jwt_issuer: str | None = None
-    authenticator: str | None = None
-    live_idle_s: float = Field(default=300.0, gt=0)
-    header_timeout_s: float = Field(default=10.0, gt=0)
-    keep_alive_s: int = Field(default=5, ge=1)
-    max_connections: int = Field(default=2048, ge=1)
+    model: str = Field(
+        default="gemini-2.5-flash",
+        description="model of the built-in agents when GOOGLE_API_KEY is set",
+    )
+    offline_tokens_per_s: float = Field(
+        default=40.0, ge=0, description="offline model speed (0: no delay)"
+    )
+    offline_reply_tokens: int = Field(default=60, ge=1, description="offline model answer length")
+    coalesce_ms: int = Field(
+        default=30, ge=0, le=1000, description="coalescing window in ms (0: off)"
+    )
+    coalesce_max_ms: int = Field(
+        default=1000,
+        ge=0,
+        le=10_000,
+        description="the widest the coalescing window grows while the server is overloaded",
+    )
+    heartbeat_s: float = Field(default=15.0, gt=0, description="SSE ping interval")
+    detach_grace_s: float = Field(
+        default=300.0, ge=0, description="how long an unwatched `continue` run may go on"
+    )
+    if_busy: Literal["reject", "enqueue", "interrupt", "rollback"] = Field(
+        default="reject",
+        description="what a run does when its session has one in progress: reject, enqueue, "
+        "interrupt or rollback",
+    )
+    max_body_bytes: int = Field(
+        default=1 << 20, ge=1024, description="request body limit (413 over it)"
+    )
+    max_runs: int = Field(
+        default=1000, ge=1, description="concurrent runs per process (503 over it)"
+    )
+    max_runs_per_user: int = Field(
+        default=8, ge=1, description="concurrent runs per user (429 over it)"
+    )
+    max_run_s: float = Field(
+        default=600.0, gt=0, description="longest run; then run.failed with code timeout"
+    )
+    max_message_chars: int = Field(
+        default=32_000, ge=1, description="message length limit (422 over it)"
+    )
+    rate_limit: str = Field(
+        default="60/minute", description="requests per user (limits syntax; 429 over it)"
+    )
+    cors_origins: str | None = Field(
+        default=None, description="allowed browser origins, comma-separated"
+    )
+    allowed_hosts: str | None = Field(
+        default=None,
+        description="host names the server answers to, comma-separated (*.example.com, *); "
+        "others get 421",
+    )
+    api_keys: str | None = Field(
+        default=None, description="KEY=USER,KEY=USER or @FILE; set: authentication on"
+    )
+    jwt_secret: str | None = Field(default=None, description="JWT bearer auth with HS256")
+    jwt_public_key_file: Path | None = Field(
+        default=None, description="JWT bearer auth with RS256 / ES256 (a PEM file)"
+    )
+    jwt_audience: str | None = Field(default=None, description="required JWT `aud` claim")
+    jwt_issuer: str | None = Field(default=None, description="required JWT `iss` claim")
+    authenticator: str | None = Field(
+        default=None, description="module:attr, your own authenticator"
+    )
+    live_idle_s: float = Field(
+        default=300.0, gt=0, description="a live socket with no frame for this long is closed"
+    )
+    header_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="time a client has to send each request's headers, else the connection "
+        "is closed",
+    )
+    keep_alive_s: int = Field(
+        default=5,
+        ge=1,
+        description="an idle kept-alive connection is closed after this many seconds",
+    )
+    max_connections: int = Field(
+        default=2048,
+        ge=1,
+        description="open connections per process (503 past it)",
+    )
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _lower_case_level(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @property
     def auth_enabled(self) -> bool:

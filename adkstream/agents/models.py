@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator, Mapping
 
 from google.adk.models.base_llm import BaseLlm
+from google.adk.workflow import BaseNode
 
 from adkstream.agents.offline import OfflineModel
 from adkstream.settings import Settings
@@ -28,3 +30,45 @@ def describe_model(model: BaseLlm) -> str:
     if isinstance(model, OfflineModel):
         return "offline (set GOOGLE_API_KEY for Gemini)"
     return f"{model.model} (Gemini)"
+
+
+CREDENTIALS_HINT = (
+    "set GOOGLE_API_KEY (or GEMINI_API_KEY), or GOOGLE_GENAI_USE_VERTEXAI=true with "
+    "GOOGLE_CLOUD_PROJECT and GOOGLE_CLOUD_LOCATION"
+)
+"""What to set for ADK's Gemini to have credentials (one text for the log and the docs)."""
+
+
+def has_gemini_credentials(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether google-genai finds credentials in the environment: an API key, or Vertex
+    AI (whose credentials, Application Default Credentials, are not checked here)."""
+    env = os.environ if environ is None else environ
+    if env.get("GOOGLE_API_KEY", "").strip() or env.get("GEMINI_API_KEY", "").strip():
+        return True
+    return env.get("GOOGLE_GENAI_USE_VERTEXAI", "").strip().lower() in ("true", "1")
+
+
+def models_without_credentials(root: BaseNode) -> Iterator[tuple[str, str]]:
+    """(agent name, model name) of each LLM agent under `root` whose model is ADK's
+    Gemini with no credentials: no client or API key of its own, none in the environment.
+    Its runs would fail (`model_auth_error`) on their first model call."""
+    from google.adk.agents import LlmAgent
+    from google.adk.models.google_llm import Gemini
+
+    from adkstream.agents.registry import walk_nodes
+
+    if has_gemini_credentials():
+        return
+    for node in walk_nodes(root):
+        if not isinstance(node, LlmAgent):
+            continue
+        try:
+            model = node.canonical_model
+        except Exception:  # no model anywhere up the tree: ADK says so at run time
+            continue
+        if not isinstance(model, Gemini) or type(model).api_client is not Gemini.api_client:
+            continue  # another model, or a Gemini that makes its client its own way
+        kwargs = getattr(model, "client_kwargs", None) or {}
+        if model.client is not None or kwargs.get("api_key") or kwargs.get("vertexai"):
+            continue
+        yield node.name, model.model

@@ -57,7 +57,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        host = await Host.open(settings, agents, log=log)
+        host = app.state.opened_host or await Host.open(settings, agents, log=log)
+        app.state.opened_host = None
         app.state.host = host
         try:
             yield
@@ -90,7 +91,7 @@ def create_app(
     # Outermost of all: a request for a name not allowed meets nothing else.
     middleware.insert(0, Middleware(HostGuard, hosts=hosts))
     handlers: dict[Any, Any] = dict(EXCEPTION_HANDLERS)
-    return Starlette(
+    app = Starlette(
         routes=[
             *meta.routes,
             *sessions.routes,
@@ -106,3 +107,16 @@ def create_app(
         exception_handlers=handlers,
         lifespan=lifespan,
     )
+
+    async def open_host() -> None:
+        """Opens storage ahead of the lifespan, which then uses it: a server calls it
+        before it serves, so that a start-up error is reported before anything else.
+
+        Raises:
+            ConfigurationError: storage cannot be opened as the settings say.
+        """
+        app.state.opened_host = await Host.open(settings, agents, log=log)
+
+    app.state.opened_host = None
+    app.state.open_host = open_host
+    return app

@@ -10,6 +10,11 @@ close. Open streams follow their runs, so the runs are ended first: each gets it
 terminal `run.failed` (code `interrupted`) in the log, every open stream receives it
 and closes, and a client that rejoins after a restart finds the run ended instead of
 waiting on it forever.
+
+Storage opens before uvicorn starts (`app.state.open_host`, see app.py): a start-up
+error (a data directory another server holds, Redis out of reach, a bad database URL)
+is a `ConfigurationError` that `run_server` raises, which the command line prints as
+one line, instead of a traceback in uvicorn's lifespan log.
 """
 
 from __future__ import annotations
@@ -19,12 +24,14 @@ import contextlib
 import gc
 import logging
 import socket
+from collections.abc import Callable
 from types import FrameType
 
 import uvicorn
 from starlette.applications import Starlette
 
 from adkstream.api.header_timeout import header_timeout_protocol
+from adkstream.errors import ConfigurationError
 from adkstream.runner.host import Host
 from adkstream.settings import Settings
 
@@ -38,13 +45,48 @@ GRACEFUL_SHUTDOWN_S = 10
 class DrainingServer(uvicorn.Server):
     """A uvicorn server that ends the app's runs as soon as a stop signal arrives."""
 
-    def __init__(self, config: uvicorn.Config, app: Starlette) -> None:
+    def __init__(
+        self,
+        config: uvicorn.Config,
+        app: Starlette,
+        *,
+        on_listening: Callable[[], None] | None = None,
+    ) -> None:
         super().__init__(config)
         self._app = app
         self._draining: asyncio.Task[None] | None = None
+        self._on_listening = on_listening
+        self.startup_error: ConfigurationError | None = None
+        """Why the server did not start, if it did not (`run_server` raises it)."""
+
+    async def serve(self, sockets: list[socket.socket] | None = None) -> None:
+        """Opens the app's storage first, on the server's loop (its lifespan then uses
+        it): a start-up error ends the server before uvicorn says a word."""
+        open_host = getattr(self._app.state, "open_host", None)
+        if open_host is not None:
+            try:
+                await open_host()
+            except ConfigurationError as exc:
+                self.startup_error = exc
+                return
+        await super().serve(sockets)
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().startup(sockets)
+        try:
+            await super().startup(sockets)
+        except SystemExit:  # uvicorn's way out: it logged why (the app, or the address)
+            self.should_exit = True
+            if self.lifespan.should_exit:
+                self.startup_error = ConfigurationError("the application failed to start")
+            else:
+                host, port = self.config.host, self.config.port
+                self.startup_error = ConfigurationError(
+                    f"cannot listen on {host}:{port} (in use, or not an address of this "
+                    "machine): set ADKSTREAM_PORT / --port or ADKSTREAM_HOST / --host"
+                )
+            return
+        if self.started and self._on_listening is not None:
+            self._on_listening()
         # Everything loaded so far (ADK, the agents, pydantic's schemas) lives for the
         # whole process: out of the collector's way, so that full collections under load
         # only walk what runs allocate.
@@ -97,15 +139,15 @@ def tune_gc() -> None:
     gc.freeze()
 
 
-def server_config(
-    app: Starlette, settings: Settings, *, host: str, port: int, log_level: str
-) -> uvicorn.Config:
-    """uvicorn's configuration for the app, with the settings' connection bounds."""
+def server_config(app: Starlette, settings: Settings) -> uvicorn.Config:
+    """uvicorn's configuration for the app: the settings' address, log level and
+    connection bounds; its log lines go through adkstream's JSON lines (`logs.configure`)."""
     return uvicorn.Config(
         app,
-        host=host,
-        port=port,
-        log_level=log_level,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        log_config=None,  # no handlers of its own: `logs.configure` gives it ours
         access_log=False,  # the gate middleware logs each request as JSON
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
         http=header_timeout_protocol(settings.header_timeout_s),
@@ -114,8 +156,16 @@ def server_config(
     )
 
 
-def run_server(app: Starlette, settings: Settings, *, host: str, port: int, log_level: str) -> None:
+def run_server(
+    app: Starlette, settings: Settings, *, on_listening: Callable[[], None] | None = None
+) -> None:
+    """Serves `app` until a stop signal; `on_listening` is called once the socket listens.
+
+    Raises:
+        ConfigurationError: the server could not start (storage, or the address).
+    """
     tune_gc()
-    DrainingServer(
-        server_config(app, settings, host=host, port=port, log_level=log_level), app
-    ).run()
+    server = DrainingServer(server_config(app, settings), app, on_listening=on_listening)
+    server.run()
+    if server.startup_error is not None:
+        raise server.startup_error

@@ -36,10 +36,10 @@ def open_artifact_service(*, data_dir: Path, uri: str | None) -> BaseArtifactSer
     try:
         service = get_service_registry().create_artifact_service(uri)
     except Exception as exc:  # a service's own constructor may raise anything
-        raise ConfigurationError(f"artifact_uri {uri!r}: {exc}") from exc
+        raise ConfigurationError(f"ADKSTREAM_ARTIFACT_URI: {uri!r}: {exc}") from exc
     if service is None:
         raise ConfigurationError(
-            f"artifact_uri {uri!r}: unknown scheme (known: gs://, file://, memory://)"
+            f"ADKSTREAM_ARTIFACT_URI: {uri!r}: unknown scheme (known: gs://, file://, memory://)"
         )
     return service
 

@@ -22,8 +22,17 @@ class DataDirLock:
         self._fd: int | None = None
 
     def acquire(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o644)
+        """Raises:
+        ConfigurationError: the directory cannot be written, or another server holds it.
+        """
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o644)
+        except OSError as exc:
+            raise ConfigurationError(
+                f"ADKSTREAM_DATA_DIR: cannot write to {str(self.path.parent)!r} "
+                f"({exc.strerror or exc}); choose a directory this user can write"
+            ) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

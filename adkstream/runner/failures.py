@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 
+import google.auth.exceptions
 import redis.exceptions
 import sqlalchemy.exc
 from google.genai import errors as genai_errors
@@ -20,6 +21,9 @@ RATE_LIMITED = ErrorInfo(
 MODEL_ERROR = ErrorInfo(code="model_error", message="The model failed to answer.")
 MODEL_AUTH = ErrorInfo(
     code="model_auth_error", message="The server's model credentials were refused."
+)
+MODEL_NO_CREDENTIALS = ErrorInfo(
+    code="model_auth_error", message="The server has no credentials for its model."
 )
 TIMEOUT = ErrorInfo(code="timeout", message="The run took longer than the server allows.")
 INTERRUPTED = ErrorInfo(
@@ -51,11 +55,33 @@ def classify(exc: BaseException) -> ErrorInfo:
         if exc.code in (401, 403):
             return MODEL_AUTH
         return MODEL_ERROR
+    if _missing_credentials(exc):
+        return MODEL_NO_CREDENTIALS
     if isinstance(exc, STORAGE_ERRORS):
         return STORAGE
     if isinstance(exc, TimeoutError):
         return TIMEOUT
     return INTERNAL
+
+
+def _missing_credentials(exc: BaseException) -> bool:
+    """google-genai's client found no credentials: it raises a `ValueError` from its
+    constructor ("No API key was provided", "Project and location or API key must be
+    set", ...) before any request; google-auth, no Application Default Credentials."""
+    if isinstance(exc, google.auth.exceptions.DefaultCredentialsError):
+        return True
+    if not isinstance(exc, ValueError):
+        return False
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is None:
+        return False
+    frame = tb.tb_frame
+    return (
+        frame.f_globals.get("__name__") == "google.genai._api_client"
+        and frame.f_code.co_name == "__init__"
+    )
 
 
 def classify_error_code(error_code: str) -> ErrorInfo:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
 
+import sqlalchemy.exc
 from google.adk.artifacts.base_artifact_service import BaseArtifactService
 from google.adk.sessions.base_session_service import BaseSessionService
 
 from adkstream.agents.registry import AgentRegistry
+from adkstream.errors import ConfigurationError
 from adkstream.runner.artifacts import open_artifact_service
 from adkstream.runner.datadir import DataDirLock
 from adkstream.runner.live import LiveRuns
@@ -51,7 +55,8 @@ class Host:
         """Opens storage as `settings` say (or as given), and ends runs a dead process left.
 
         Raises:
-            ConfigurationError: another server holds the embedded data directory.
+            ConfigurationError: another server holds the embedded data directory, or it
+                cannot be written; the database URL is not one; Redis cannot be reached.
         """
         lock = None
         if (session_service is None and not settings.database_url) or (
@@ -59,25 +64,20 @@ class Host:
         ):
             lock = DataDirLock(settings.data_dir)
             lock.acquire()
-        if session_service is None:
-            session_service = open_session_service(
-                data_dir=settings.data_dir, database_url=settings.database_url
-            )
-        retention = Retention.from_settings(settings)
-        if log is None:
-            from adkstream.runner.log_factory import open_log
-
-            log = await open_log(
-                data_dir=settings.data_dir,
-                redis_url=settings.redis_url,
-                redis_prefix=settings.redis_prefix,
-                redis_lease_s=settings.redis_lease_s,
-                retention=retention,
-            )
-        if artifact_service is None:
-            artifact_service = open_artifact_service(
-                data_dir=settings.data_dir, uri=settings.artifact_uri
-            )
+        try:
+            if session_service is None:
+                session_service = _open_sessions(settings)
+            retention = Retention.from_settings(settings)
+            if log is None:
+                log = await _open_log(settings, retention)
+            if artifact_service is None:
+                artifact_service = open_artifact_service(
+                    data_dir=settings.data_dir, uri=settings.artifact_uri
+                )
+        except BaseException:
+            if lock is not None:
+                lock.release()
+            raise
         runs = RunManager(
             agents=agents,
             session_service=session_service,
@@ -127,6 +127,67 @@ class Host:
         await close_session_service(self.session_service)
         if self.data_dir_lock is not None:
             self.data_dir_lock.release()
+
+
+def _open_sessions(settings: Settings) -> BaseSessionService:
+    """The session service; a database URL that is none is a `ConfigurationError`."""
+    try:
+        return open_session_service(data_dir=settings.data_dir, database_url=settings.database_url)
+    except (ValueError, ImportError, sqlalchemy.exc.ArgumentError) as exc:
+        if not settings.database_url:
+            raise
+        raise ConfigurationError(
+            f"ADKSTREAM_DATABASE_URL: {redact_url(settings.database_url)!r} is not a database "
+            f"URL adkstream can open ({_first_line(exc)}); "
+            "expected e.g. postgresql+asyncpg://user:password@host:5432/db"
+        ) from None
+    except OSError as exc:
+        raise ConfigurationError(
+            f"ADKSTREAM_DATA_DIR: cannot write to {str(settings.data_dir)!r} "
+            f"({exc.strerror or exc})"
+        ) from None
+
+
+async def _open_log(settings: Settings, retention: Retention) -> EventLog:
+    """The event log; Redis out of reach (or a URL that is none) is a `ConfigurationError`."""
+    import redis.exceptions
+
+    from adkstream.runner.log_factory import open_log
+
+    try:
+        return await open_log(
+            data_dir=settings.data_dir,
+            redis_url=settings.redis_url,
+            redis_prefix=settings.redis_prefix,
+            redis_lease_s=settings.redis_lease_s,
+            retention=retention,
+        )
+    except (redis.exceptions.RedisError, ValueError, OSError) as exc:
+        if settings.redis_url:
+            raise ConfigurationError(
+                f"ADKSTREAM_REDIS_URL: cannot reach Redis at "
+                f"{redact_url(settings.redis_url)} ({_first_line(exc)})"
+            ) from None
+        if isinstance(exc, OSError | sqlite3.Error):
+            raise ConfigurationError(
+                f"ADKSTREAM_DATA_DIR: cannot open the run log in {str(settings.data_dir)!r} "
+                f"({_first_line(exc)})"
+            ) from None
+        raise
+
+
+def redact_url(url: str) -> str:
+    """`url` without its password (for messages and banners)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
 
 
 def open_slots(settings: Settings) -> RunSlots:

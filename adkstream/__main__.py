@@ -1,0 +1,7 @@
+"""`python -m adkstream`: the command line (adkstream/cli.py)."""
+
+import sys
+
+from adkstream.cli import main
+
+sys.exit(main())
