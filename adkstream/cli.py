@@ -134,7 +134,9 @@ def env_name(setting: str) -> str:
     return f"ADKSTREAM_{setting.upper()}"
 
 
-_SECRET_SETTINGS = frozenset({"api_keys", "jwt_secret", "database_url", "redis_url"})
+_SECRET_SETTINGS = frozenset(
+    {"api_keys", "jwt_secret", "database_url", "redis_url", "log_url", "limits_url"}
+)
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -251,6 +253,7 @@ def _url_host(host: str) -> str:
 
 
 _DATABASES = {"postgresql": "PostgreSQL", "sqlite": "SQLite", "mysql": "MySQL"}
+_LOGS = {**_DATABASES, "postgres": "PostgreSQL", "redis": "Redis", "rediss": "Redis"}
 
 
 def storage(settings: Settings) -> str:
@@ -259,6 +262,7 @@ def storage(settings: Settings) -> str:
     from sqlalchemy.engine import make_url
 
     from adkstream.runner.host import redact_url
+    from adkstream.runner.storage import scheme
 
     here = f"in {settings.data_dir}/"
     if settings.database_url:
@@ -267,8 +271,9 @@ def storage(settings: Settings) -> str:
         sessions += redact_url(settings.database_url)
     else:
         sessions = "sessions SQLite"
-    if settings.redis_url:
-        log = f"log Redis at {redact_url(settings.redis_url)}"
+    url = settings.run_log_url
+    if url:
+        log = f"log {_LOGS.get(scheme(url), scheme(url))} at {redact_url(url)}"
         if not settings.database_url:
             sessions += f" {here}"
         return f"{sessions}, {log}"

@@ -40,18 +40,31 @@ class Settings(BaseSettings):
         description="ADK sessions in a database (postgresql+asyncpg://…); unset: SQLite in "
         "the data dir",
     )
+    log_url: str | None = Field(
+        default=None,
+        description="the run log: redis://…, postgresql://user@host/db, sqlite:///path or "
+        "memory://; unset: the Redis URL if set, else SQLite in the data dir",
+    )
+    limits_url: str | None = Field(
+        default=None,
+        description="per-user run slots, session turns and rate limits shared by replicas "
+        "(redis://…); unset: the Redis URL if set, else in each process's memory",
+    )
     redis_url: str | None = Field(
         default=None,
-        description="the run log in Redis Streams (redis://…); unset: SQLite in the data dir",
+        description="Redis for both the run log and the limits (redis://…), where "
+        "ADKSTREAM_LOG_URL or ADKSTREAM_LIMITS_URL do not say otherwise",
     )
     redis_prefix: str = Field(
-        default="adkstream", description="key prefix in Redis (deployments sharing one Redis)"
+        default="adkstream",
+        description="key prefix in Redis, table prefix in PostgreSQL (deployments sharing "
+        "one server)",
     )
     redis_lease_s: float = Field(
         default=5.0,
         ge=0.5,
-        description="a replica's lease in Redis: the runs of a replica that died end this "
-        "long after its last renewal",
+        description="a replica's lease in the shared run log (Redis or PostgreSQL): the "
+        "runs of a replica that died end this long after its last renewal",
     )
     artifact_uri: str | None = Field(
         default=None,
@@ -166,6 +179,16 @@ class Settings(BaseSettings):
     @classmethod
     def _lower_case_level(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value
+
+    @property
+    def run_log_url(self) -> str | None:
+        """The run log's storage URL; None: the embedded default in the data dir."""
+        return self.log_url or self.redis_url
+
+    @property
+    def shared_limits_url(self) -> str | None:
+        """Where replicas share limits (Redis); None: each process keeps its own."""
+        return self.limits_url or self.redis_url
 
     @property
     def auth_enabled(self) -> bool:

@@ -71,3 +71,21 @@ async def redis_prefix(redis_url: str) -> AsyncIterator[str]:
             await client.delete(*keys)
     finally:
         await client.aclose()
+
+
+@pytest.fixture
+async def postgres_prefix(postgres_url: str) -> AsyncIterator[str]:
+    """A table prefix of its own for one test's run log; its tables are dropped afterwards."""
+    import asyncpg
+
+    prefix = f"adkstream_test_{uuid.uuid4().hex[:8]}"
+    yield prefix
+    conn = await asyncpg.connect(postgres_url.replace("+asyncpg", ""))
+    try:
+        tables = await conn.fetch(
+            "SELECT tablename FROM pg_tables WHERE tablename LIKE $1", f"{prefix}%"
+        )
+        for (table,) in tables:
+            await conn.execute(f'DROP TABLE IF EXISTS "{table}"')
+    finally:
+        await conn.close()

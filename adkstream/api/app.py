@@ -52,7 +52,7 @@ def create_app(
     agents = agents or builtin_agents(settings)
 
     rate = RequestRate(
-        settings.rate_limit, redis_url=settings.redis_url, prefix=settings.redis_prefix
+        settings.rate_limit, redis_url=settings.shared_limits_url, prefix=settings.redis_prefix
     )
 
     @asynccontextmanager

@@ -21,7 +21,7 @@ from starlette.requests import Request
 from adkstream.api.bodies import RunBody
 from adkstream.errors import ConflictError, RequestError
 from adkstream.runner.host import Host
-from adkstream.runner.log import RunRecord
+from adkstream.runner.run_record import RunRecord
 
 HEADER = "Idempotency-Key"
 _VALID_KEY = re.compile(r"[\x21-\x7e]{1,255}")

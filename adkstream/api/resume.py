@@ -14,7 +14,7 @@ from adkstream.agents.client_tools import ClientToolSpec
 from adkstream.api.bodies import ClientToolBody
 from adkstream.errors import ConflictError, RequestError
 from adkstream.runner.host import Host
-from adkstream.runner.log import RunRecord, RunStatus
+from adkstream.runner.run_record import RunRecord, RunStatus
 from adkstream.runner.runs import DisconnectPolicy, Run, RunRequest, new_run_id
 
 

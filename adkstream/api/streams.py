@@ -20,7 +20,7 @@ from adkstream.api.inputs import StreamFormat
 from adkstream.api.sse import event_frame, retry_frame
 from adkstream.events import StreamEvent
 from adkstream.runner.host import Host
-from adkstream.runner.log import RunRecord
+from adkstream.runner.run_record import RunRecord
 from adkstream.tasks import cancel_and_wait
 
 RETRY_MS = 2000

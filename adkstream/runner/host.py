@@ -60,7 +60,7 @@ class Host:
         """
         lock = None
         if (session_service is None and not settings.database_url) or (
-            log is None and not settings.redis_url
+            log is None and not settings.run_log_url
         ):
             lock = DataDirLock(settings.data_dir)
             lock.acquire()
@@ -149,31 +149,30 @@ def _open_sessions(settings: Settings) -> BaseSessionService:
 
 
 async def _open_log(settings: Settings, retention: Retention) -> EventLog:
-    """The event log; Redis out of reach (or a URL that is none) is a `ConfigurationError`."""
-    import redis.exceptions
+    """The event log; storage out of reach (or a URL that is none) is a
+    `ConfigurationError` naming the setting."""
+    from adkstream.runner.log_factory import default_log_url, open_log
+    from adkstream.runner.storage import scheme
 
-    from adkstream.runner.log_factory import open_log
-
+    url = settings.run_log_url
     try:
         return await open_log(
-            data_dir=settings.data_dir,
-            redis_url=settings.redis_url,
-            redis_prefix=settings.redis_prefix,
-            redis_lease_s=settings.redis_lease_s,
+            url or default_log_url(settings.data_dir),
+            prefix=settings.redis_prefix,
+            lease_s=settings.redis_lease_s,
             retention=retention,
         )
-    except (redis.exceptions.RedisError, ValueError, OSError) as exc:
-        if settings.redis_url:
-            raise ConfigurationError(
-                f"ADKSTREAM_REDIS_URL: cannot reach Redis at "
-                f"{redact_url(settings.redis_url)} ({_first_line(exc)})"
-            ) from None
-        if isinstance(exc, OSError | sqlite3.Error):
+    except (Exception, sqlite3.Error) as exc:  # every backend's own errors
+        if url is None:
             raise ConfigurationError(
                 f"ADKSTREAM_DATA_DIR: cannot open the run log in {str(settings.data_dir)!r} "
                 f"({_first_line(exc)})"
             ) from None
-        raise
+        setting = "ADKSTREAM_LOG_URL" if settings.log_url else "ADKSTREAM_REDIS_URL"
+        server = {"redis": "Redis", "postgresql": "PostgreSQL"}.get(scheme(url), "the run log")
+        raise ConfigurationError(
+            f"{setting}: cannot reach {server} at {redact_url(url)} ({_first_line(exc)})"
+        ) from None
 
 
 def redact_url(url: str) -> str:
@@ -191,10 +190,10 @@ def _first_line(exc: BaseException) -> str:
 
 
 def open_slots(settings: Settings) -> RunSlots:
-    """Per-user run slots: in Redis with the Redis log (shared by replicas), else in memory."""
-    if settings.redis_url:
+    """Per-user run slots: in Redis when limits are shared by replicas, else in memory."""
+    if settings.shared_limits_url:
         return RedisSlots(
-            settings.redis_url,
+            settings.shared_limits_url,
             settings.max_runs_per_user,
             prefix=settings.redis_prefix,
             ttl_s=settings.max_run_s + 60,
@@ -203,10 +202,10 @@ def open_slots(settings: Settings) -> RunSlots:
 
 
 def open_turns(settings: Settings) -> SessionTurns:
-    """Whose turn each session is: in Redis with the Redis log (shared by replicas), else
-    in memory."""
-    if settings.redis_url:
+    """Whose turn each session is: in Redis when limits are shared by replicas, else in
+    memory."""
+    if settings.shared_limits_url:
         return RedisTurns(
-            settings.redis_url, prefix=settings.redis_prefix, ttl_s=settings.max_run_s + 60
+            settings.shared_limits_url, prefix=settings.redis_prefix, ttl_s=settings.max_run_s + 60
         )
     return MemoryTurns()

@@ -74,7 +74,8 @@ from adkstream.runner.ending import (
 )
 from adkstream.runner.inbox import Inbox
 from adkstream.runner.live_translate import LiveTranslator, TurnOutputPlugin
-from adkstream.runner.log import EventLog, RunRecord
+from adkstream.runner.log import EventLog
+from adkstream.runner.run_record import RunRecord
 from adkstream.runner.telemetry import telemetry_config
 
 logger = logging.getLogger("adkstream.live")

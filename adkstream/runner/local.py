@@ -23,7 +23,8 @@ from adkstream.agents.registry import AgentRegistry, HostedAgent
 from adkstream.errors import ConflictError, NotFoundError
 from adkstream.events import StreamEvent
 from adkstream.runner.answers import Answer, answers_message
-from adkstream.runner.log import MemoryLog, RunStatus
+from adkstream.runner.log import EventLog
+from adkstream.runner.run_record import RunStatus
 from adkstream.runner.runs import RunManager, RunRequest, new_run_id
 from adkstream.runner.sessions import SessionStore
 
@@ -58,7 +59,7 @@ class InProcess:
         self.coalesce_ms = coalesce_ms
         self.session_service = InMemorySessionService()
         self.sessions = SessionStore(self.session_service, agents)
-        self.log = MemoryLog()
+        self.log = EventLog.in_memory()
         self.runs = RunManager(agents=agents, session_service=self.session_service, log=self.log)
 
     async def start(

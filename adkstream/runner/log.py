@@ -1,10 +1,13 @@
 """The run event log: append numbers events, read after a seq, follow live.
 
+One class over every backend: storage is a `RunStorage` (storage.py), one module per
+backend (memory, SQLite, Redis, PostgreSQL), and this log holds what is the same on all.
+
 Runs written by this process keep a hot copy of their events in memory: the writer's
-`append` is synchronous (no I/O on the run's path). A durable backend (SQLite, Redis)
-gets the events from a background flusher that writes whatever has queued up in one
-batch, so one write covers many events under load; a failed write is retried (backends
-make the retry idempotent) instead of being dropped. Subscribers see an event once it is
+`append` is synchronous (no I/O on the run's path). Storage gets the events from a
+background flusher that writes whatever has queued up in one batch, so one write covers
+many events under load; a failed write is retried (backends make the retry idempotent)
+instead of being dropped. Subscribers see an event once it is
 stored, and then from memory: a crash (SIGKILL) can never take back an event a client
 has seen, or give its seq to another event after the restart.
 Runs of other processes (another replica, or before a restart) are read from storage.
@@ -26,27 +29,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Sequence
-from enum import Enum, StrEnum
-from typing import TYPE_CHECKING, Any
+from enum import Enum
+from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from adkstream.events import (
-    TERMINAL_TYPES,
-    ErrorInfo,
-    RunCancelled,
-    RunCompleted,
-    RunFailed,
-    RunWaiting,
-    StreamEvent,
-    Usage,
-    is_terminal,
-)
+from adkstream.events import TERMINAL_TYPES, ErrorInfo, RunFailed, StreamEvent, is_terminal
 from adkstream.runner import failures
 from adkstream.runner.coalesce import merge_adjacent_deltas
-from adkstream.runner.pauses import PendingRequest
+from adkstream.runner.run_record import RunRecord
+from adkstream.runner.storage import HeldRun, RunStorage
 from adkstream.tasks import cancel_and_wait
 
 if TYPE_CHECKING:
@@ -79,94 +70,7 @@ class _Progress(Enum):
     LOST = "lost"
 
 
-class RunStatus(StrEnum):
-    RUNNING = "running"
-    WAITING = "waiting"
-    COMPLETED = "completed"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-
-
-class RunRecord(BaseModel):
-    """A run's metadata, kept beside its events."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    run_id: str
-    session_id: str
-    user_id: str
-    agent: str
-    status: RunStatus = RunStatus.RUNNING
-    final_text: str | None = None
-    usage: Usage | None = None
-    finish_reason: str | None = None
-    error: ErrorInfo | None = None
-    pending: list[PendingRequest] = Field(default_factory=list)
-    """What a `waiting` run waits for."""
-    invocation_id: str | None = None
-    """ADK's invocation a `waiting` run paused (its answers continue it)."""
-    client_tools: list[dict[str, Any]] = Field(default_factory=list)
-    """The tools the run's client runs (a continuation declares them again)."""
-    fingerprint: str | None = None
-    """For a run started with an `Idempotency-Key`: the hash of its request."""
-    last_seq: int = 0
-    created_at: float
-    ended_at: float | None = None
-
-    @property
-    def finished(self) -> bool:
-        return self.status is not RunStatus.RUNNING
-
-    def at_seq(self, last_seq: int) -> RunRecord:
-        """This record with `last_seq` (itself if it has it already)."""
-        if last_seq == self.last_seq:
-            return self
-        return self.model_copy(update={"last_seq": last_seq})
-
-    def after_event(self, event: StreamEvent) -> RunRecord:
-        """The record once `event` is in the log."""
-        update: dict[str, object] = {"last_seq": event.seq}
-        if isinstance(event, RunCompleted):
-            update |= {
-                "status": RunStatus.COMPLETED,
-                "final_text": event.final_text,
-                "usage": event.usage,
-                "finish_reason": event.finish_reason,
-                "ended_at": event.ts,
-            }
-        elif isinstance(event, RunWaiting):
-            update |= {
-                "status": RunStatus.WAITING,
-                "final_text": event.final_text,
-                "usage": event.usage,
-                "invocation_id": event.invocation_id,
-                "pending": event.pending,
-                "ended_at": event.ts,
-            }
-        elif isinstance(event, RunFailed):
-            update |= {"status": RunStatus.FAILED, "error": event.error, "ended_at": event.ts}
-        elif isinstance(event, RunCancelled):
-            update |= {"status": RunStatus.CANCELLED, "ended_at": event.ts}
-        return self.model_copy(update=update)
-
-
-def interruption(record: RunRecord, *, last_seq: int) -> tuple[RunFailed, RunRecord]:
-    """The terminal event that ends a run a dead process left running, and its new record.
-
-    Args:
-        record: the run's stored record.
-        last_seq: the seq of the run's last stored event.
-
-    Returns:
-        `run.failed` (code `interrupted`) numbered `last_seq + 1`, and the record after it.
-    """
-    event = RunFailed(
-        run_id=record.run_id, seq=last_seq + 1, ts=time.time(), error=failures.INTERRUPTED
-    )
-    return event, record.after_event(event)
-
-
-class _HotRun:
+class HotRun:
     """A run written by this process: its events and how far storage has them."""
 
     __slots__ = (
@@ -216,17 +120,26 @@ class _HotRun:
         changed.set()
 
 
-class EventLog(ABC):
-    """Per-run numbered event log with run metadata; see the module docstring."""
+class EventLog:
+    """Per-run numbered event log with run metadata, over `storage`; see the module
+    docstring. The log owns the storage: `close` closes it."""
 
-    def __init__(self) -> None:
-        self._hot: dict[str, _HotRun] = {}
+    def __init__(self, storage: RunStorage) -> None:
+        self.storage = storage
+        self._hot: dict[str, HotRun] = {}
         self._reserved: set[str] = set()
-        self._dirty: dict[str, _HotRun] = {}
-        self._wakeup = asyncio.Event()
+        self._dirty: dict[str, HotRun] = {}
         self._flusher: asyncio.Task[None] | None = None
         self._cancel_callbacks: list[CancelCallback] = []
         self._lost_callbacks: list[LostCallback] = []
+        storage.attach(self)
+
+    @classmethod
+    def in_memory(cls) -> EventLog:
+        """A log that keeps everything in this process: notebooks, tests, demos."""
+        from adkstream.runner.storage_memory import MemoryStorage
+
+        return cls(MemoryStorage())
 
     # --- writer side (the process that drives the run) ---
 
@@ -239,7 +152,8 @@ class EventLog(ABC):
             return False
         self._reserved.add(run_id)
         try:
-            free = await self._load_run(run_id) is None and await self._reserve_stored(run_id)
+            stored = await self.storage.load_run(run_id)
+            free = stored is None and await self.storage.reserve(run_id)
         except BaseException:
             self._reserved.discard(run_id)
             raise
@@ -250,17 +164,13 @@ class EventLog(ABC):
     def unreserve(self, run_id: str) -> None:
         self._reserved.discard(run_id)
 
-    async def _reserve_stored(self, run_id: str) -> bool:
-        """Reserves `run_id` in storage shared with other processes (none here: True)."""
-        return True
-
     async def create_run(self, record: RunRecord) -> None:
         """Registers a new run (status running, no events yet)."""
         # Hot before stored: a concurrent `recover_interrupted` in this process must
         # never take a run it is creating for one a dead process left.
-        self._hot[record.run_id] = _HotRun(record)
+        self._hot[record.run_id] = HotRun(record)
         try:
-            await self._store_run(record)
+            await self.storage.create(record)
         except BaseException:
             del self._hot[record.run_id]
             raise
@@ -302,7 +212,7 @@ class EventLog(ABC):
         hot = self._hot.get(run_id)
         if hot is not None:
             return hot.record
-        return await self._load_run(run_id)
+        return await self.storage.load_run(run_id)
 
     async def read(self, run_id: str, *, after: int, limit: int = READ_BATCH) -> list[StreamEvent]:
         """Events with seq > `after`, at most `limit`, in order."""
@@ -313,24 +223,21 @@ class EventLog(ABC):
             start = max(after - hot.first_seq, 0)
             end = min(start + limit, hot.stored_seq - hot.first_seq)
             return hot.events[start:end]
-        return await self._load_events(run_id, after=after, limit=limit)
+        return await self.storage.load_events(run_id, after=after, limit=limit)
 
-    # `timeout` is a parameter, not an outer `asyncio.timeout`, because a backend turns
-    # it into a server-side wait (Redis XREAD BLOCK): cancelling one mid-call costs
-    # the connection.
     async def wait(self, run_id: str, *, after: int, timeout: float) -> None:  # noqa: ASYNC109
         """Returns when the run may have an event after `after`.
 
         A run of this process wakes its waiters whenever a batch of it is stored and
         when it is released, so waiting on it takes no timer (a follower waits once per
-        frame). For a run of another process, storage is asked again after `timeout`.
+        frame). For a run of another process, storage is asked (`RunStorage.wait`).
         """
         hot = self._hot.get(run_id)
         if hot is not None:
             if hot.stored_seq <= after:
                 await hot.changed.wait()
             return
-        await self._wait_stored(run_id, after=after, timeout=timeout)
+        await self.storage.wait(run_id, after=after, timeout=timeout)
 
     async def follow(
         self,
@@ -414,14 +321,14 @@ class EventLog(ABC):
         if hot is not None:  # no copy of the record: followers ask after every batch
             ended = hot.finished and hot.last_seq <= after
             return _Progress.ENDED if ended else _Progress.LIVE
-        record = await self._load_run(run_id)
+        record = await self.storage.load_run(run_id)
         if record is None:
             return _Progress.LOST if known else _Progress.ENDED
         if record.last_seq <= after:
             return _Progress.ENDED if record.finished else _Progress.LIVE
         # A record is stored with (or after) the events it counts: if they cannot be
         # read now, storage lost them.
-        if await self._load_events(run_id, after=after, limit=1):
+        if await self.storage.load_events(run_id, after=after, limit=1):
             return _Progress.LIVE
         return _Progress.LOST
 
@@ -430,21 +337,25 @@ class EventLog(ABC):
         """The terminal event a follower sends in the log's stead (see the module docstring)."""
         return RunFailed(run_id=run_id, seq=after + 1, ts=time.time(), error=error)
 
-    @abstractmethod
     async def list_runs(self, session_id: str) -> list[RunRecord]:
         """The runs of a session, oldest first."""
+        found = {record.run_id: record for record in await self.storage.list_runs(session_id)}
+        for run_id, hot in self._hot.items():  # live here: newer than any stored copy
+            if hot.record.session_id == session_id:
+                found[run_id] = hot.record
+        return sorted(found.values(), key=lambda record: record.created_at)
 
     async def recover_interrupted(self) -> list[str]:
         """Ends the runs a dead process left `running` with `run.failed` (`interrupted`).
 
         Call it at startup. Which runs count as left depends on the backend (SQLite:
-        every running run not driven by this process; Redis: those whose owner's
-        lease has lapsed). Nothing outlives a process here, so the base ends none.
+        every running run not driven by this process; Redis and PostgreSQL: those whose
+        owner's lease has lapsed; memory: none).
 
         Returns:
             The ids of the runs it ended.
         """
-        return []
+        return await self.storage.interrupt_left(set(self._hot))
 
     # --- answers to a waiting run (any replica may take them) ---
 
@@ -456,18 +367,11 @@ class EventLog(ABC):
         Returns:
             The id of the run that holds the claim: `by` if this call won.
         """
-        return await self._claim(run_id, by)
+        return await self.storage.claim(run_id, by)
 
     async def answered_by(self, run_id: str) -> str | None:
         """The run that continues waiting run `run_id`, if it was answered."""
-        return await self._claimed(run_id)
-
-    @abstractmethod
-    async def _claim(self, run_id: str, by: str) -> str:
-        """Stores `by` as `run_id`'s claimant unless one is stored; returns the stored one."""
-
-    @abstractmethod
-    async def _claimed(self, run_id: str) -> str | None: ...
+        return await self.storage.claimed(run_id)
 
     # --- cancel requests (the run may be driven by another process) ---
 
@@ -480,15 +384,8 @@ class EventLog(ABC):
         self._cancel_callbacks.append(callback)
 
     async def request_cancel(self, run_id: str, reason: str) -> None:
-        """Asks whichever process drives `run_id` to cancel it; here, this process."""
-        self._deliver_cancel(run_id, reason)
-
-    def _deliver_cancel(self, run_id: str, reason: str) -> None:
-        for callback in self._cancel_callbacks:
-            try:
-                callback(run_id, reason)
-            except Exception:
-                logger.exception("cancel callback failed for run %s", run_id)
+        """Asks whichever process drives `run_id` to cancel it."""
+        await self.storage.request_cancel(run_id, reason)
 
     # --- runs this process drives but may no longer write ---
 
@@ -501,7 +398,22 @@ class EventLog(ABC):
         """
         self._lost_callbacks.append(callback)
 
-    def _deliver_lost(self, run_id: str, error: ErrorInfo) -> None:
+    # --- what storage may ask (`LogHooks`) ---
+
+    def held(self, run_id: str) -> HeldRun | None:
+        return self._hot.get(run_id)
+
+    def held_runs(self) -> list[HeldRun]:
+        return list(self._hot.values())
+
+    def deliver_cancel(self, run_id: str, reason: str) -> None:
+        for callback in self._cancel_callbacks:
+            try:
+                callback(run_id, reason)
+            except Exception:
+                logger.exception("cancel callback failed for run %s", run_id)
+
+    def deliver_lost(self, run_id: str, error: ErrorInfo) -> None:
         for callback in self._lost_callbacks:
             try:
                 callback(run_id, error)
@@ -509,25 +421,26 @@ class EventLog(ABC):
                 logger.exception("run-lost callback failed for run %s", run_id)
 
     async def ping(self) -> None:
-        """Raises if storage cannot be reached (readiness); the base has nothing to reach."""
-        return None
+        """Raises if storage cannot be reached (readiness)."""
+        await self.storage.ping()
 
     # --- retention ---
 
     async def prune(self, retention: Retention, *, now: float) -> int:
         """Deletes the runs past `retention` at `now` (their events and answer claims too).
 
-        A run this process still holds (not yet released) is never pruned. The base
-        prunes nothing: a backend whose storage expires runs by itself (Redis) sets
-        their lifetimes as it writes them.
+        A run this process still holds (not yet released) is never pruned. A backend
+        whose storage expires runs by itself (Redis) sets their lifetimes as it writes
+        them and prunes nothing here.
 
         Returns:
             How many runs it deleted.
         """
-        return 0
+        return await self.storage.prune(retention, now=now, held=set(self._hot))
 
     async def close(self) -> None:
-        """Flushes what is pending (for up to CLOSE_FLUSH_S) and stops the writer."""
+        """Flushes what is pending (for up to CLOSE_FLUSH_S), stops the writer and closes
+        the storage."""
         # Every hot run, not only the queued ones: the flusher may hold a batch in flight.
         pending = list(self._hot)
         try:
@@ -536,67 +449,30 @@ class EventLog(ABC):
                     await self.flushed(run_id)
         except TimeoutError:
             logger.error("event log closed with events not stored (runs %s)", pending)
-        if self._flusher is not None:
-            await cancel_and_wait(self._flusher)
-            self._flusher = None
+        finally:
+            if self._flusher is not None:
+                await cancel_and_wait(self._flusher)
+                self._flusher = None
+            await self.storage.close()
 
-    # --- storage, for durable backends ---
+    # --- the flusher ---
 
-    @abstractmethod
-    async def _store_run(self, record: RunRecord) -> None: ...
-
-    @abstractmethod
-    async def _store_events(
-        self, batches: Sequence[tuple[RunRecord, Sequence[StreamEvent]]]
-    ) -> None:
-        """Writes each run's new events and its updated record, in one go if it can.
-
-        A batch that raised is passed again (with any events appended since), so
-        writing events that are already stored must be harmless.
-        """
-
-    @abstractmethod
-    async def _load_run(self, run_id: str) -> RunRecord | None: ...
-
-    @abstractmethod
-    async def _load_events(self, run_id: str, *, after: int, limit: int) -> list[StreamEvent]: ...
-
-    async def _wait_stored(self, run_id: str, *, after: int, timeout: float) -> None:  # noqa: ASYNC109
-        """Waits for another process's run; the default polls storage."""
-        deadline = time.monotonic() + timeout
-        interval = 0.05
-        while time.monotonic() < deadline:
-            record = await self._load_run(run_id)
-            if record is None or record.finished or record.last_seq > after:
-                return
-            await asyncio.sleep(min(interval, max(deadline - time.monotonic(), 0)))
-            interval = min(interval * 2, 0.5)
-
-    def _schedule_store(self, hot: _HotRun, numbered: list[StreamEvent]) -> None:
-        """Queues a run's new events for the flusher (memory-only logs store at once)."""
+    def _schedule_store(self, hot: HotRun, numbered: list[StreamEvent]) -> None:
+        """Queues a run's new events for the flusher, starting it if it is not running."""
         hot.unflushed.extend(numbered)
         self._dirty[hot.run_id] = hot
-        self._wakeup.set()
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.get_running_loop().create_task(
-                self._flush_forever(), name="adkstream-log-flusher"
+                self._flush(), name="adkstream-log-flusher"
             )
 
-    async def _flush_forever(self) -> None:
+    async def _flush(self) -> None:
+        """Stores what has queued up, one batch at a time, until nothing is left: an idle
+        log has no task running."""
         backoff = 0.0
-        while True:
-            await self._wakeup.wait()
-            self._wakeup.clear()
-            dirty, self._dirty = self._dirty, {}
-            taken: list[tuple[_HotRun, RunRecord, list[StreamEvent]]] = []
-            for hot in dirty.values():
-                if hot.unflushed:
-                    taken.append((hot, hot.record, hot.unflushed))
-                    hot.unflushed = []
-            if not taken:
-                continue
+        while taken := self._take_dirty():
             try:
-                await self._store_events([(record, events) for _, record, events in taken])
+                await self.storage.store([(record, events) for _, record, events in taken])
             except Exception:
                 backoff = min(max(backoff * 2, 0.1), RETRY_MAX_S)
                 logger.exception(
@@ -606,78 +482,17 @@ class EventLog(ABC):
                     hot.unflushed[:0] = events
                     self._dirty[hot.run_id] = hot
                 await asyncio.sleep(backoff)
-                self._wakeup.set()
                 continue
             backoff = 0.0
             for hot, _, events in taken:
                 hot.mark_stored(events[-1].seq)
 
-
-class MemoryLog(EventLog):
-    """Keeps everything in this process: notebooks, tests, single-process demos."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._runs: dict[str, RunRecord] = {}
-        self._events: dict[str, list[StreamEvent]] = {}
-        self._claims: dict[str, str] = {}
-        self._answered_at: dict[str, float] = {}
-
-    async def create_run(self, record: RunRecord) -> None:
-        await super().create_run(record)
-        # Storage shares the hot list: appending stores, with no second copy.
-        self._events[record.run_id] = self._hot[record.run_id].events
-
-    def _schedule_store(self, hot: _HotRun, numbered: list[StreamEvent]) -> None:
-        hot.mark_stored(hot.last_seq)  # memory is the storage
-
-    async def release(self, run_id: str) -> None:
-        hot = self._hot.get(run_id)
-        if hot is not None:
-            self._runs[run_id] = hot.record
-        await super().release(run_id)
-
-    async def list_runs(self, session_id: str) -> list[RunRecord]:
-        live = {run_id: hot.record for run_id, hot in self._hot.items()}
-        records = {**self._runs, **live}
-        return sorted(
-            (r for r in records.values() if r.session_id == session_id),
-            key=lambda r: r.created_at,
-        )
-
-    async def _store_run(self, record: RunRecord) -> None:
-        self._runs[record.run_id] = record
-
-    async def _store_events(
-        self, batches: Sequence[tuple[RunRecord, Sequence[StreamEvent]]]
-    ) -> None:
-        return None
-
-    async def _load_run(self, run_id: str) -> RunRecord | None:
-        return self._runs.get(run_id)
-
-    async def _load_events(self, run_id: str, *, after: int, limit: int) -> list[StreamEvent]:
-        return self._events.get(run_id, [])[after : after + limit]
-
-    async def _claim(self, run_id: str, by: str) -> str:
-        holder = self._claims.setdefault(run_id, by)
-        if holder == by:
-            self._answered_at[run_id] = time.time()
-        return holder
-
-    async def _claimed(self, run_id: str) -> str | None:
-        return self._claims.get(run_id)
-
-    async def prune(self, retention: Retention, *, now: float) -> int:
-        expired = [
-            run_id
-            for run_id, record in self._runs.items()
-            if run_id not in self._hot
-            and retention.expired(record, answered_at=self._answered_at.get(run_id), now=now)
-        ]
-        for run_id in expired:
-            del self._runs[run_id]
-            self._events.pop(run_id, None)
-            self._claims.pop(run_id, None)
-            self._answered_at.pop(run_id, None)
-        return len(expired)
+    def _take_dirty(self) -> list[tuple[HotRun, RunRecord, list[StreamEvent]]]:
+        """Each queued run with its record and the events it has queued, taken off it."""
+        dirty, self._dirty = self._dirty, {}
+        taken: list[tuple[HotRun, RunRecord, list[StreamEvent]]] = []
+        for hot in dirty.values():
+            if hot.unflushed:
+                taken.append((hot, hot.record, hot.unflushed))
+                hot.unflushed = []
+        return taken

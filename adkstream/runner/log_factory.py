@@ -1,59 +1,51 @@
-"""Opens the run log the settings ask for: Redis Streams when a URL is set, else SQLite.
+"""Opens the run log the settings ask for: `EventLog` over the storage a URL names.
 
-The backends are imported here only when chosen, so a process that runs on SQLite
-never imports the Redis client (and the other way round).
+The default is SQLite in the data dir (`runs.db`). Backends are imported only when
+chosen (see storage.py), so a process on SQLite never imports the Redis or PostgreSQL
+client (and the other way round).
 """
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from adkstream.runner.log import EventLog
 from adkstream.runner.retention import Retention
+from adkstream.runner.storage import StorageOptions, open_storage, sqlite_url
 
 SQLITE_FILE = "runs.db"
 
 
+def default_log_url(data_dir: Path) -> str:
+    """The embedded default: `runs.db` in the data dir."""
+    return sqlite_url(data_dir / SQLITE_FILE)
+
+
 async def open_log(
+    url: str,
     *,
-    data_dir: Path,
-    redis_url: str | None,
-    redis_prefix: str = "adkstream",
-    redis_lease_s: float = 5.0,
+    prefix: str = "adkstream",
+    lease_s: float = 5.0,
     retention: Retention | None = None,
 ) -> EventLog:
-    """Opens the event log: `RedisLog` on `redis_url` if given, else `SqliteLog`.
+    """Opens the event log on the storage `url` names (`storage.BACKENDS`).
 
     Args:
-        data_dir: where the embedded default keeps `runs.db` (created if missing).
-        redis_url: `redis://…` of the shared log of several replicas, or None.
-        redis_prefix: the key prefix in Redis (deployments sharing one Redis differ).
-        redis_lease_s: how long a process's lease in Redis lasts: a process that died
-            has its runs ended this long after its last refresh (and a few seconds more).
+        url: `sqlite:///…`, `redis://…`, `postgresql://…` or `memory://`.
+        prefix: the key (Redis) or table (PostgreSQL) prefix: deployments sharing one
+            server differ by it.
+        lease_s: how long a process's lease lasts on shared storage: a process that
+            died has its runs ended this long after its last refresh (and a few seconds
+            more).
         retention: how long runs are kept (default: `Retention()`). Redis expires them
-            by itself; the SQLite log is pruned by the host's `Pruner`.
+            by itself; the other backends are pruned by the host's `Pruner`.
 
     Returns:
         The opened log; the caller closes it (`await log.close()`).
 
     Raises:
-        redis.exceptions.RedisError: Redis cannot be reached.
-        OSError, sqlite3.Error: the SQLite file cannot be created or opened.
+        ValueError: no backend has the URL's scheme.
+        Whatever the backend raises when its storage cannot be reached or opened.
     """
-    if redis_url:
-        from adkstream.runner.redis_log import RedisLog
-
-        retention = retention or Retention()
-        return await RedisLog.open(
-            redis_url,
-            prefix=redis_prefix,
-            ttl_s=retention.runs_s,
-            waiting_ttl_s=retention.waiting_s,
-            lease_s=redis_lease_s,
-            sweep_s=redis_lease_s,
-        )
-    from adkstream.runner.sqlite_log import SqliteLog
-
-    await asyncio.to_thread(data_dir.mkdir, parents=True, exist_ok=True)
-    return await SqliteLog.open(data_dir / SQLITE_FILE)
+    options = StorageOptions(prefix=prefix, lease_s=lease_s, retention=retention)
+    return EventLog(await open_storage(url, options))

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from adkstream.runner.log import RunRecord, RunStatus
+from adkstream.runner.run_record import RunRecord, RunStatus
 
 if TYPE_CHECKING:
     from adkstream.settings import Settings

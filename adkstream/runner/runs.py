@@ -56,8 +56,9 @@ from adkstream.runner.artifacts import SessionArtifacts
 from adkstream.runner.coalesce import Coalescer
 from adkstream.runner.ending import PumpEnd, next_from_pump, stop_pump, terminal_event
 from adkstream.runner.inbox import Inbox
-from adkstream.runner.log import EventLog, RunRecord
+from adkstream.runner.log import EventLog
 from adkstream.runner.loop_lag import AdaptiveWindow, LoopLag
+from adkstream.runner.run_record import RunRecord
 from adkstream.runner.session_turns import MemoryTurns, SessionTurns
 from adkstream.runner.slots import MemorySlots, RunSlots
 from adkstream.runner.telemetry import streaming_run_config

@@ -17,8 +17,9 @@ from collections.abc import Sequence
 
 from google.adk.sessions.base_session_service import BaseSessionService
 
-from adkstream.runner.log import EventLog, RunStatus
+from adkstream.runner.log import EventLog
 from adkstream.runner.retention import Retention
+from adkstream.runner.run_record import RunStatus
 from adkstream.runner.session_backends import EmbeddedSqliteSessionService
 
 PAGE = 100

@@ -39,7 +39,7 @@ ServerFactory = Callable[..., AbstractAsyncContextManager[Api]]
 @pytest.fixture
 def start_server(tmp_path: Path) -> ServerFactory:
     """`async with start_server(offline_tokens_per_s=0, ...) as api:` — settings as keywords
-    (and `log=` for a log of your own, such as a MemoryLog)."""
+    (and `log=` for a log of your own, such as a EventLog)."""
 
     @asynccontextmanager
     async def start(*, log: EventLog | None = None, **overrides: Any) -> AsyncIterator[Api]:

@@ -1,4 +1,5 @@
-"""Two `adkstream serve` replicas sharing Redis (run log) and PostgreSQL (sessions).
+"""Two `adkstream serve` replicas sharing PostgreSQL (sessions) and a run log: in Redis, or
+in PostgreSQL as well (nothing but a database).
 
 A run started on replica A is dropped and rejoined on replica B, which serves the rest of
 it with the same seq ids; a cancel sent to B stops a run that A drives.
@@ -11,18 +12,32 @@ import uuid
 from pathlib import Path
 
 import httpx
+import pytest
 
 from adkstream.events import MessageDelta, RunCancelled, RunCompleted, StreamEvent, parse_event
 from tests.processes import two_replicas
 
 
+@pytest.fixture(params=["redis", "postgres"])
+def shared_log(request: pytest.FixtureRequest) -> dict[str, str]:
+    """The settings of the run log both replicas share."""
+    if request.param == "redis":
+        return {
+            "ADKSTREAM_REDIS_URL": request.getfixturevalue("redis_url"),
+            "ADKSTREAM_REDIS_PREFIX": f"adkstream-test-{uuid.uuid4().hex[:8]}",
+        }
+    return {
+        "ADKSTREAM_LOG_URL": request.getfixturevalue("postgres_url"),
+        "ADKSTREAM_REDIS_PREFIX": request.getfixturevalue("postgres_prefix"),
+    }
+
+
 async def test_replicas_rejoin_and_cancel_on_another_replica(
-    tmp_path: Path, redis_url: str, postgres_url: str
+    tmp_path: Path, postgres_url: str, shared_log: dict[str, str]
 ) -> None:
     env = {
         "ADKSTREAM_DATABASE_URL": postgres_url,
-        "ADKSTREAM_REDIS_URL": redis_url,
-        "ADKSTREAM_REDIS_PREFIX": f"adkstream-test-{uuid.uuid4().hex[:8]}",
+        **shared_log,
         "ADKSTREAM_OFFLINE_TOKENS_PER_S": "50",
         "ADKSTREAM_OFFLINE_REPLY_TOKENS": "60",
     }

@@ -1,7 +1,9 @@
-"""A server that stops mid-run (SIGTERM or SIGKILL) and starts again on the same files.
+"""A server that stops mid-run (SIGTERM or SIGKILL) and starts again on the same storage:
+the embedded files, or PostgreSQL alone (sessions and run log).
 
 A client that rejoins afterwards gets the log up to the stop, then `run.failed` with code
-`interrupted`, and nothing hangs.
+`interrupted`, and nothing hangs. On PostgreSQL a killed server's runs end once its lease
+(1 s here) has lapsed.
 """
 
 from __future__ import annotations
@@ -19,10 +21,26 @@ from tests.processes import serve_process
 SLOW = {"ADKSTREAM_OFFLINE_TOKENS_PER_S": "20", "ADKSTREAM_OFFLINE_REPLY_TOKENS": "2000"}
 
 
+@pytest.fixture(params=["embedded", "postgres"])
+def storage_env(request: pytest.FixtureRequest) -> dict[str, str]:
+    if request.param == "embedded":
+        return {}
+    url = request.getfixturevalue("postgres_url")
+    return {
+        "ADKSTREAM_DATABASE_URL": url,
+        "ADKSTREAM_LOG_URL": url,
+        "ADKSTREAM_REDIS_PREFIX": request.getfixturevalue("postgres_prefix"),
+        "ADKSTREAM_REDIS_LEASE_S": "1",
+    }
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "sigkill"])
-async def test_restart_rejoin_sees_interrupted(tmp_path: Path, sig: signal.Signals) -> None:
+async def test_restart_rejoin_sees_interrupted(
+    tmp_path: Path, sig: signal.Signals, storage_env: dict[str, str]
+) -> None:
+    env = {**SLOW, **storage_env}
     async with asyncio.timeout(120):
-        async with serve_process(tmp_path, env=SLOW) as server:
+        async with serve_process(tmp_path, env=env) as server:
             async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
                 accepted = await client.post(
                     "/v1/runs", json={"message": "a long answer", "background": True}
@@ -34,10 +52,10 @@ async def test_restart_rejoin_sees_interrupted(tmp_path: Path, sig: signal.Signa
             # uvicorn re-raises the signal it handled once it has shut down cleanly.
             assert code in (0, -signal.SIGTERM), "".join(server.output)
             assert any("Application shutdown complete" in line for line in server.output)
-        async with serve_process(tmp_path, env=SLOW) as again:
+        async with serve_process(tmp_path, env=env) as again:
             async with httpx.AsyncClient(base_url=again.url, timeout=30) as client:
-                status = (await client.get(f"/v1/runs/{run_id}")).json()
                 events = await _read_all(client, run_id)
+                status = (await client.get(f"/v1/runs/{run_id}")).json()
             await again.stop()
     assert status["status"] == "failed"
     assert status["error"]["code"] == "interrupted"

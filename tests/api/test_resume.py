@@ -1,4 +1,5 @@
-"""Resume, replay and cancel over HTTP, for each log backend (memory, SQLite, Redis).
+"""Resume, replay and cancel over HTTP, for each log backend (memory, SQLite, Redis,
+PostgreSQL).
 
 A client that drops after k events and rejoins with `Last-Event-ID: k` gets exactly what
 it missed; a finished run replays, then ends (204 at its last id); a cancel from a second
@@ -19,24 +20,28 @@ from hypothesis import strategies as st
 
 from adkstream.api import create_app
 from adkstream.events import MessageDelta, RunCancelled, RunCompleted, StreamEvent, parse_event
-from adkstream.runner.log import MemoryLog
+from adkstream.runner.log import EventLog
 from adkstream.settings import Settings
 from tests.api.conftest import ServerFactory
-from tests.conftest import REDIS_URL, require_service
+from tests.conftest import POSTGRES_URL, REDIS_URL, require_service
 from tests.servers import serve_app_in_thread
 
-BACKENDS = ["memory", "sqlite", "redis"]
+BACKENDS = ["memory", "sqlite", "redis", "postgres"]
 
 
 def _backend_settings(backend: str) -> dict[str, Any]:
     if backend == "redis":
         require_service("Redis", "127.0.0.1", 6379)
         return {"redis_url": REDIS_URL, "redis_prefix": f"adkstream-test-{uuid.uuid4().hex[:8]}"}
+    if backend == "postgres":
+        require_service("PostgreSQL", "127.0.0.1", 5432)
+        # One table prefix for these tests: their run ids never meet.
+        return {"log_url": POSTGRES_URL, "redis_prefix": "adkstream_test_resume"}
     return {}
 
 
-def _log_for(backend: str) -> MemoryLog | None:
-    return MemoryLog() if backend == "memory" else None
+def _log_for(backend: str) -> EventLog | None:
+    return EventLog.in_memory() if backend == "memory" else None
 
 
 @pytest.fixture(scope="module", params=BACKENDS)

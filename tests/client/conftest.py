@@ -12,7 +12,7 @@ from starlette.applications import Starlette
 from adkstream.api import create_app
 from adkstream.client import EventStream
 from adkstream.events import MessageDelta, RunCompleted, StreamEvent, is_terminal
-from adkstream.runner import MemoryLog
+from adkstream.runner import EventLog
 from adkstream.settings import Settings
 
 TIMEOUT_S = 30.0
@@ -28,7 +28,7 @@ def make_app(tmp_path: Path) -> AppFactory:
     def make(**settings: Any) -> Starlette:
         settings.setdefault("offline_tokens_per_s", 0)
         settings.setdefault("offline_reply_tokens", 20)
-        return create_app(Settings(data_dir=tmp_path, **settings), log=MemoryLog())
+        return create_app(Settings(data_dir=tmp_path, **settings), log=EventLog.in_memory())
 
     return make
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from adkstream.api import create_app
-from adkstream.runner import MemoryLog
+from adkstream.runner import EventLog
 from adkstream.settings import Settings
 from tests.servers import serve_app
 
@@ -74,7 +74,7 @@ def run_blocks(blocks: list[str], url: str) -> tuple[dict[str, Any], str]:
 
 async def test_readme_client_examples_run_in_order(tmp_path: Path) -> None:
     blocks = python_blocks(client_section(README.read_text(encoding="utf-8")))
-    app = create_app(Settings(data_dir=tmp_path), log=MemoryLog())
+    app = create_app(Settings(data_dir=tmp_path), log=EventLog.in_memory())
     async with asyncio.timeout(120), serve_app(app) as url:
         # In a thread: the examples call asyncio.run and block on the sync Client.
         namespace, printed = await asyncio.to_thread(run_blocks, blocks, url)

@@ -23,7 +23,7 @@ from adkstream.client import (
     RunResult,
     UnprocessableEntityError,
 )
-from adkstream.runner import MemoryLog
+from adkstream.runner import EventLog
 from adkstream.settings import Settings
 from tests.client.conftest import TIMEOUT_S, AppFactory, drain
 from tests.servers import serve_app
@@ -81,7 +81,7 @@ async def test_run_result_says_why_the_model_stopped(
 ) -> None:
     agent = LlmAgent(name="stopped", model=StoppedModel(reason=reason))
     settings = Settings(data_dir=tmp_path)
-    app = create_app(settings, AgentRegistry([HostedAgent.of(agent)]), log=MemoryLog())
+    app = create_app(settings, AgentRegistry([HostedAgent.of(agent)]), log=EventLog.in_memory())
     async with asyncio.timeout(TIMEOUT_S), serve_app(app) as url, AsyncClient(url) as client:
         result = await client.run("go on")
         info = await client.get_run(result.run_id)

@@ -26,7 +26,7 @@ from adkstream.events import (
     TurnCompleted,
 )
 from adkstream.runner.live import LiveRun, LiveRuns, live_root
-from adkstream.runner.log import MemoryLog
+from adkstream.runner.log import EventLog
 from adkstream.settings import Settings
 
 TIMEOUT_S = 10
@@ -36,7 +36,7 @@ USER = "u-live"
 @dataclass
 class Live:
     runs: LiveRuns
-    log: MemoryLog
+    log: EventLog
     sessions: InMemorySessionService
     agents: AgentRegistry
 
@@ -83,7 +83,7 @@ async def live() -> AsyncIterator[Live]:
 
 
 def make_live(agents: AgentRegistry, *, max_runs: int = 10) -> Live:
-    log, sessions = MemoryLog(), InMemorySessionService()
+    log, sessions = EventLog.in_memory(), InMemorySessionService()
     runs = LiveRuns(agents=agents, session_service=sessions, log=log, max_runs=max_runs)
     return Live(runs=runs, log=log, sessions=sessions, agents=agents)
 

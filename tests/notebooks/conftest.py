@@ -12,7 +12,7 @@ import pytest
 from starlette.applications import Starlette
 
 from adkstream.api import create_app
-from adkstream.runner import MemoryLog
+from adkstream.runner import EventLog
 from adkstream.settings import Settings
 
 TIMEOUT_S = 30.0
@@ -49,6 +49,6 @@ def make_app(tmp_path: Path) -> AppFactory:
     def make(**settings: Any) -> Starlette:
         settings.setdefault("offline_tokens_per_s", 0)
         settings.setdefault("offline_reply_tokens", 12)
-        return create_app(Settings(data_dir=tmp_path, **settings), log=MemoryLog())
+        return create_app(Settings(data_dir=tmp_path, **settings), log=EventLog.in_memory())
 
     return make

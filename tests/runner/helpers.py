@@ -24,7 +24,7 @@ from adkstream.events import (
     event_json,
     parse_event,
 )
-from adkstream.runner import MemoryLog, Run, RunManager, RunRequest
+from adkstream.runner import EventLog, Run, RunManager, RunRequest
 
 TIMEOUT_S = 10
 USER_ID = "u-test"
@@ -36,11 +36,11 @@ def user_message(text: str) -> types.Content:
 
 @dataclass
 class Harness:
-    """A RunManager writing to a MemoryLog, with sessions in ADK's InMemorySessionService."""
+    """A RunManager writing to a EventLog, with sessions in ADK's InMemorySessionService."""
 
     agents: AgentRegistry
     session_service: InMemorySessionService
-    log: MemoryLog
+    log: EventLog
     manager: RunManager
 
     async def start(self, agent: str, text: str, *, coalesce_ms: int = 0) -> Run:
@@ -86,7 +86,7 @@ class Harness:
 def make_harness(*agents: HostedAgent) -> Harness:
     registry = AgentRegistry(list(agents))
     service = InMemorySessionService()
-    log = MemoryLog()
+    log = EventLog.in_memory()
     manager = RunManager(agents=registry, session_service=service, log=log)
     return Harness(agents=registry, session_service=service, log=log, manager=manager)
 

@@ -1,7 +1,8 @@
-"""The event log's contract, on every backend: memory, SQLite (a file in tmp_path) and Redis.
+"""The event log's contract, on every backend: memory, SQLite (a file in tmp_path), Redis
+and PostgreSQL (tables of a prefix of their own).
 
-"A second process" is a second log instance on the same storage: a new SqliteLog on the
-same file, or a new RedisLog on the same prefix.
+"A second process" is a second log instance on the same storage: a new log on the
+same SQLite file, or on the same Redis key prefix or PostgreSQL table prefix.
 """
 
 from __future__ import annotations
@@ -26,9 +27,9 @@ from adkstream.events import (
     ToolCall,
     Usage,
 )
-from adkstream.runner.log import EventLog, MemoryLog, RunRecord, RunStatus
-from adkstream.runner.redis_log import RedisLog
-from adkstream.runner.sqlite_log import SqliteLog
+from adkstream.runner.log import EventLog
+from adkstream.runner.run_record import RunRecord, RunStatus
+from tests.runner.logs import postgres_log, redis_log, sqlite_log
 
 TIMEOUT_S = 10
 
@@ -62,18 +63,20 @@ class Storage:
 
     kind: str
     path: Path
-    redis_url: str = ""
+    url: str = ""
     prefix: str = ""
     opened: list[EventLog] = field(default_factory=list)
 
     async def open(self) -> EventLog:
         log: EventLog
         if self.kind == "memory":
-            log = MemoryLog()
+            log = EventLog.in_memory()
         elif self.kind == "sqlite":
-            log = await SqliteLog.open(self.path)
+            log = await sqlite_log(self.path)
+        elif self.kind == "postgres":
+            log = await postgres_log(self.url, prefix=self.prefix)
         else:
-            log = await RedisLog.open(self.redis_url, prefix=self.prefix, sweep_s=None)
+            log = await redis_log(self.url, prefix=self.prefix, sweep_s=None)
         self.opened.append(log)
         return log
 
@@ -91,16 +94,20 @@ def _storage(request: pytest.FixtureRequest, tmp_path: Path) -> Storage:
     if kind == "redis":
         url: str = request.getfixturevalue("redis_url")
         prefix: str = request.getfixturevalue("redis_prefix")
-        return Storage(kind, tmp_path, redis_url=url, prefix=prefix)
+        return Storage(kind, tmp_path, url=url, prefix=prefix)
+    if kind == "postgres":
+        url = request.getfixturevalue("postgres_url")
+        prefix = request.getfixturevalue("postgres_prefix")
+        return Storage(kind, tmp_path, url=url, prefix=prefix)
     return Storage(kind, tmp_path / "runs.db")
 
 
-@pytest.fixture(params=["memory", "sqlite", "redis"])
+@pytest.fixture(params=["memory", "sqlite", "redis", "postgres"])
 def any_storage(request: pytest.FixtureRequest, tmp_path: Path) -> Storage:
     return _storage(request, tmp_path)
 
 
-@pytest.fixture(params=["sqlite", "redis"])
+@pytest.fixture(params=["sqlite", "redis", "postgres"])
 def durable_storage(request: pytest.FixtureRequest, tmp_path: Path) -> Storage:
     return _storage(request, tmp_path)
 
@@ -378,7 +385,7 @@ async def test_log_recover_interrupted_spares_the_runs_it_drives(durable: Storag
 
 async def test_memory_log_recover_interrupted_ends_nothing() -> None:
     async with asyncio.timeout(TIMEOUT_S):
-        log = MemoryLog()
+        log = EventLog.in_memory()
         await log.create_run(record())
         assert await log.recover_interrupted() == []
 
@@ -386,7 +393,7 @@ async def test_memory_log_recover_interrupted_ends_nothing() -> None:
 @pytest.mark.parametrize("kind", ["memory", "sqlite"])
 async def test_log_request_cancel_reaches_callbacks_in_process(tmp_path: Path, kind: str) -> None:
     async with asyncio.timeout(TIMEOUT_S):
-        log = MemoryLog() if kind == "memory" else await SqliteLog.open(tmp_path / "runs.db")
+        log = EventLog.in_memory() if kind == "memory" else await sqlite_log(tmp_path / "runs.db")
         try:
             got: list[tuple[str, str]] = []
 

@@ -1,4 +1,4 @@
-"""RedisLog under storage faults: blocking reads shorter than the socket timeout, a dead
+"""EventLog under storage faults: blocking reads shorter than the socket timeout, a dead
 owner's run ended by its follower, Redis losing its data mid-run (runs written back and
 ended `storage_lost`, every follower's stream ending with a terminal event), and an
 owner whose run another replica ended being told to stop it.
@@ -23,23 +23,24 @@ from adkstream.events import (
     RunStarted,
     StreamEvent,
 )
-from adkstream.runner.log import RunRecord, RunStatus
-from adkstream.runner.redis_log import RedisLog
+from adkstream.runner.log import EventLog
+from adkstream.runner.run_record import RunRecord, RunStatus
 from tests.redis_server import private_redis
+from tests.runner.logs import redis_log
 
 TIMEOUT_S = 30
 LEASE_S = 1.0
 
-Opener = Callable[..., Awaitable[RedisLog]]
+Opener = Callable[..., Awaitable[EventLog]]
 
 
 @pytest.fixture
 async def open_log(redis_prefix: str) -> AsyncIterator[Opener]:
-    """Opens RedisLogs on one prefix (no background sweep); closes them afterwards."""
-    opened: list[RedisLog] = []
+    """Opens EventLogs on one prefix (no background sweep); closes them afterwards."""
+    opened: list[EventLog] = []
 
-    async def open_replica(url: str, **options: float) -> RedisLog:
-        log = await RedisLog.open(url, prefix=redis_prefix, sweep_s=None, **options)
+    async def open_replica(url: str, **options: float) -> EventLog:
+        log = await redis_log(url, prefix=redis_prefix, sweep_s=None, **options)
         opened.append(log)
         return log
 
@@ -67,12 +68,12 @@ def with_query(url: str, query: str) -> str:
 class Follower:
     """Follows a run in a task; `seen(seq)` waits until an event at or past `seq` came."""
 
-    def __init__(self, log: RedisLog, run_id: str) -> None:
+    def __init__(self, log: EventLog, run_id: str) -> None:
         self.events: list[StreamEvent] = []
         self._progress = asyncio.Condition()
         self.task = asyncio.create_task(self._follow(log, run_id))
 
-    async def _follow(self, log: RedisLog, run_id: str) -> None:
+    async def _follow(self, log: EventLog, run_id: str) -> None:
         async for event in log.follow(run_id, poll_s=30.0):
             self.events.append(event)
             async with self._progress:
@@ -220,7 +221,7 @@ async def test_redis_log_owner_is_told_to_stop_a_run_another_replica_ended(
         await owner.flushed("r1")
         client = redis.Redis.from_url(redis_url)
         try:  # the owner stalls past its lease
-            await client.delete(f"{redis_prefix}:owner:{owner.owner_id}")
+            await client.delete(f"{redis_prefix}:owner:{owner.storage.owner_id}")
         finally:
             await client.aclose()
         assert await other.recover_interrupted() == ["r1"]

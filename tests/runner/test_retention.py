@@ -10,17 +10,19 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from pathlib import Path
 
 import pytest
 
 from adkstream.events import RunCancelled, RunCompleted, RunFailed, StreamEvent
-from adkstream.runner import failures, sqlite_log
-from adkstream.runner.log import EventLog, MemoryLog, RunStatus
+from adkstream.runner import failures, storage_sqlite
+from adkstream.runner.log import EventLog
 from adkstream.runner.pruner import Pruner
 from adkstream.runner.retention import Retention
-from adkstream.runner.sqlite_log import SqliteLog
+from adkstream.runner.run_record import RunStatus
+from adkstream.runner.storage_memory import MemoryStorage
+from tests.runner.logs import postgres_log, sqlite_log
 from tests.runner.test_log_backends import TIMEOUT_S, _paused, delta, record, started
 
 RETENTION = Retention(runs_s=100.0)
@@ -51,11 +53,25 @@ async def write(
         await log.release(run_id)
 
 
-@pytest.fixture(params=["memory", "sqlite"])
-async def log(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[EventLog]:
-    opened: EventLog = (
-        MemoryLog() if request.param == "memory" else await SqliteLog.open(tmp_path / "runs.db")
-    )
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest) -> tuple[str, str, str]:
+    """(kind, URL, table prefix) of the log's storage (sync: async fixtures resolve here)."""
+    if request.param != "postgres":
+        return request.param, "", ""
+    url = request.getfixturevalue("postgres_url")
+    return request.param, url, request.getfixturevalue("postgres_prefix")
+
+
+@pytest.fixture
+async def log(backend: tuple[str, str, str], tmp_path: Path) -> AsyncIterator[EventLog]:
+    kind, url, prefix = backend
+    opened: EventLog
+    if kind == "memory":
+        opened = EventLog.in_memory()
+    elif kind == "sqlite":
+        opened = await sqlite_log(tmp_path / "runs.db")
+    else:
+        opened = await postgres_log(url, prefix=prefix)
     yield opened
     await opened.close()
 
@@ -168,7 +184,7 @@ def table_counts(path: Path, run_id: str) -> dict[str, int]:
 
 async def test_sqlite_prune_empties_every_table_of_a_run(tmp_path: Path) -> None:
     path = tmp_path / "runs.db"
-    log = await SqliteLog.open(path)
+    log = await sqlite_log(path)
     try:
         async with asyncio.timeout(TIMEOUT_S):
             await write(log, "w", ended("w", RunStatus.WAITING, 1000.0))
@@ -183,20 +199,20 @@ async def test_sqlite_prune_empties_every_table_of_a_run(tmp_path: Path) -> None
 async def test_sqlite_prune_goes_a_bounded_batch_at_a_time(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(sqlite_log, "PRUNE_RUNS", 10)
-    monkeypatch.setattr(sqlite_log, "PRUNE_EVENTS", 25)  # 8 runs of 3 events, then 1 more
+    monkeypatch.setattr(storage_sqlite, "PRUNE_RUNS", 10)
+    monkeypatch.setattr(storage_sqlite, "PRUNE_EVENTS", 25)  # 8 runs of 3 events, then 1 more
     batches: list[int] = []
-    original = SqliteLog._prune_batch
+    original = storage_sqlite._prune_batch
 
     def counted(
-        self: SqliteLog, db: sqlite3.Connection, params: dict[str, float | None]
+        db: sqlite3.Connection, params: dict[str, float | None], held: Collection[str]
     ) -> tuple[int, bool]:
-        deleted, more = original(self, db, params)
+        deleted, more = original(db, params, held)
         batches.append(deleted)
         return deleted, more
 
-    monkeypatch.setattr(SqliteLog, "_prune_batch", counted)
-    log = await SqliteLog.open(tmp_path / "runs.db")
+    monkeypatch.setattr(storage_sqlite, "_prune_batch", counted)
+    log = await sqlite_log(tmp_path / "runs.db")
     try:
         async with asyncio.timeout(TIMEOUT_S):
             for n in range(50):
@@ -254,7 +270,7 @@ async def test_sqlite_file_from_before_retention_opens_and_prunes(tmp_path: Path
     db.commit()
     db.close()
 
-    log = await SqliteLog.open(path)
+    log = await sqlite_log(path)
     try:
         async with asyncio.timeout(TIMEOUT_S):
             pruned = await log.prune(RETENTION, now=2000.0)
@@ -267,18 +283,18 @@ async def test_sqlite_file_from_before_retention_opens_and_prunes(tmp_path: Path
 async def test_pruner_sweeps_at_once_then_on_its_timer() -> None:
     swept = asyncio.Event()
 
-    class Watched(MemoryLog):
+    class Watched(EventLog):
         async def prune(self, retention: Retention, *, now: float) -> int:
             swept.set()
             return 0
 
-    pruner = Pruner(Retention(runs_s=3600.0), Watched())
+    pruner = Pruner(Retention(runs_s=3600.0), Watched(MemoryStorage()))
     pruner.start()
     try:
         async with asyncio.timeout(TIMEOUT_S):
             await swept.wait()  # the first sweep does not wait for the period
     finally:
         await pruner.stop()
-    idle = Pruner(Retention(runs_s=None), MemoryLog())
+    idle = Pruner(Retention(runs_s=None), EventLog.in_memory())
     idle.start()  # everything kept for ever: no timer at all
     assert idle._task is None

@@ -23,7 +23,7 @@ from adkstream.runner.host import Host
 from adkstream.runner.runs import RunRequest
 from adkstream.runner.session_backends import EmbeddedSqliteSessionService
 from adkstream.runner.sqlite_inline import WAL_LIMIT_BYTES
-from adkstream.runner.sqlite_log import SqliteLog
+from adkstream.runner.storage_sqlite import SqliteStorage
 from adkstream.settings import Settings
 
 RUNS = 1000
@@ -54,7 +54,7 @@ async def test_data_dir_stays_bounded_with_retention(tmp_path: Path) -> None:
     agents = builtin_agents(settings)
     agent = agents.get("assistant")
     host = await Host.open(settings, agents)
-    assert isinstance(host.log, SqliteLog)
+    assert isinstance(host.log.storage, SqliteStorage)
     assert isinstance(host.session_service, EmbeddedSqliteSessionService)
     limit = asyncio.Semaphore(AT_ONCE)
 
@@ -72,12 +72,14 @@ async def test_data_dir_stays_bounded_with_retention(tmp_path: Path) -> None:
             for first in range(0, RUNS, BATCH):
                 await asyncio.gather(*(one_run(n) for n in range(first, first + BATCH)))
                 await host.pruner.prune_once()
-                await host.log._checkpointer.step()
+                await host.log.storage._checkpointer.step()
                 assert host.session_service._checkpointer is not None
                 await host.session_service._checkpointer.step()
                 after_batch.append(sizes(data_dir))
             await host.pruner.prune_once()
-            [(runs_left,)] = await host.log._reader.execute_fetchall("SELECT COUNT(*) FROM runs")
+            [(runs_left,)] = await host.log.storage._reader.execute_fetchall(
+                "SELECT COUNT(*) FROM runs"
+            )
             sessions_left = await host.session_service.idle_sessions(
                 before=time.time() + 1, limit=10
             )

@@ -9,11 +9,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import pytest
 import redis.asyncio as redis
 
-from adkstream.runner.log import EventLog, RunStatus
+from adkstream.runner.log import EventLog
 from adkstream.runner.log_factory import open_log
-from adkstream.runner.redis_log import RedisLog
 from adkstream.runner.retention import Retention
+from adkstream.runner.run_record import RunStatus
 from adkstream.settings import Settings
+from tests.runner.logs import redis_log
 from tests.runner.test_log_backends import TIMEOUT_S, record, started
 from tests.runner.test_retention import ended
 
@@ -36,12 +37,7 @@ async def open_redis_log(redis_url: str, redis_prefix: str) -> AsyncIterator[Ope
     opened: list[EventLog] = []
 
     async def open_with(retention: Retention) -> EventLog:
-        log = await open_log(
-            data_dir=Settings().data_dir,  # not used with Redis
-            redis_url=redis_url,
-            redis_prefix=redis_prefix,
-            retention=retention,
-        )
+        log = await open_log(redis_url, prefix=redis_prefix, retention=retention)
         opened.append(log)
         return log
 
@@ -151,7 +147,7 @@ async def test_no_expiry_with_retention_off(
 async def test_redis_log_default_keeps_finished_runs_a_week(
     redis_url: str, redis_prefix: str, client: redis.Redis
 ) -> None:
-    log = await RedisLog.open(redis_url, prefix=redis_prefix, sweep_s=None)
+    log = await redis_log(redis_url, prefix=redis_prefix, sweep_s=None)
     try:
         async with asyncio.timeout(TIMEOUT_S):
             await write(log, "r1", RunStatus.COMPLETED)

@@ -1,5 +1,5 @@
 """RunManager end to end: the real ADK Runner and ADK's real Gemini class, pointed at the
-fake Gemini HTTP server, driving the built-in agents into a MemoryLog."""
+fake Gemini HTTP server, driving the built-in agents into a EventLog."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ from adkstream.events import (
     event_json,
 )
 from adkstream.runner import Run
-from adkstream.runner.log import RunStatus
+from adkstream.runner.run_record import RunStatus
 from adkstream.runner.stopped_answers import stopped_reason
 from adkstream.runner.translate import Translator
 from tests.fakes.fixtures import fake_gemini

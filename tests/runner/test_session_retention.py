@@ -19,8 +19,9 @@ from google.adk.sessions import InMemorySessionService
 from google.adk.sessions.base_session_service import BaseSessionService
 
 from adkstream.events import StreamEvent
-from adkstream.runner.log import MemoryLog, RunRecord, RunStatus
+from adkstream.runner.log import EventLog
 from adkstream.runner.retention import Retention
+from adkstream.runner.run_record import RunRecord, RunStatus
 from adkstream.runner.session_backends import EmbeddedSqliteSessionService, close_session_service
 from adkstream.runner.session_retention import PAGE, SessionPruner
 from tests.runner.test_log_backends import TIMEOUT_S, started
@@ -53,7 +54,7 @@ async def exists(service: BaseSessionService, session_id: str) -> bool:
     return found is not None
 
 
-async def run_in(log: MemoryLog, session_id: str, run_id: str, events: list[StreamEvent]) -> None:
+async def run_in(log: EventLog, session_id: str, run_id: str, events: list[StreamEvent]) -> None:
     record = RunRecord(
         run_id=run_id, session_id=session_id, user_id="u1", agent=APP, created_at=time.time()
     )
@@ -64,7 +65,7 @@ async def run_in(log: MemoryLog, session_id: str, run_id: str, events: list[Stre
 
 
 async def test_idle_sessions_go_unless_a_run_needs_them(service: BaseSessionService) -> None:
-    log = MemoryLog()
+    log = EventLog.in_memory()
     pruner = SessionPruner(service, [APP], log)
     async with asyncio.timeout(TIMEOUT_S):
         idle = await new_session(service)
@@ -91,7 +92,7 @@ async def test_idle_sessions_go_unless_a_run_needs_them(service: BaseSessionServ
 async def test_a_waiting_run_holds_its_session_only_until_its_pause_expires(
     service: BaseSessionService,
 ) -> None:
-    log = MemoryLog()
+    log = EventLog.in_memory()
     pruner = SessionPruner(service, [APP], log)
     expiring = Retention(runs_s=3600.0, pause_expiry_s=500.0, sessions_s=100.0)
     async with asyncio.timeout(TIMEOUT_S):
@@ -106,7 +107,7 @@ async def test_a_waiting_run_holds_its_session_only_until_its_pause_expires(
 
 async def test_pruning_pages_past_the_sessions_it_keeps(tmp_path: Path) -> None:
     service = EmbeddedSqliteSessionService(str(tmp_path / "sessions.db"))
-    log = MemoryLog()
+    log = EventLog.in_memory()
     pruner = SessionPruner(service, [APP], log)
     try:
         async with asyncio.timeout(TIMEOUT_S):

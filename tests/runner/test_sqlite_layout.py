@@ -7,8 +7,8 @@ import sqlite3
 from pathlib import Path
 
 from adkstream.events import StreamEvent
-from adkstream.runner.log import RunStatus
-from adkstream.runner.sqlite_log import SqliteLog
+from adkstream.runner.run_record import RunStatus
+from tests.runner.logs import sqlite_log
 from tests.runner.test_log_backends import TIMEOUT_S, completed, delta, record, seqs, started
 
 # What the first releases created: the events table keyed by (run_id, seq), no rowid.
@@ -71,7 +71,7 @@ async def test_a_first_layout_file_keeps_its_runs_and_events(tmp_path: Path) -> 
     path = tmp_path / "runs.db"
     write_first_layout(path)
     async with asyncio.timeout(TIMEOUT_S):
-        log = await SqliteLog.open(path)
+        log = await sqlite_log(path)
         try:
             assert "WITHOUT ROWID" not in layout_of_events(path)
             assert seqs(await log.read("r1", after=0)) == [1, 2, 3]
@@ -89,12 +89,12 @@ async def test_a_moved_file_takes_new_runs_and_reopens_as_it_is(tmp_path: Path) 
     path = tmp_path / "runs.db"
     write_first_layout(path)
     async with asyncio.timeout(TIMEOUT_S):
-        log = await SqliteLog.open(path)
+        log = await sqlite_log(path)
         await log.create_run(record("r3"))
         log.append("r3", [started("r3"), delta("Hi", run_id="r3"), completed("r3")])
         await log.close()  # close flushes what is pending
 
-        reopened = await SqliteLog.open(path)
+        reopened = await sqlite_log(path)
         try:
             assert seqs(await reopened.read("r3", after=0)) == [1, 2, 3]
             assert seqs(await reopened.read("r1", after=0)) == [1, 2, 3]

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from adkstream.runner.log import EventLog
 from adkstream.runner.session_backends import EmbeddedSqliteSessionService
 from adkstream.runner.sqlite_inline import WalCheckpointer
-from adkstream.runner.sqlite_log import SqliteLog
+from tests.runner.logs import sqlite_log
 from tests.runner.test_log_backends import TIMEOUT_S, completed, delta, record, started
 
 
@@ -36,20 +37,20 @@ async def test_checkpointer_moves_the_wal_into_the_database(tmp_path: Path) -> N
 
 
 async def test_embedded_stores_leave_checkpoints_to_the_checkpointer(tmp_path: Path) -> None:
-    log = await SqliteLog.open(tmp_path / "runs.db")
+    log = await sqlite_log(tmp_path / "runs.db")
     sessions = EmbeddedSqliteSessionService(str(tmp_path / "sessions.db"))
     try:
         await sessions.create_session(app_name="a", user_id="u")
         async with sessions._get_db_connection() as conn:
             [(session_pages,)] = await conn.execute_fetchall("PRAGMA wal_autocheckpoint")
-        [(log_pages,)] = log._writer._conn.execute("PRAGMA wal_autocheckpoint").fetchall()  # type: ignore[union-attr]
+        [(log_pages,)] = log.storage._writer._conn.execute("PRAGMA wal_autocheckpoint").fetchall()  # type: ignore[union-attr]
         assert (session_pages, log_pages) == (0, 0)
     finally:
         await sessions.close()
         await log.close()
 
 
-async def write_runs(log: SqliteLog, count: int, *, first: int = 0, deltas: int = 20) -> None:
+async def write_runs(log: EventLog, count: int, *, first: int = 0, deltas: int = 20) -> None:
     """`count` finished runs (`r{first}`, …) of `deltas` deltas each, stored."""
     for n in range(first, first + count):
         run_id = f"r{n}"
@@ -62,8 +63,8 @@ async def write_runs(log: SqliteLog, count: int, *, first: int = 0, deltas: int 
 
 
 async def test_checkpointer_truncates_a_wal_past_its_limit(tmp_path: Path) -> None:
-    log = await SqliteLog.open(tmp_path / "runs.db")
-    checkpointer = log._checkpointer
+    log = await sqlite_log(tmp_path / "runs.db")
+    checkpointer = log.storage._checkpointer
     checkpointer.limit_bytes = 64 * 1024
     wal = tmp_path / "runs.db-wal"
     try:
@@ -94,16 +95,16 @@ async def test_truncation_takes_the_writers_turn(
         return checkpoint(self, mode)
 
     monkeypatch.setattr(WalCheckpointer, "_checkpoint", recording)
-    log = await SqliteLog.open(tmp_path / "runs.db")
+    log = await sqlite_log(tmp_path / "runs.db")
     sessions = EmbeddedSqliteSessionService(str(tmp_path / "sessions.db"))
     try:
         async with asyncio.timeout(TIMEOUT_S):
             await write_runs(log, 1)
-            await log._checkpointer.truncate()
+            await log.storage._checkpointer.truncate()
             assert ("TRUNCATE", True) in seen  # SQLite's write lock only inside the turn
 
             # Every write of the log takes the same turn: it waits while the turn is held.
-            async with log._checkpointer.writer_turn:
+            async with log.storage._checkpointer.writer_turn:
                 claim = asyncio.create_task(log.claim_answer("r0", by="next"))
                 for _ in range(20):
                     await asyncio.sleep(0)  # the claim gets every chance to run: it waits

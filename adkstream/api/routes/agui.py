@@ -46,7 +46,7 @@ from adkstream.errors import ConflictError, NotFoundError, RequestError
 from adkstream.events import StreamEvent
 from adkstream.runner.answers import answers_message
 from adkstream.runner.host import Host
-from adkstream.runner.log import RunRecord
+from adkstream.runner.run_record import RunRecord
 from adkstream.runner.runs import DisconnectPolicy, Run, RunRequest
 from adkstream.runner.sessions import SessionView
 

@@ -59,7 +59,7 @@ from adkstream.api.streams import run_headers, stream_response
 from adkstream.errors import ConflictError, NotFoundError, RequestError, UnavailableError
 from adkstream.runner.answers import Answer, answers_message
 from adkstream.runner.host import Host
-from adkstream.runner.log import RunStatus
+from adkstream.runner.run_record import RunStatus
 from adkstream.runner.runs import Run
 
 _RUN_ERROR_STATUS = {

@@ -27,7 +27,7 @@ from adkstream.api.streams import run_headers, stream_response
 from adkstream.errors import ConflictError, NotFoundError, RequestError
 from adkstream.runner.answers import AnswersBody, answers_message
 from adkstream.runner.host import Host
-from adkstream.runner.log import RunRecord, RunStatus
+from adkstream.runner.run_record import RunRecord, RunStatus
 from adkstream.runner.runs import RunExists, RunRequest
 
 _EVENT_FORMATS = (StreamFormat.SSE, StreamFormat.NDJSON)

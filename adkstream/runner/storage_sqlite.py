@@ -1,4 +1,4 @@
-"""The embedded run log: one SQLite file that outlives a restart.
+"""The embedded run storage: one SQLite file that outlives a restart.
 
 Design decisions:
 - WAL with `synchronous=NORMAL`: a commit survives a crash of the process (not
@@ -18,7 +18,7 @@ Design decisions:
   already stored are skipped (`INSERT OR IGNORE`), so the flusher may retry a batch.
 - One process owns the file: `recover_interrupted` ends every running run this process
   does not drive. Another process may open the same file to read (`adkstream replay`);
-  it follows a live run by polling (the base class's `_wait_stored`).
+  it follows a live run by polling (`poll_stored`).
 - Retention (`prune`, see `retention.py`): a run past it goes with its events and its
   answer claim, a few thousand events per transaction, found through `runs.ended_at`
   (indexed; NULL while running) and `answers.answered_at`. Freed pages are reused by
@@ -34,14 +34,21 @@ import functools
 import logging
 import sqlite3
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import TypeVar
 
 from adkstream.events import StreamEvent, parse_event
-from adkstream.runner.log import EventLog, RunRecord, _HotRun, interruption
 from adkstream.runner.retention import Retention
+from adkstream.runner.run_record import RunRecord, interruption
 from adkstream.runner.sqlite_inline import InlineConnection, WalCheckpointer
+from adkstream.runner.storage import (
+    Batches,
+    LogHooks,
+    StorageOptions,
+    poll_stored,
+    sqlite_path,
+)
 
 logger = logging.getLogger("adkstream.storage")
 
@@ -209,17 +216,28 @@ def _event_row(event: StreamEvent) -> tuple[str, int, str, str]:
     return (event.run_id, event.seq, event.type, event.model_dump_json())
 
 
-class SqliteLog(EventLog):
-    """The run log in one SQLite file; open it with `await SqliteLog.open(path)`."""
+async def open_storage(url: str, options: StorageOptions) -> SqliteStorage:
+    """`sqlite:///relative/runs.db` or `sqlite:////absolute/runs.db`; the directory is
+    created if missing."""
+    path = sqlite_path(url)
+    await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
+    return await SqliteStorage.open(path)
+
+
+class SqliteStorage:
+    """Runs in one SQLite file; open it with `await SqliteStorage.open(path)`."""
 
     def __init__(
         self, writer: InlineConnection, reader: InlineConnection, checkpointer: WalCheckpointer
     ) -> None:
-        super().__init__()
         self._writer = writer
         self._reader = reader
         self._checkpointer = checkpointer
         self._rowless: set[str] = set()  # runs created here whose row is not written yet
+        self._hooks: LogHooks | None = None
+
+    def attach(self, hooks: LogHooks) -> None:
+        self._hooks = hooks
 
     async def _write(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """Runs `work` in one write transaction, in turn with the checkpointer's truncation."""
@@ -227,7 +245,7 @@ class SqliteLog(EventLog):
             return await self._writer.transaction(work)
 
     @classmethod
-    async def open(cls, path: Path) -> SqliteLog:
+    async def open(cls, path: Path) -> SqliteStorage:
         """Opens (creating if needed) the log file at `path`; its directory must exist.
 
         Raises:
@@ -257,45 +275,37 @@ class SqliteLog(EventLog):
         return cls(writer, reader, checkpointer)
 
     async def close(self) -> None:
-        """Flushes pending events, then closes both connections."""
         try:
-            await super().close()
-        finally:
             await self._checkpointer.stop()
+        finally:
             await self._reader.close()
             await self._writer.close()
 
-    async def create_run(self, record: RunRecord) -> None:
-        """Registers a new run; its row is written with its first events.
+    async def reserve(self, run_id: str) -> bool:
+        return True  # one process owns the file
 
-        No transaction of its own: `run.started` follows at once, and the flusher writes
-        the row and the event in the batch it is building anyway (one transaction per
-        batch, not one more per new run).
+    async def create(self, record: RunRecord) -> None:
+        """Nothing written yet: the row goes with the run's first events.
+
+        `run.started` follows at once, and the flusher writes the row and the event in
+        the batch it is building anyway (one transaction per batch, not one more per new
+        run).
         """
-        self._hot[record.run_id] = _HotRun(record)
         self._rowless.add(record.run_id)
-
-    async def release(self, run_id: str) -> None:
-        await super().release(run_id)
-        self._rowless.discard(run_id)
 
     async def list_runs(self, session_id: str) -> list[RunRecord]:
         rows = await self._reader.execute_fetchall(
             _LOAD_RUN + " WHERE session_id = ? ORDER BY created_at", (session_id,)
         )
-        found = {record.run_id: record for record in map(_with_last_seq, rows)}
-        for run_id, hot in self._hot.items():  # live here: newer than any stored copy
-            if hot.record.session_id == session_id:
-                found[run_id] = hot.record
-        return sorted(found.values(), key=lambda record: record.created_at)
+        return list(map(_with_last_seq, rows))
 
-    async def recover_interrupted(self) -> list[str]:
-        """Ends every run left `running` that this process does not drive."""
+    async def interrupt_left(self, held: Collection[str]) -> list[str]:
+        """Ends every run left `running` that this process does not hold."""
         rows = await self._reader.execute_fetchall(
             "SELECT record FROM runs WHERE status = 'running'"
         )
         left = [RunRecord.model_validate_json(raw) for (raw,) in rows]
-        left = [record for record in left if record.run_id not in self._hot]
+        left = [record for record in left if record.run_id not in held]
         if not left:
             return []
 
@@ -312,13 +322,7 @@ class SqliteLog(EventLog):
         await self._write(end_all)
         return [record.run_id for record in left]
 
-    async def _store_run(self, record: RunRecord) -> None:
-        row = _run_row(record)
-        await self._write(lambda db: db.execute(_UPSERT_RUN, row))
-
-    async def _store_events(
-        self, batches: Sequence[tuple[RunRecord, Sequence[StreamEvent]]]
-    ) -> None:
+    async def store(self, batches: Batches) -> None:
         # A record is written when its run is new or has ended: in between only its
         # `last_seq` changes, and readers take that from the events (`_LOAD_RUN`).
         new_runs = [_new_run_row(record) for record, _ in batches if record.run_id in self._rowless]
@@ -333,11 +337,15 @@ class SqliteLog(EventLog):
         await self._write(write)
         self._rowless.difference_update(row[0] for row in new_runs)
 
-    async def _load_run(self, run_id: str) -> RunRecord | None:
+    async def load_run(self, run_id: str) -> RunRecord | None:
         rows = await self._reader.execute_fetchall(_LOAD_RUN + " WHERE run_id = ?", (run_id,))
         return _with_last_seq(rows[0]) if rows else None
 
-    async def _claim(self, run_id: str, by: str) -> str:
+    async def wait(self, run_id: str, *, after: int, timeout: float) -> None:  # noqa: ASYNC109
+        # Only another process's run (`adkstream replay` reading a server's file): poll.
+        await poll_stored(self.load_run, run_id, after=after, timeout=timeout)
+
+    async def claim(self, run_id: str, by: str) -> str:
         def claim(db: sqlite3.Connection) -> str:
             db.execute(_CLAIM, (run_id, by, time.time()))
             row = db.execute(_CLAIMED, (run_id,)).fetchone()
@@ -345,18 +353,25 @@ class SqliteLog(EventLog):
 
         return await self._write(claim)
 
-    async def _claimed(self, run_id: str) -> str | None:
+    async def claimed(self, run_id: str) -> str | None:
         rows = await self._reader.execute_fetchall(_CLAIMED, (run_id,))
         return str(rows[0][0]) if rows else None
 
-    async def _load_events(self, run_id: str, *, after: int, limit: int) -> list[StreamEvent]:
+    async def request_cancel(self, run_id: str, reason: str) -> None:
+        if self._hooks is not None:  # one process owns the file
+            self._hooks.deliver_cancel(run_id, reason)
+
+    async def ping(self) -> None:
+        return None
+
+    async def load_events(self, run_id: str, *, after: int, limit: int) -> list[StreamEvent]:
         rows = await self._reader.execute_fetchall(
             "SELECT json FROM events WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?",
             (run_id, after, limit),
         )
         return [parse_event(raw) for (raw,) in rows]
 
-    async def prune(self, retention: Retention, *, now: float) -> int:
+    async def prune(self, retention: Retention, *, now: float, held: Collection[str]) -> int:
         ended_before = retention.ended_before(now)
         if ended_before is None:
             return 0
@@ -367,28 +382,29 @@ class SqliteLog(EventLog):
         }
         pruned = 0
         while True:
-            deleted, more = await self._write(lambda db: self._prune_batch(db, params))
+            deleted, more = await self._write(lambda db: _prune_batch(db, params, held))
             pruned += deleted
             if not (deleted and more):
                 return pruned
             await asyncio.sleep(0)  # a batch at a time: the loop's streams go on in between
 
-    def _prune_batch(
-        self, db: sqlite3.Connection, params: dict[str, float | None]
-    ) -> tuple[int, bool]:
-        """Deletes one batch of expired runs; returns how many, and whether more may be left."""
-        rows = db.execute(_EXPIRED, params).fetchall()
-        doomed: list[tuple[str]] = []
-        events = 0
-        more = len(rows) == PRUNE_RUNS
-        for run_id, last_seq in rows:
-            if events >= PRUNE_EVENTS:
-                more = True
-                break
-            if run_id not in self._hot:  # still this process's: it goes once released
-                doomed.append((run_id,))
-                events += last_seq or 0
-        db.executemany("DELETE FROM events WHERE run_id = ?", doomed)
-        db.executemany("DELETE FROM answers WHERE run_id = ?", doomed)
-        db.executemany("DELETE FROM runs WHERE run_id = ?", doomed)
-        return len(doomed), more
+
+def _prune_batch(
+    db: sqlite3.Connection, params: dict[str, float | None], held: Collection[str]
+) -> tuple[int, bool]:
+    """Deletes one batch of expired runs; returns how many, and whether more may be left."""
+    rows = db.execute(_EXPIRED, params).fetchall()
+    doomed: list[tuple[str]] = []
+    events = 0
+    more = len(rows) == PRUNE_RUNS
+    for run_id, last_seq in rows:
+        if events >= PRUNE_EVENTS:
+            more = True
+            break
+        if run_id not in held:  # still this process's: it goes once released
+            doomed.append((run_id,))
+            events += last_seq or 0
+    db.executemany("DELETE FROM events WHERE run_id = ?", doomed)
+    db.executemany("DELETE FROM answers WHERE run_id = ?", doomed)
+    db.executemany("DELETE FROM runs WHERE run_id = ?", doomed)
+    return len(doomed), more

@@ -1,4 +1,4 @@
-"""The scale-out run log: Redis Streams, so any replica can replay and follow any run.
+"""Scale-out run storage: Redis Streams, so any replica can replay and follow any run.
 
 Keys, under a prefix (default `adkstream`):
 
@@ -33,6 +33,7 @@ Design decisions:
   (its record and every event: a run's hot copy starts at its first event), and the
   run ends with `run.failed` `storage_lost` (`on_run_lost`). A follower on another
   replica that finds the run gone ends its stream with that error itself (log.py).
+- `prune` deletes nothing: Redis expires runs by itself (see below).
 - Retention (see retention.py) is Redis's own expiry, set as a run ends: a finished
   run's hash and stream expire `ttl_s` after its end (ADKSTREAM_RUN_RETENTION_S); a run
   that waits for answers after `waiting_ttl_s` (the longer of the retention and the
@@ -51,7 +52,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import redis.asyncio as redis
@@ -59,8 +60,10 @@ from redis.exceptions import NoScriptError, RedisError
 
 from adkstream.events import StreamEvent, parse_event
 from adkstream.runner import failures
-from adkstream.runner.log import EventLog, RunRecord, RunStatus, _HotRun, interruption
 from adkstream.runner.redis_pool import block_limit_s, redis_client
+from adkstream.runner.retention import Retention
+from adkstream.runner.run_record import RunRecord, RunStatus, interruption
+from adkstream.runner.storage import Batches, HeldRun, LogHooks, StorageOptions
 from adkstream.tasks import cancel_and_wait
 
 logger = logging.getLogger("adkstream.log")
@@ -124,8 +127,8 @@ RESERVATION_MS = 60_000
 """How long a run id reserved for a run about to start stays taken without its record."""
 
 
-class RedisLog(EventLog):
-    """The run log in Redis Streams; open it with `await RedisLog.open(url)`.
+class RedisStorage:
+    """Runs in Redis Streams; open it with `await RedisStorage.open(url)`.
 
     Args:
         client: a client with `decode_responses=False`.
@@ -148,7 +151,7 @@ class RedisLog(EventLog):
         lease_s: float = DEFAULT_LEASE_S,
         sweep_s: float | None = DEFAULT_LEASE_S,
     ) -> None:
-        super().__init__()
+        self._hooks: LogHooks | None = None
         self._redis = client
         self.prefix = prefix
         self.owner_id = uuid.uuid4().hex
@@ -178,7 +181,7 @@ class RedisLog(EventLog):
         waiting_ttl_s: float | None = None,
         lease_s: float = DEFAULT_LEASE_S,
         sweep_s: float | None = DEFAULT_LEASE_S,
-    ) -> RedisLog:
+    ) -> RedisStorage:
         """Connects, takes this process's lease and subscribes to cancel requests.
 
         Raises:
@@ -218,17 +221,23 @@ class RedisLog(EventLog):
                 loop.create_task(self._sweep(self._sweep_s), name="adkstream-log-sweep")
             )
 
+    def attach(self, hooks: LogHooks) -> None:
+        self._hooks = hooks
+
+    @property
+    def _log(self) -> LogHooks:
+        if self._hooks is None:
+            raise RuntimeError("RedisStorage used before a log attached it")
+        return self._hooks
+
     async def close(self) -> None:
-        """Flushes pending events, gives up the lease and closes the client."""
-        try:
-            await super().close()
-        finally:
-            await cancel_and_wait(*self._tasks)
-            self._tasks = []
-            with contextlib.suppress(RedisError, OSError):
-                # Runs still running here are now left: other replicas may end them.
-                await self._redis.delete(self._lease_key(self.owner_id))
-            await self._disconnect()
+        """Gives up the lease and closes the client."""
+        await cancel_and_wait(*self._tasks)
+        self._tasks = []
+        with contextlib.suppress(RedisError, OSError):
+            # Runs still running here are now left: other replicas may end them.
+            await self._redis.delete(self._lease_key(self.owner_id))
+        await self._disconnect()
 
     async def _disconnect(self) -> None:
         try:
@@ -270,10 +279,7 @@ class RedisLog(EventLog):
         records = []
         gone = []
         for run_id, raw in zip(run_ids, raws, strict=True):
-            hot = self._hot.get(run_id)
-            if hot is not None:
-                records.append(hot.record)
-            elif raw is None:
+            if raw is None:
                 gone.append(run_id)  # expired
             else:
                 records.append(RunRecord.model_validate_json(raw))
@@ -281,7 +287,7 @@ class RedisLog(EventLog):
             await self._redis.zrem(session_key, *gone)
         return records
 
-    async def _store_run(self, record: RunRecord) -> None:
+    async def create(self, record: RunRecord) -> None:
         # One transaction: recovery never sees a run in the running set without its owner.
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hset(
@@ -296,9 +302,7 @@ class RedisLog(EventLog):
             pipe.sadd(self._running_key, record.run_id)
             await pipe.execute()
 
-    async def _store_events(
-        self, batches: Sequence[tuple[RunRecord, Sequence[StreamEvent]]]
-    ) -> None:
+    async def store(self, batches: Batches) -> None:
         written = await self._append([(record, events, None) for record, events in batches])
         refused = [
             record.run_id for (record, _), ok in zip(batches, written, strict=True) if not ok
@@ -313,7 +317,7 @@ class RedisLog(EventLog):
                 pipe.exists(self._run_key(run_id))
             found: list[int] = await pipe.execute()
         for run_id, exists in zip(run_ids, found, strict=True):
-            hot = self._hot.get(run_id)
+            hot = self._log.held(run_id)
             if hot is None:
                 continue
             if not exists:
@@ -321,13 +325,13 @@ class RedisLog(EventLog):
             elif not hot.finished:
                 self._ended_elsewhere(hot)
 
-    def _ended_elsewhere(self, hot: _HotRun) -> None:
+    def _ended_elsewhere(self, hot: HeldRun) -> None:
         # Another replica ended the run while this process held it (its lease lapsed):
         # what it produced since is dropped, the `interrupted` end stands.
         logger.error("run %s was ended as interrupted elsewhere; it stops here", hot.run_id)
-        self._deliver_lost(hot.run_id, failures.INTERRUPTED)
+        self._log.deliver_lost(hot.run_id, failures.INTERRUPTED)
 
-    async def _lost(self, hot: _HotRun) -> None:
+    async def _lost(self, hot: HeldRun) -> None:
         """A run of this process that Redis lost: written back, and it ends (`storage_lost`)."""
         if not await self._restore(hot):
             return
@@ -335,9 +339,9 @@ class RedisLog(EventLog):
             logger.error("run %s: Redis lost it after its end; written back", hot.run_id)
         else:
             logger.error("run %s: Redis lost it; written back, and it ends", hot.run_id)
-            self._deliver_lost(hot.run_id, failures.STORAGE_LOST)
+            self._log.deliver_lost(hot.run_id, failures.STORAGE_LOST)
 
-    async def _restore(self, hot: _HotRun) -> bool:
+    async def _restore(self, hot: HeldRun) -> bool:
         """Writes a lost run back: its record and every event this process holds of it.
 
         Returns:
@@ -350,7 +354,7 @@ class RedisLog(EventLog):
             # Stored as a new run first (running, no events), then its events and its
             # record as any batch: a follower never sees a record ahead of its events.
             blank = record.model_copy(update={"status": RunStatus.RUNNING, "last_seq": 0})
-            await self._store_run(blank)
+            await self.create(blank)
             await self._append([(record, list(hot.events), None)])
         return True
 
@@ -392,11 +396,11 @@ class RedisLog(EventLog):
         """How long the run's keys live once it ended, in ms (0: for ever)."""
         return self._waiting_ttl_ms if record.status is RunStatus.WAITING else self._ttl_ms
 
-    async def _load_run(self, run_id: str) -> RunRecord | None:
+    async def load_run(self, run_id: str) -> RunRecord | None:
         raw = await self._redis.hget(self._run_key(run_id), "record")
         return None if raw is None else RunRecord.model_validate_json(raw)
 
-    async def _claim(self, run_id: str, by: str) -> str:
+    async def claim(self, run_id: str, by: str) -> str:
         # HSETNX on the run's own hash: the claim lives and expires with the run, which
         # an answer keeps for `ttl_s` more (it may have been kept for ever until then).
         key = self._run_key(run_id)
@@ -409,23 +413,23 @@ class RedisLog(EventLog):
             _, holder, *_ = await pipe.execute()
         return _text(holder)
 
-    async def _reserve_stored(self, run_id: str) -> bool:
+    async def reserve(self, run_id: str) -> bool:
         # Only until the run's record is stored (which then keeps the id taken): a
         # reservation whose process died before that lapses by itself.
         key = f"{self.prefix}:reserved:{run_id}"
         return bool(await self._redis.set(key, self.owner_id, nx=True, px=RESERVATION_MS))
 
-    async def _claimed(self, run_id: str) -> str | None:
+    async def claimed(self, run_id: str) -> str | None:
         raw = await self._redis.hget(self._run_key(run_id), "answered_by")
         return None if raw is None else _text(raw)
 
-    async def _load_events(self, run_id: str, *, after: int, limit: int) -> list[StreamEvent]:
+    async def load_events(self, run_id: str, *, after: int, limit: int) -> list[StreamEvent]:
         entries = await self._redis.xrange(
             self._events_key(run_id), min=f"({after}-0", max="+", count=limit
         )
         return [parse_event(fields[b"event"]) for _, fields in entries or () if fields]
 
-    async def _wait_stored(self, run_id: str, *, after: int, timeout: float) -> None:  # noqa: ASYNC109
+    async def wait(self, run_id: str, *, after: int, timeout: float) -> None:  # noqa: ASYNC109
         # XREAD wakes on any entry after `after`, including one added before the call.
         # It blocks for less than the socket timeout: the caller asks again.
         wait_s = timeout if self._block_s is None else min(timeout, self._block_s)
@@ -439,12 +443,15 @@ class RedisLog(EventLog):
     async def ping(self) -> None:
         await self._redis.ping()
 
+    async def prune(self, retention: Retention, *, now: float, held: Collection[str]) -> int:
+        return 0  # Redis expires runs by itself
+
     # --- runs of dead processes ---
 
-    async def recover_interrupted(self) -> list[str]:
+    async def interrupt_left(self, held: Collection[str]) -> list[str]:
         """Ends the running runs whose owner's lease is gone (or that no one here drives)."""
         run_ids = [_text(raw) for raw in await self._redis.smembers(self._running_key)]
-        run_ids = [run_id for run_id in run_ids if run_id not in self._hot]
+        run_ids = [run_id for run_id in run_ids if run_id not in held]
         if not run_ids:
             return []
         async with self._redis.pipeline(transaction=False) as pipe:
@@ -478,7 +485,7 @@ class RedisLog(EventLog):
     async def _end_if_orphaned(self, run_id: str) -> None:
         """Ends a silent run of another process whose lease is gone: a follower of the
         run finds it before the next sweep does."""
-        if run_id in self._hot or not self._judges_leases():
+        if self._log.held(run_id) is not None or not self._judges_leases():
             return
         status, owner = await self._redis.hmget(self._run_key(run_id), ["status", "owner"])
         if status != b"running":
@@ -553,7 +560,7 @@ class RedisLog(EventLog):
         """After a lapse of this process's lease: its runs that Redis lost are written
         back and end (`storage_lost`); those another process ended stop (`interrupted`).
         A run that has stored nothing yet is left to its first write, which finds out."""
-        hots = [hot for hot in self._hot.values() if hot.stored_seq > 0]
+        hots = [hot for hot in self._log.held_runs() if hot.stored_seq > 0]
         statuses = await self._run_fields(hots, "status")
         for hot, status in zip(hots, statuses, strict=True):
             if status is None:
@@ -569,7 +576,7 @@ class RedisLog(EventLog):
             if not self._judges_leases():
                 continue
             try:
-                ended = await self.recover_interrupted()
+                ended = await self.interrupt_left({hot.run_id for hot in self._log.held_runs()})
             except Exception:
                 logger.exception("ending the runs of dead processes failed")
                 continue
@@ -608,7 +615,7 @@ class RedisLog(EventLog):
             # `listen` reconnects and resubscribes by itself; this only paces retries.
             await asyncio.sleep(1.0)
 
-    async def _run_fields(self, hots: list[_HotRun], name: str) -> list[bytes | None]:
+    async def _run_fields(self, hots: list[HeldRun], name: str) -> list[bytes | None]:
         """Field `name` of each run's hash, in one round trip (none for no runs)."""
         if not hots:
             return []
@@ -620,11 +627,11 @@ class RedisLog(EventLog):
 
     async def _catch_up_cancels(self) -> None:
         """Delivers the cancel requests stored on the running runs of this process."""
-        hots = [hot for hot in self._hot.values() if not hot.finished]
+        hots = [hot for hot in self._log.held_runs() if not hot.finished]
         reasons = await self._run_fields(hots, "cancel")
         for hot, reason in zip(hots, reasons, strict=True):
             if reason is not None:
-                self._deliver_cancel(hot.run_id, _text(reason))
+                self._log.deliver_cancel(hot.run_id, _text(reason))
 
     def _on_cancel_message(self, data: bytes) -> None:
         try:
@@ -633,4 +640,18 @@ class RedisLog(EventLog):
         except (ValueError, KeyError, TypeError):
             logger.warning("ignored a malformed cancel request on %s", self._cancel_channel)
             return
-        self._deliver_cancel(run_id, reason)
+        if self._hooks is not None:  # a request before the log attached: no run here
+            self._hooks.deliver_cancel(run_id, reason)
+
+
+async def open_storage(url: str, options: StorageOptions) -> RedisStorage:
+    """`redis://`, `rediss://` or `unix://`: the lease and the expiry from `options`."""
+    retention = options.retention or Retention()
+    return await RedisStorage.open(
+        url,
+        prefix=options.prefix,
+        ttl_s=retention.runs_s,
+        waiting_ttl_s=retention.waiting_s,
+        lease_s=options.lease_s,
+        sweep_s=options.lease_s,
+    )
