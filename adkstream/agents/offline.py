@@ -20,6 +20,8 @@ from google.adk.models.llm_request import LlmRequest
 from google.adk.models.llm_response import LlmResponse
 from google.genai import types
 
+from adkstream.adk_private import tool_declaration
+
 _FILLER = [
     "adkstream",
     "streams",
@@ -168,7 +170,7 @@ def _tool_to_call(request: LlmRequest) -> types.FunctionCall | None:
 
 def _default_args(request: LlmRequest, name: str) -> dict[str, Any]:
     """Arguments for the tool's required string parameters ("UTC" for a timezone)."""
-    declaration = request.tools_dict[name]._get_declaration()
+    declaration = tool_declaration(request.tools_dict[name])
     if declaration is None:
         return {}
     if declaration.parameters is not None:

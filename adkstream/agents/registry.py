@@ -14,6 +14,7 @@ from google.adk.apps import App, ResumabilityConfig
 from google.adk.plugins.base_plugin import BasePlugin
 from google.adk.workflow import BaseNode
 
+from adkstream.adk_private import static_children
 from adkstream.errors import AgentLoadError, NotFoundError
 
 
@@ -51,7 +52,7 @@ def _output_key(node: BaseNode) -> str | None:
 def walk_nodes(node: BaseNode) -> Iterator[BaseNode]:
     """`node` and every node below it (sub-agents, workflow nodes)."""
     yield node
-    for child in node._iter_static_children():
+    for child in static_children(node):
         yield from walk_nodes(child)
 
 

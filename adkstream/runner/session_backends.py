@@ -8,8 +8,8 @@ operations taking turns (an asyncio lock), and its statements run inline in the 
 loop's thread (`sqlite_inline.py`: no trip around a loop that is busy with hundreds of
 streams per statement), which measured 0 errors for 200 and 500 concurrent runs; its
 checkpoints run on a thread (`WalCheckpointer`, whose truncating checkpoints take the
-same turn). It overrides ADK's private `_get_db_connection`: checked against google-adk
-2.13. For session retention it indexes `sessions.update_time` and finds idle sessions
+same turn). It overrides ADK's private `_get_db_connection` (`adk_private.py`; a test
+pins it). For session retention it indexes `sessions.update_time` and finds idle sessions
 with one query (`idle_sessions`); ADK's `delete_session` deletes them.
 """
 

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import os
 
-from google.adk.agents.run_config import RunConfig, StreamingMode  # type: ignore[attr-defined]
+from google.adk.agents.run_config import RunConfig
 from google.adk.telemetry.context import ContentCapturingMode, TelemetryConfig
+
+from adkstream.adk_private import StreamingMode
 
 
 def telemetry_config() -> TelemetryConfig:
