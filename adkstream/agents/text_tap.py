@@ -15,6 +15,27 @@ its `before_model_callback` notes the calling agent, its branch and the `EventAc
 that ADK shares between a model call's partial events and its final event (that shared
 object is how the final event is matched to the tapped text). ADK runs that callback in
 the task that then calls the model, so the note is a context variable.
+
+The whole path, in one place. Text reaches a client by two roads, and context variables
+carry what a run hands to the code ADK calls (ADK copies the context into its tasks, and
+has no other way to pass a run's objects down to a model):
+
+1. The run (`runner/runs.py`, `_pump`) sets, before it starts `Runner.run_async`:
+   `TEXT_TAP` (its sink: `_tap_into`), `COALESCE_WINDOW` (`agents/coalescing.py`: how
+   long the model wrapper may hold text), `MODEL_CALLING` (the first model call settles
+   the run's start), `INVOCATION_STARTING` (the invocation id, for rewinds and stopped
+   answers) and `CLIENT_TOOLS` (`agents/client_tools.py`: the tools the client runs).
+2. ADK calls the agent's model through `CoalescingModel` (`agents/coalescing.py`), which
+   every hosted agent gets. For a streamed call with no `after_model_callback`, partial
+   text chunks go to `TEXT_TAP` (road one) with the `ModelCall` that `TextTapPlugin`
+   noted; everything else goes on to ADK as its events (road two).
+3. The sink (`_tap_into`) has the run's `Translator` (`runner/translate.py`) turn the
+   chunk into `message.delta` / `reasoning.delta` and puts it into the run's inbox; ADK's
+   events are translated by the same `Translator` in `_pump`, and join the same inbox in
+   the order they came. The final aggregated response closes the tapped message
+   (`Translator.translate` matches it by the shared `EventActions`).
+4. From the inbox the run coalesces, numbers and logs the events (`runner/log.py`), and
+   every client reads them from the log.
 """
 
 from __future__ import annotations
