@@ -13,16 +13,24 @@ one with a message naming what to fix here when ADK changes:
   service opens per operation; `runner/session_backends.py` overrides it to keep one.
 - `StreamingMode`: defined in the private `google.adk.agents._streaming_mode`, and
   re-exported (untyped) by `google.adk.agents.run_config`.
+- `public_event`, `public_session` (`google.adk.events._internal_metadata`) and
+  `_redact_credential_secrets` (`google.adk.auth.auth_credential`): how ADK's REST API
+  shows an event or a session to a client (ADK-internal metadata dropped, credential
+  secrets stripped); `event_json` and `session_json` do the same for ours.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from google.adk.agents.run_config import StreamingMode  # type: ignore[attr-defined]
+from google.adk.auth.auth_credential import _redact_credential_secrets
+from google.adk.events._internal_metadata import public_event, public_session
 
 if TYPE_CHECKING:
+    from google.adk.events.event import Event
+    from google.adk.sessions.session import Session
     from google.adk.tools.base_tool import BaseTool
     from google.adk.workflow import BaseNode
     from google.genai import types
@@ -31,6 +39,8 @@ __all__ = [
     "SESSION_CONNECTION_METHOD",
     "TOOL_DECLARATION_METHOD",
     "StreamingMode",
+    "event_json",
+    "session_json",
     "static_children",
     "tool_declaration",
 ]
@@ -49,3 +59,18 @@ def static_children(node: BaseNode) -> Iterator[BaseNode]:
 def tool_declaration(tool: BaseTool) -> types.FunctionDeclaration | None:
     """The function declaration `tool` sends to the model (None: it declares none)."""
     return tool._get_declaration()
+
+
+def event_json(event: Event) -> dict[str, Any]:
+    """`event` as ADK's `/run` and `/run_sse` send it: camelCase JSON without None fields,
+    ADK-internal metadata dropped and credential secrets stripped."""
+    dumped = public_event(event).model_dump(exclude_none=True, by_alias=True, mode="json")
+    redacted: dict[str, Any] = _redact_credential_secrets(dumped)
+    return redacted
+
+
+def session_json(session: Session) -> dict[str, Any]:
+    """`session` as ADK's session routes answer it (the same treatment as `event_json`)."""
+    dumped = public_session(session).model_dump(exclude_none=True, by_alias=True, mode="json")
+    redacted: dict[str, Any] = _redact_credential_secrets(dumped)
+    return redacted

@@ -338,6 +338,15 @@ class MediaDelta(_Attributed):
     data: str
 
 
+class AdkEvent(_Event):
+    """An ADK Event as ADK's own REST API sends it (`/run`, `/run_sse`): its JSON, camelCase,
+    without None fields. Written only by runs started there (`RunRequest.adk_events`);
+    every other encoder skips it."""
+
+    type: Literal["adk.event"] = "adk.event"
+    event: dict[str, Any]
+
+
 StreamEvent: TypeAlias = Annotated[
     RunStarted
     | RunQueued
@@ -363,7 +372,8 @@ StreamEvent: TypeAlias = Annotated[
     | RunFailed
     | RunCancelled
     | TurnCompleted
-    | MediaDelta,
+    | MediaDelta
+    | AdkEvent,
     Field(discriminator="type"),
 ]
 TerminalEvent: TypeAlias = RunCompleted | RunWaiting | RunFailed | RunCancelled

@@ -19,13 +19,21 @@ RUNS_ENDED = Counter(
 )
 RUNS_ACTIVE = Gauge("adkstream_runs_active", "Runs in progress.", registry=REGISTRY)
 STREAMS_ACTIVE = Gauge(
-    "adkstream_streams_active", "Open event streams (SSE, NDJSON).", registry=REGISTRY
+    "adkstream_streams_active",
+    "Open streams of runs (SSE, NDJSON, AG-UI, Vercel, OpenAI).",
+    registry=REGISTRY,
 )
 EVENTS_SENT = Counter(
-    "adkstream_events_sent", "Events written to clients.", ["format"], registry=REGISTRY
+    "adkstream_events_sent",
+    "Run events streamed to clients, by format (sse, ndjson, agui, vercel, openai).",
+    ["format"],
+    registry=REGISTRY,
 )
 BYTES_SENT = Counter(
-    "adkstream_bytes_sent", "Bytes of events written to clients.", ["format"], registry=REGISTRY
+    "adkstream_bytes_sent",
+    "Bytes streamed to clients (the whole body: frames and heartbeats), by format.",
+    ["format"],
+    registry=REGISTRY,
 )
 DELTAS_IN = Counter("adkstream_deltas_in", "Model deltas before coalescing.", registry=REGISTRY)
 DELTAS_OUT = Counter(

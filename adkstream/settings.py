@@ -95,6 +95,11 @@ class Settings(BaseSettings):
         default="gemini-2.5-flash",
         description="model of the built-in agents when GOOGLE_API_KEY is set",
     )
+    lean_gemini: bool = Field(
+        default=True,
+        description="read Gemini's plain text stream chunks without google-genai's per-chunk "
+        "model building (agents on ADK's Gemini class; everything else goes through genai)",
+    )
     offline_tokens_per_s: float = Field(
         default=40.0, ge=0, description="offline model speed (0: no delay)"
     )
@@ -134,6 +139,11 @@ class Settings(BaseSettings):
     )
     rate_limit: str = Field(
         default="60/minute", description="requests per user (limits syntax; 429 over it)"
+    )
+    rate_limit_local: bool = Field(
+        default=False,
+        description="rate-limit the single local user too (auth off); by default only "
+        "authenticated users are limited",
     )
     cors_origins: str | None = Field(
         default=None, description="allowed browser origins, comma-separated"

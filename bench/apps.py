@@ -3,14 +3,17 @@
 - `adkstream`: the product, `adkstream.api.create_app` on its embedded default storage.
 - `raw_adk`: the naive endpoint, a Starlette route that calls `Runner.run_async` itself.
 - `adk_api`: ADK's own api server, `google.adk.cli.fast_api.get_fast_api_app`, in memory.
-- `floor`: a Starlette SSE route that frames the same model's responses, without ADK.
+- `floor`: a Starlette SSE route that frames the same model's responses, without ADK;
+  for the `gemini` model it proxies the fake Gemini API's SSE stream with httpx and
+  re-frames it (no genai, no ADK).
+- `adkstream_lean_off`: adkstream with `ADKSTREAM_LEAN_GEMINI` off (genai builds every chunk).
 Every app answers `GET /healthz`, which the runner polls until the server is ready.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 from google.adk.agents import LlmAgent
@@ -38,7 +41,7 @@ async def healthz(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
-def adkstream_app(spec: ModelSpec, data_dir: Path) -> ASGIApp:
+def adkstream_app(spec: ModelSpec, data_dir: Path, *, lean_gemini: bool = True) -> ASGIApp:
     """adkstream with its defaults (SQLite sessions and log under `data_dir`).
 
     `ADKSTREAM_DATABASE_URL`, `ADKSTREAM_REDIS_URL` and `ADKSTREAM_REDIS_PREFIX` in the
@@ -58,6 +61,7 @@ def adkstream_app(spec: ModelSpec, data_dir: Path) -> ASGIApp:
         max_runs=10_000,
         max_runs_per_user=10_000,
         rate_limit="1000000/minute",
+        lean_gemini=lean_gemini,
     )
     if spec.kind == "offline":
         return create_app(settings)
@@ -158,11 +162,53 @@ class FloorEndpoint:
             yield b"data: %s\n\n" % data.encode()
 
 
+class GeminiFloorEndpoint:
+    """`POST /run`: the fake Gemini API's SSE stream proxied with httpx and re-framed, one
+    delta per chunk and the completed message at the end: the transport alone, on the
+    same HTTP stream the other servers' `Gemini` class reads."""
+
+    def __init__(self, gemini_url: str) -> None:
+        import httpx
+
+        self.url = f"{gemini_url}/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse"
+        limits = httpx.Limits(max_connections=None, max_keepalive_connections=1000)
+        self.client = httpx.AsyncClient(timeout=None, limits=limits)
+
+    async def run(self, request: Request) -> Response:
+        body = await request.json()
+        return StreamingResponse(
+            self._frames(body["message"]), media_type="text/event-stream", headers=SSE_HEADERS
+        )
+
+    async def _frames(self, message: str) -> AsyncIterator[bytes]:
+        seq, texts = 0, []
+        request = {"contents": [{"role": "user", "parts": [{"text": message}]}]}
+        async with self.client.stream("POST", self.url, json=request) as response:
+            async for line in response.aiter_lines():
+                if not line.startswith("data: "):
+                    continue
+                chunk = json.loads(line[6:])
+                parts = chunk["candidates"][0]["content"]["parts"]
+                text = "".join(part.get("text", "") for part in parts)
+                texts.append(text)
+                seq += 1
+                data = json.dumps({"type": "message.delta", "seq": seq, "text": text})
+                yield b"data: %s\n\n" % data.encode()
+        data = json.dumps({"type": "message.completed", "text": "".join(texts)})
+        yield b"data: %s\n\n" % data.encode()
+
+
 def floor_app(spec: ModelSpec, data_dir: Path) -> ASGIApp:
-    endpoint = FloorEndpoint(spec, data_dir / YIELD_LOG)
-    return Starlette(
-        routes=[Route("/healthz", healthz), Route("/run", endpoint.run, methods=["POST"])]
-    )
+    run: Callable[[Request], Awaitable[Response]]
+    if spec.kind == "gemini" and spec.gemini_url:
+        run = GeminiFloorEndpoint(spec.gemini_url).run
+    else:
+        run = FloorEndpoint(spec, data_dir / YIELD_LOG).run
+    return Starlette(routes=[Route("/healthz", healthz), Route("/run", run, methods=["POST"])])
+
+
+def adkstream_lean_off_app(spec: ModelSpec, data_dir: Path) -> ASGIApp:
+    return adkstream_app(spec, data_dir, lean_gemini=False)
 
 
 BUILDERS: dict[str, Callable[[ModelSpec, Path], ASGIApp]] = {
@@ -170,4 +216,5 @@ BUILDERS: dict[str, Callable[[ModelSpec, Path], ASGIApp]] = {
     "raw_adk": raw_adk_app,
     "adk_api": adk_api_app,
     "floor": floor_app,
+    "adkstream_lean_off": adkstream_lean_off_app,
 }

@@ -40,7 +40,8 @@ class ModelSpec:
 
     Attributes:
         kind: `offline` (adkstream's word model), `chunks` (4-character chunks) or
-            `thinking` (the same chunks, the first half of them thought parts).
+            `thinking` (the same chunks, the first half of them thought parts), or
+            `gemini` (ADK's `Gemini` class over HTTP, `gemini_url`).
         chunks: model chunks per answer.
         interval_ms: pause before each chunk; 0 streams at full speed.
         record_yields: the chunk model (and the floor) log when each chunk was yielded.
@@ -49,11 +50,13 @@ class ModelSpec:
             to a run before it writes (adkstream servers only).
     """
 
-    kind: Literal["offline", "chunks", "thinking"] = "chunks"
+    kind: Literal["offline", "chunks", "thinking", "gemini"] = "chunks"
     chunks: int = 2000
     interval_ms: float = 0.0
     record_yields: bool = False
     gate: bool = False
+    gemini_url: str | None = None
+    """`gemini`: ADK's real `Gemini` class against the fake Gemini API (`bench.gemini`) here."""
 
     def args(self) -> list[str]:
         """The `bench.servers` flags that reproduce this spec in another process."""
@@ -66,6 +69,7 @@ class ModelSpec:
             str(self.interval_ms),
             *(["--record-yields"] if self.record_yields else []),
             *(["--gate"] if self.gate else []),
+            *(["--gemini-url", self.gemini_url] if self.gemini_url else []),
         ]
 
     def describe(self) -> dict[str, object]:
@@ -157,6 +161,13 @@ def build_model(
     if spec.kind == "offline":
         tokens_per_s = 1000 / spec.interval_ms if spec.interval_ms else 0.0
         return OfflineModel(tokens_per_s=tokens_per_s, reply_tokens=spec.chunks)
+    if spec.kind == "gemini":
+        from google.adk.models.google_llm import Gemini
+
+        # Any key will do for the fake; given here, as the servers run without GOOGLE_API_*.
+        return Gemini(
+            model="gemini-2.5-flash", base_url=spec.gemini_url, client_kwargs={"api_key": "bench"}
+        )
     log = yield_log if spec.record_yields else None
     gate = gate_file if spec.gate else None
     return ChunkModel(

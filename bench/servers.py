@@ -24,7 +24,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.servers")
     parser.add_argument("kind", choices=sorted(BUILDERS))
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--model", choices=["offline", "chunks", "thinking"], default="chunks")
+    parser.add_argument(
+        "--model", choices=["offline", "chunks", "thinking", "gemini"], default="chunks"
+    )
+    parser.add_argument("--gemini-url", default=None)
     parser.add_argument("--chunks", type=int, default=2000)
     parser.add_argument("--interval-ms", type=float, default=0.0)
     parser.add_argument("--record-yields", action="store_true")
@@ -41,6 +44,7 @@ def main(argv: list[str] | None = None) -> None:
         interval_ms=args.interval_ms,
         record_yields=args.record_yields,
         gate=args.gate,
+        gemini_url=args.gemini_url,
     )
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix=f"bench-{args.kind}-"))
     logging.basicConfig(level=logging.WARNING)
@@ -54,7 +58,7 @@ def main(argv: list[str] | None = None) -> None:
         timeout_graceful_shutdown=3,
         backlog=4096,
     )
-    if args.kind == "adkstream":
+    if args.kind.startswith("adkstream"):
         # As `adkstream serve` runs it: its GC settings, and runs drained on a stop signal.
         tune_gc()
         DrainingServer(config, cast(Starlette, app)).run()

@@ -55,6 +55,7 @@ def models_without_credentials(root: BaseNode) -> Iterator[tuple[str, str]]:
     from google.adk.agents import LlmAgent
     from google.adk.models.google_llm import Gemini
 
+    from adkstream.agents.lean_gemini import LeanGemini
     from adkstream.agents.registry import walk_nodes
 
     if has_gemini_credentials():
@@ -66,7 +67,10 @@ def models_without_credentials(root: BaseNode) -> Iterator[tuple[str, str]]:
             model = node.canonical_model
         except Exception:  # no model anywhere up the tree: ADK says so at run time
             continue
-        if not isinstance(model, Gemini) or type(model).api_client is not Gemini.api_client:
+        if not isinstance(model, Gemini) or type(model).api_client not in (
+            Gemini.api_client,
+            LeanGemini.api_client,
+        ):
             continue  # another model, or a Gemini that makes its client its own way
         kwargs = getattr(model, "client_kwargs", None) or {}
         if model.client is not None or kwargs.get("api_key") or kwargs.get("vertexai"):

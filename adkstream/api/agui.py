@@ -97,9 +97,11 @@ from ag_ui.core import (
 )
 
 from adkstream.api.contiguous import Contiguous
+from adkstream.api.encoder import Framing, chunk_frames
 from adkstream.api.sse import encode_frame
 from adkstream.events import (
     FILTER_FREE_REASONS,
+    AdkEvent,
     AgentCompleted,
     AgentEscalated,
     AgentStarted,
@@ -219,9 +221,16 @@ class AguiEncoder:
     """The content of each code activity, to which its result is added."""
     _ended: bool = False
 
+    framing = Framing("agui")
+
+    @property
+    def ended(self) -> bool:
+        """Whether the terminal event has been encoded: nothing follows it."""
+        return self._ended
+
     def frames(self, event: StreamEvent) -> list[bytes]:
         """`encode`, as SSE frames."""
-        return [agui_frame(e) for e in self.encode(event)]
+        return chunk_frames(self, event, agui_frame)
 
     def encode(self, event: StreamEvent) -> list[BaseEvent]:
         """The AG-UI events for one stream event and any it let out of `Contiguous`
@@ -284,6 +293,8 @@ class AguiEncoder:
                 return self._terminal(event, ts)
             case TurnCompleted() | MediaDelta():
                 return []  # live runs only: they do not reach this protocol
+            case AdkEvent():
+                return []  # runs of ADK's REST API only: they do not reach this protocol
             case _:
                 assert_never(event)
 

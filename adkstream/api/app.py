@@ -18,6 +18,10 @@ from adkstream.api.hosts import AllowedHosts, HostGuard
 from adkstream.api.middleware import GateMiddleware
 from adkstream.api.ratelimit import RequestRate
 from adkstream.api.routes import (
+    adk_artifacts,
+    adk_meta,
+    adk_rest,
+    adk_sessions,
     agui,
     artifacts,
     live,
@@ -51,8 +55,14 @@ def create_app(
     settings = settings or Settings()
     agents = agents or builtin_agents(settings)
 
-    rate = RequestRate(
-        settings.rate_limit, redis_url=settings.shared_limits_url, prefix=settings.redis_prefix
+    # With auth off every request is the one local user (you, on loopback): limiting
+    # that user only gets in the way of a script or a notebook, unless asked for.
+    rate = (
+        RequestRate(
+            settings.rate_limit, redis_url=settings.shared_limits_url, prefix=settings.redis_prefix
+        )
+        if settings.auth_enabled or settings.rate_limit_local
+        else None
     )
 
     @asynccontextmanager
@@ -64,7 +74,8 @@ def create_app(
             yield
         finally:
             await host.close()
-            await rate.close()
+            if rate is not None:
+                await rate.close()
 
     hosts = AllowedHosts.from_setting(settings.allowed_hosts, auth_enabled=settings.auth_enabled)
     middleware = [
@@ -83,7 +94,7 @@ def create_app(
             Middleware(
                 CORSMiddleware,
                 allow_origins=settings.cors_origin_list(),
-                allow_methods=["GET", "POST", "DELETE"],
+                allow_methods=["GET", "POST", "PATCH", "DELETE"],
                 allow_headers=["Authorization", "Content-Type", "Last-Event-ID", "X-API-Key"],
                 expose_headers=["X-Run-Id", "X-Session-Id", "Content-Location", "Location"],
             ),
@@ -102,6 +113,10 @@ def create_app(
             *openai.routes,
             *page.routes,
             *live.routes,
+            *adk_meta.routes,  # ADK's own REST API (issue 24)
+            *adk_sessions.routes,
+            *adk_artifacts.routes,
+            *adk_rest.routes,
         ],
         middleware=middleware,
         exception_handlers=handlers,

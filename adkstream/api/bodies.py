@@ -10,7 +10,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    StringConstraints,
+    WithJsonSchema,
     field_validator,
 )
 
@@ -28,7 +28,9 @@ class _Body(BaseModel):
 
 
 class TextPart(_Body):
-    text: str
+    # Described not blank: a message of blank text parts only is refused as empty
+    # (`api.message_check`), and a blank part beside others says nothing.
+    text: Annotated[str, WithJsonSchema({"type": "string", "pattern": r"\S"})]
 
 
 class InlineData(_Body):
@@ -112,10 +114,19 @@ class ClientToolBody(_Body):
     )
 
 
+_MessageText = Annotated[
+    str,
+    # Described as it is checked (`api.message_check`), not validated here: a blank message
+    # is refused in the same words by the native and the protocol routes.
+    WithJsonSchema({"type": "string", "minLength": 1, "pattern": r"\S"}),
+]
+
+
 class RunBody(_Body):
     """`POST /v1/runs`."""
 
-    message: Annotated[str, StringConstraints(min_length=1, pattern=r"\S")] | MessageParts = Field(
+    message: _MessageText | MessageParts = Field(
+        # Emptiness and length are checked by `api.message_check`, one place for every route.
         description="The user's message: a string (not blank), or genai Content parts."
     )
     agent: str | None = Field(default=None, description="Agent name; default: the first agent.")
@@ -162,22 +173,9 @@ class RunBody(_Body):
         # An integer as JSON Schema means it: `232` or `232.0`, never `"232"` (strict).
         return int(value) if isinstance(value, float) and value.is_integer() else value
 
-    @field_validator("message")
-    @classmethod
-    def _not_empty(cls, message: str | MessageParts) -> str | MessageParts:
-        if isinstance(message, str) and not message.strip():
-            raise ValueError("the message is empty")
-        return message
-
     def disconnect_policy(self) -> Literal["cancel", "continue"]:
         """`detach` (docs/ARCHITECTURE.md's word) and `continue` (the API's) are one policy."""
         return "continue" if self.background or self.on_disconnect != "cancel" else "cancel"
-
-    def text_length(self) -> int:
-        """Characters of text in the message (what `max_message_chars` limits)."""
-        if isinstance(self.message, str):
-            return len(self.message)
-        return sum(len(p.text) for p in self.message.parts if isinstance(p, TextPart))
 
     def answered_ids(self) -> list[str]:
         """The request ids its `functionResponse` parts answer (ADK's way of answering)."""

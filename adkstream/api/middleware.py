@@ -32,7 +32,9 @@ from adkstream.api.ratelimit import RequestRate
 
 access_log = logging.getLogger("adkstream.access")
 
-PUBLIC_PATHS = frozenset({"/", "/healthz", "/readyz", "/openapi.json", "/metrics", "/favicon.ico"})
+PUBLIC_PATHS = frozenset(
+    {"/", "/healthz", "/health", "/readyz", "/openapi.json", "/metrics", "/favicon.ico"}
+)
 PUBLIC_PREFIXES = ("/static/",)
 _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _CHALLENGE = 'Bearer realm="adkstream"'

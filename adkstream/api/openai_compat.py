@@ -60,9 +60,11 @@ from typing import Any, assert_never
 
 from adkstream.api.client_calls import client_call
 from adkstream.api.contiguous import Contiguous
+from adkstream.api.encoder import Framing, chunk_frames
 from adkstream.api.sse import DONE_FRAME, json_frame
 from adkstream.events import (
     FILTER_FREE_REASONS,
+    AdkEvent,
     AgentCompleted,
     AgentEscalated,
     AgentStarted,
@@ -227,14 +229,16 @@ class ChatCompletionEncoder:
     """The calls a waiting run asks the client to answer (`finish_reason: tool_calls`)."""
     _ended: bool = False
 
+    framing = Framing("openai")
+
+    @property
+    def ended(self) -> bool:
+        """Whether the terminal event has been encoded: nothing follows it."""
+        return self._ended
+
     def frames(self, event: StreamEvent) -> list[bytes]:
         """`encode` as SSE frames; `data: [DONE]` follows the terminal event's."""
-        if self._ended:
-            return []
-        frames = [openai_frame(chunk) for chunk in self.encode(event)]
-        if self._ended:
-            frames.append(DONE_FRAME)
-        return frames
+        return chunk_frames(self, event, openai_frame, end=DONE_FRAME)
 
     def encode(self, event: StreamEvent) -> list[Json]:
         """The chunks for one stream event and any it let out of `Contiguous` (none
@@ -295,6 +299,8 @@ class ChatCompletionEncoder:
                 return []  # the answer just comes later
             case TurnCompleted() | MediaDelta():
                 return []  # live runs only: they do not reach this protocol
+            case AdkEvent():
+                return []  # runs of ADK's REST API only: they do not reach this protocol
             case _:
                 assert_never(event)
 

@@ -18,6 +18,8 @@ from adkstream.api.bodies import (
     RunView,
     SessionBody,
 )
+from adkstream.api.openapi_adk import adk_paths
+from adkstream.api.openapi_more import other_paths, protocol_paths
 from adkstream.events import StreamEvent
 from adkstream.runner.answers import AnswersBody
 from adkstream.runner.sessions import SessionView
@@ -80,7 +82,8 @@ def _op(
 
 @cache
 def openapi_document() -> dict[str, Any]:
-    """The OpenAPI 3.1 document of the v1 API."""
+    """The OpenAPI 3.1 document of every route the app serves (a test holds it to
+    `app.routes`): the native v1 API here, the rest in `openapi_more`."""
     _, defs = models_json_schema(
         [
             (m, "validation" if m in (RunBody, SessionBody, AnswersBody) else "serialization")
@@ -224,6 +227,6 @@ def openapi_document() -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
         "info": {"title": "adkstream", "version": __version__},
-        "paths": paths,
+        "paths": paths | protocol_paths() | other_paths() | adk_paths(),
         "components": {"schemas": schemas},
     }

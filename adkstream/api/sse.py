@@ -71,5 +71,8 @@ def json_frame(data: Any) -> bytes:
     return encode_frame(data=json.dumps(data, separators=(",", ":")))
 
 
+PING_FRAME = comment_frame("ping")
+"""The heartbeat of every SSE stream: a comment, which parsers skip."""
+
 DONE_FRAME = encode_frame(data="[DONE]")
 """The end marker of the Vercel and OpenAI streams."""

@@ -1,4 +1,5 @@
-"""A run's events as an HTTP response: SSE, NDJSON, or the JSON result once it ends.
+"""A run's events as an HTTP response: a stream (`run_stream`: native SSE and NDJSON, and
+every protocol's encoder), or the JSON result once the run ends.
 
 Responses are subscribers of the run's log. While one is open the run counts it as
 watched: when the last watcher of an `on_disconnect="cancel"` run goes away, the run is
@@ -8,23 +9,21 @@ cancelled (see `RunManager.watching`).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Mapping
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, Response
 
 from adkstream import metrics
 from adkstream.api.bodies import RunResult
-from adkstream.api.event_stream import EventStreamResponse
+from adkstream.api.encoder import RETRY_MS as RETRY_MS  # re-exported: routes use them
+from adkstream.api.encoder import SSE_HEADERS as SSE_HEADERS
+from adkstream.api.encoder import NdjsonEncoder, SseEncoder, StreamEncoder
+from adkstream.api.event_stream import FrameStreamResponse
 from adkstream.api.inputs import StreamFormat
-from adkstream.api.sse import event_frame, retry_frame
-from adkstream.events import StreamEvent
 from adkstream.runner.host import Host
 from adkstream.runner.run_record import RunRecord
 from adkstream.tasks import cancel_and_wait
-
-RETRY_MS = 2000
-SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
 def run_headers(record: RunRecord) -> dict[str, str]:
@@ -45,56 +44,69 @@ async def stream_response(
     status_code: int = 200,
 ) -> Response:
     """The run's events after `after` in the negotiated format."""
-    headers = run_headers(record)
     if fmt is StreamFormat.JSON:
+        headers = run_headers(record)
         return await _result_response(request, host, record, headers, status_code)
-    if fmt is StreamFormat.NDJSON:
-        return StreamingResponse(
-            _ndjson(host, record.run_id, after),
-            status_code=status_code,
-            media_type=fmt.value,
-            headers=headers | {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-        )
-    return EventStreamResponse(
-        _sse(host, record.run_id, after),
-        status_code=status_code,
-        headers=headers | SSE_HEADERS,
+    encoder = NdjsonEncoder() if fmt is StreamFormat.NDJSON else SseEncoder()
+    return run_stream(host, record, encoder, after=after, status_code=status_code)
+
+
+def run_stream(
+    host: Host,
+    record: RunRecord,
+    encoder: StreamEncoder,
+    *,
+    after: int = 0,
+    status_code: int = 200,
+    headers: Mapping[str, str] | None = None,
+) -> FrameStreamResponse:
+    """The run's events after `after`, as `encoder` frames them: the one way out.
+
+    Every stream of a run goes this way (native SSE and NDJSON, AG-UI, Vercel, OpenAI),
+    so all of them count what they send in the metrics (`format`: the encoder's),
+    heartbeat while silent, catch a slow reader up with merged deltas (the log's
+    `follow_batches`), and watch the run while open: when the client leaves, the run's
+    disconnect policy applies (`cancel` stops it, `continue` gives it `detach_grace_s`).
+
+    Args:
+        host: the server's host (log, runs, settings).
+        record: the run; its id and session id also go out as headers (`run_headers`).
+        encoder: a fresh encoder for this response.
+        after: the seq to stream after (0: from the start).
+        status_code: the response's status.
+        headers: response headers besides the run's and the encoder's.
+    """
+    framing = encoder.framing
+    return FrameStreamResponse(
+        _frames(host, record.run_id, encoder, after),
+        media_type=framing.media_type,
+        heartbeat=framing.heartbeat,
         ping_s=host.settings.heartbeat_s,
+        on_sent=metrics.BYTES_SENT.labels(framing.format).inc,
+        status_code=status_code,
+        headers=run_headers(record) | dict(framing.headers) | dict(headers or {}),
     )
 
 
-async def _sse(host: Host, run_id: str, after: int) -> AsyncIterator[bytes]:
-    yield retry_frame(RETRY_MS)
-    async for frame in _counted(host, run_id, after, "sse", event_frame):
-        yield frame
-
-
-def _ndjson_line(event: StreamEvent) -> bytes:
-    return event.model_dump_json().encode() + b"\n"
-
-
-async def _ndjson(host: Host, run_id: str, after: int) -> AsyncIterator[bytes]:
-    async for line in _counted(host, run_id, after, "ndjson", _ndjson_line):
-        yield line
-
-
-async def _counted(
-    host: Host, run_id: str, after: int, fmt: str, encode: Callable[[StreamEvent], bytes]
+async def _frames(
+    host: Host, run_id: str, encoder: StreamEncoder, after: int
 ) -> AsyncIterator[bytes]:
-    """The run's events encoded, as a watcher of the run, counted in the metrics.
+    """The run's frames, as a watcher of the run; events counted in the metrics.
 
-    The events storage hands over together go out in one write (one HTTP chunk).
+    The frames of the events storage hands over together go out in one write (one
+    HTTP chunk); an encoder may have nothing to say for some events.
     """
-    events_sent = metrics.EVENTS_SENT.labels(fmt)
-    bytes_sent = metrics.BYTES_SENT.labels(fmt)
+    events_sent = metrics.EVENTS_SENT.labels(encoder.framing.format)
     metrics.STREAMS_ACTIVE.inc()
     try:
+        if opening := encoder.framing.opening:
+            yield opening
         async with host.runs.watching(run_id):
             async for batch in host.log.follow_batches(run_id, after=after):
-                data = b"".join([encode(event) for event in batch])
+                data = b"".join([frame for event in batch for frame in encoder.frames(event)])
                 events_sent.inc(len(batch))
-                bytes_sent.inc(len(data))
-                yield data
+                if data:
+                    yield data
     finally:
         metrics.STREAMS_ACTIVE.dec()
 

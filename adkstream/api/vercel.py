@@ -50,9 +50,11 @@ from typing import Any, Literal, assert_never
 
 from adkstream.api.client_calls import client_call
 from adkstream.api.contiguous import Contiguous
+from adkstream.api.encoder import SSE_HEADERS, Framing, chunk_frames
 from adkstream.api.sse import DONE_FRAME, json_frame
 from adkstream.events import (
     FILTER_FREE_REASONS,
+    AdkEvent,
     AgentCompleted,
     AgentEscalated,
     AgentStarted,
@@ -103,13 +105,8 @@ _Attributed = (
 _PAUSE_CALLS = frozenset({CONFIRMATION, CREDENTIAL, INPUT})
 """ADK's own calls that pause a run: the `input.requested` after them says them."""
 
-HEADERS = {
-    "Cache-Control": "no-cache",
-    "X-Accel-Buffering": "no",
-    "x-vercel-ai-ui-message-stream": "v1",
-}
-"""The protocol's required headers besides `Content-Type: text/event-stream` and
-`Connection: keep-alive`, which `EventStreamResponse` sets."""
+HEADERS = SSE_HEADERS | {"x-vercel-ai-ui-message-stream": "v1"}
+"""The protocol's required headers besides `Content-Type: text/event-stream`."""
 
 CODE_TOOL = "code_execution"
 """The tool name of code-execution parts (the SDK's Google provider uses it too)."""
@@ -214,17 +211,19 @@ class VercelEncoder:
     """The first step of a continuation, until the answered calls' results are out."""
     _ended: bool = False
 
+    framing = Framing("vercel", headers=HEADERS)
+
     def __post_init__(self) -> None:
         self._tool_calls |= self.answered  # their parts exist: the chat's message has them
 
+    @property
+    def ended(self) -> bool:
+        """Whether the terminal event has been encoded: nothing follows it."""
+        return self._ended
+
     def frames(self, event: StreamEvent) -> list[bytes]:
         """`encode` as SSE frames; `data: [DONE]` follows the terminal event's chunks."""
-        if self._ended:
-            return []
-        frames = [vercel_frame(chunk) for chunk in self.encode(event)]
-        if self._ended:
-            frames.append(DONE_FRAME)
-        return frames
+        return chunk_frames(self, event, vercel_frame, end=DONE_FRAME)
 
     def encode(self, event: StreamEvent) -> list[Chunk]:
         """The UI message chunks for one stream event and any it let out of `Contiguous`
@@ -326,6 +325,8 @@ class VercelEncoder:
                 return []  # the next agent's step and data-agent part say it
             case TurnCompleted() | MediaDelta():
                 return []  # live runs only: they do not reach this protocol
+            case AdkEvent():
+                return []  # runs of ADK's REST API only: they do not reach this protocol
             case _:
                 assert_never(event)
 

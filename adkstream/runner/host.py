@@ -10,6 +10,7 @@ import sqlalchemy.exc
 from google.adk.artifacts.base_artifact_service import BaseArtifactService
 from google.adk.sessions.base_session_service import BaseSessionService
 
+from adkstream.agents.lean_gemini import install_lean_gemini
 from adkstream.agents.registry import AgentRegistry
 from adkstream.errors import ConfigurationError
 from adkstream.runner.artifacts import open_artifact_service
@@ -78,6 +79,9 @@ class Host:
             if lock is not None:
                 lock.release()
             raise
+        if settings.lean_gemini:
+            for agent in agents:
+                install_lean_gemini(agent.root)
         runs = RunManager(
             agents=agents,
             session_service=session_service,

@@ -30,7 +30,7 @@ from google.genai import types
 from adkstream import metrics
 from adkstream.agents.a2a_import import remember_missing_a2a
 from adkstream.agents.client_tools import CLIENT_TOOLS, ClientToolSpec, install_client_tools
-from adkstream.agents.coalescing import COALESCE_WINDOW, install_coalescing
+from adkstream.agents.coalescing import COALESCE_WINDOW, install_coalescing, no_window
 from adkstream.agents.registry import AgentRegistry, HostedAgent, resumable_app
 from adkstream.agents.text_tap import (
     INVOCATION_STARTING,
@@ -51,7 +51,7 @@ from adkstream.events import (
     StreamEvent,
     TerminalEvent,
 )
-from adkstream.runner import failures, stopped_answers
+from adkstream.runner import adk_events, failures, stopped_answers
 from adkstream.runner.artifacts import SessionArtifacts
 from adkstream.runner.coalesce import Coalescer
 from adkstream.runner.ending import PumpEnd, next_from_pump, stop_pump, terminal_event
@@ -61,7 +61,6 @@ from adkstream.runner.loop_lag import AdaptiveWindow, LoopLag
 from adkstream.runner.run_record import RunRecord
 from adkstream.runner.session_turns import MemoryTurns, SessionTurns
 from adkstream.runner.slots import MemorySlots, RunSlots
-from adkstream.runner.telemetry import streaming_run_config
 from adkstream.runner.translate import Translator
 
 logger = logging.getLogger("adkstream.run")
@@ -133,9 +132,13 @@ class RunRequest:
     fingerprint: str | None = None
     """The hash of an idempotent request (`Idempotency-Key`): its run id is the key's,
     and of two starts of it exactly one wins (`RunExists` for the other)."""
+    adk_events: bool = False
+    """Also log each ADK event as `adk.event` (ADK's REST API, `runner/adk_events.py`);
+    ADK's partial events then reach ADK as the model makes them (no text tap, no merge)."""
+    streaming: bool = True
+    """The model streams (partial events); False: one response per model call."""
 
 
-_RUN_CONFIG = streaming_run_config()
 # How long `start` lets ADK go first. At idle ADK calls the model 1.5-3 ms after the run
 # starts; the bound only holds back the response's headers of an agent that does slow
 # work before its first model call (a callback calling a service, a custom agent).
@@ -218,6 +221,15 @@ class RunManager:
         self._runners = {
             agent.name: Runner(
                 app=resumable_app(agent, plugins=[TextTapPlugin()]),
+                session_service=session_service,
+                artifact_service=self.artifact_service,
+            )
+            for agent in agents
+        }
+        self._adk_runners = {  # runs of ADK's REST API (`RunRequest.adk_events`)
+            agent.name: adk_events.adk_runner(
+                agent,
+                plugins=[TextTapPlugin()],
                 session_service=session_service,
                 artifact_service=self.artifact_service,
             )
@@ -732,15 +744,17 @@ class RunManager:
         window: AdaptiveWindow,
         started: asyncio.Future[None],
     ) -> None:
-        runner = self._runners[request.agent.name]
+        runners = self._adk_runners if request.adk_events else self._runners
+        runner = runners[request.agent.name]
         settle = functools.partial(_settle, started)
         MODEL_CALLING.set(settle)
         INVOCATION_STARTING.set(functools.partial(_note_invocation, run))
         # ADK's tasks for this run inherit both (contextvars are copied into tasks).
-        COALESCE_WINDOW.set(window)
+        COALESCE_WINDOW.set(no_window if request.adk_events else window)
         CLIENT_TOOLS.set(request.client_tools)
         merge = request.coalesce_ms > 0  # coalescing off: one delta per model chunk
-        TEXT_TAP.set(functools.partial(_tap_into, inbox, translator, merge))
+        tap = None if request.adk_events else functools.partial(_tap_into, inbox, translator, merge)
+        TEXT_TAP.set(tap)
         try:
             async with aclosing(
                 runner.run_async(
@@ -749,7 +763,7 @@ class RunManager:
                     new_message=request.message,
                     invocation_id=request.invocation_id,
                     state_delta=request.state_delta,
-                    run_config=_RUN_CONFIG,
+                    run_config=adk_events.run_config(streaming=request.streaming),
                     abort_signal=run.abort_signal,
                 )
             ) as events:
@@ -757,6 +771,9 @@ class RunManager:
                     translated = translator.translate(adk_event)
                     if adk_event.actions.artifact_delta:
                         translated = await self._described(request, translated)
+                    if request.adk_events:
+                        kept = adk_events.adk_event(adk_event, run_id=run.run_id, ts=self.clock())
+                        translated = [kept, *translated]
                     if translated:
                         inbox.put(translated)
                         settle()

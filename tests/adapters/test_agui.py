@@ -427,8 +427,6 @@ BAD_MEDIA = [
         "only inline data is accepted",
         id="provider-file",
     ),
-    pytest.param([], "no text or media part", id="empty"),
-    pytest.param([text_part("  ")], "no text or media part", id="blank"),
 ]
 
 

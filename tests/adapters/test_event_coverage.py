@@ -14,6 +14,7 @@ from adkstream.api.agui import AguiEncoder
 from adkstream.api.openai_compat import ChatCompletionEncoder
 from adkstream.api.vercel import VercelEncoder
 from adkstream.events import (
+    AdkEvent,
     ErrorInfo,
     MediaDelta,
     RunCancelled,
@@ -57,6 +58,7 @@ SAMPLES: dict[str, StreamEvent] = {
     "media.delta": MediaDelta(
         run_id=ev.RUN, seq=3, ts=ev.TS, author="a", message_id="m1", mime_type="audio/pcm", data=""
     ),
+    "adk.event": AdkEvent(run_id=ev.RUN, seq=3, ts=ev.TS, event={"author": "a", "partial": True}),
 }
 
 
@@ -112,6 +114,7 @@ def test_every_event_type_has_a_sample() -> None:
 
 
 PINNED: dict[str, dict[str, Kinds]] = {
+    "adk.event": {"agui": [], "openai": [], "vercel": []},
     "agent.completed": {
         "agui": ["STEP_FINISHED"],
         "openai": [],

@@ -570,7 +570,6 @@ BAD_MEDIA = [
     pytest.param(
         [{"type": "refusal", "refusal": "no"}], "a part of type 'refusal'", id="unknown-type"
     ),
-    pytest.param([text_part("  ")], "no text or media part", id="blank"),
 ]
 
 

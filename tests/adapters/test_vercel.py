@@ -195,8 +195,8 @@ BAD_INPUTS = [
     pytest.param(
         "assistant",
         {"id": "c1", "messages": [{"id": "u", "role": "user", "parts": [{"type": "step"}]}]},
-        400,
-        "invalid_request",
+        422,
+        "invalid_field",
         id="no-text-or-file",
     ),
     pytest.param("assistant", {"messages": []}, 422, "invalid_field", id="no-id"),

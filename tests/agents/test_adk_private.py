@@ -58,3 +58,31 @@ def test_the_session_service_overrides_adks_connection_method() -> None:
 
 def test_streaming_mode_has_the_modes_runs_use() -> None:
     assert {mode.name for mode in adk_private.StreamingMode} >= {"NONE", "SSE", "BIDI"}, FIX
+
+
+def test_event_json_is_what_adks_rest_api_sends() -> None:
+    from google.adk.events.event import Event
+    from google.adk.events.event_actions import EventActions
+    from google.genai import types as genai_types
+
+    event = Event(
+        author="a",
+        invocation_id="i1",
+        content=genai_types.Content(role="model", parts=[genai_types.Part(text="hi")]),
+        actions=EventActions(state_delta={"k": 1}),
+        custom_metadata={"__adk_internal_restored_event": True, "mine": 1},
+    )
+    dumped = adk_private.event_json(event)
+    assert dumped["invocationId"] == "i1", f"{FIX}: event_json (camelCase aliases)"
+    assert dumped["actions"]["stateDelta"] == {"k": 1}, FIX
+    assert "errorCode" not in dumped, f"{FIX}: event_json (None fields dropped)"
+    assert dumped["customMetadata"] == {"mine": 1}, f"{FIX}: event_json (ADK-internal keys)"
+
+
+async def test_session_json_is_what_adks_rest_api_sends() -> None:
+    from google.adk.sessions import InMemorySessionService
+
+    service = InMemorySessionService()
+    session = await service.create_session(app_name="app", user_id="u", state={"k": 1})
+    dumped = adk_private.session_json(session)
+    assert (dumped["appName"], dumped["userId"], dumped["state"]) == ("app", "u", {"k": 1}), FIX

@@ -248,3 +248,27 @@ async def test_auth_websocket_needs_credentials_and_an_allowed_origin(
     assert evil == 403
     assert allowed == 1008
     assert by_query == 1008
+
+
+async def test_auth_sessions_are_per_user_on_the_protocol_routes(
+    start_server: ServerFactory,
+) -> None:
+    # Bob naming Alice's session id gets a session of his own under that id (README).
+    chat = {"model": "assistant", "messages": [{"role": "user", "content": "I am Alice"}]}
+    ui = {
+        "id": "shared",
+        "messages": [{"id": "u", "role": "user", "parts": [{"type": "text", "text": "I am Bob"}]}],
+    }
+    async with start_server(api_keys=KEYS) as api, asyncio.timeout(60):
+        alice, bob = _as("key-alice"), _as("key-bob")
+        first = await api.client.post(
+            "/v1/chat/completions", json=chat, headers=alice | {"X-Session-Id": "shared"}
+        )
+        second = await api.client.post("/v1/vercel/assistant", json=ui, headers=bob)
+        seen = [
+            (await api.client.get("/v1/sessions/shared", headers=who)).json()
+            for who in (alice, bob)
+        ]
+    assert (first.status_code, second.status_code) == (200, 200)
+    said = [[m["text"] for m in s["messages"] if m["role"] == "user"] for s in seen]
+    assert said == [["I am Alice"], ["I am Bob"]]

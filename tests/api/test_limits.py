@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -20,7 +21,10 @@ SLOW = {"offline_tokens_per_s": 20, "offline_reply_tokens": 400}
 
 
 async def test_limits_rate_answers_429_then_recovers(start_server: ServerFactory) -> None:
-    async with start_server(rate_limit="3/second") as api, asyncio.timeout(30):
+    async with (
+        start_server(rate_limit="3/second", rate_limit_local=True) as api,
+        asyncio.timeout(30),
+    ):
         statuses = [(await api.client.get("/v1/agents")).status_code for _ in range(3)]
         refused = await api.client.get("/v1/agents")
         assert statuses == [200, 200, 200]
@@ -32,6 +36,14 @@ async def test_limits_rate_answers_429_then_recovers(start_server: ServerFactory
         await asyncio.sleep(retry_after)
         assert (await api.client.get("/v1/agents")).status_code == 200
         assert (await api.client.get("/healthz")).status_code == 200  # never limited
+
+
+async def test_limits_the_local_user_is_not_rate_limited_by_default(
+    start_server: ServerFactory,
+) -> None:
+    async with start_server(rate_limit="2/minute") as api, asyncio.timeout(30):
+        statuses = {(await api.client.get("/v1/agents")).status_code for _ in range(6)}
+    assert statuses == {200}
 
 
 async def _background(api: Api, message: str = "long") -> httpx.Response:
@@ -103,10 +115,11 @@ async def test_limits_message_length(start_server: ServerFactory) -> None:
 async def test_limits_hold_across_two_replicas_sharing_redis(
     tmp_path: Path, redis_url: str
 ) -> None:
-    common = {
+    common: dict[str, Any] = {
         "redis_url": redis_url,
         "redis_prefix": f"adkstream-test-{uuid.uuid4().hex[:8]}",
         "rate_limit": "4/minute",
+        "rate_limit_local": True,
         "max_runs_per_user": 1,
         **SLOW,
     }

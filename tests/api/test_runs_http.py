@@ -219,6 +219,57 @@ async def test_runs_bad_input_gets_a_json_error(
     assert not api.host.runs.active
 
 
+EMPTY_MESSAGES = [
+    pytest.param("/v1/runs", {"message": ""}, "message", id="native-empty"),
+    pytest.param("/v1/runs", {"message": " \n\t"}, "message", id="native-blank"),
+    pytest.param(
+        "/v1/runs", {"message": {"parts": [{"text": "  "}]}}, "message", id="native-blank-parts"
+    ),
+    pytest.param(
+        "/v1/chat/completions",
+        {"model": "assistant", "messages": [{"role": "user", "content": "  "}]},
+        "messages",
+        id="openai-blank",
+    ),
+    pytest.param(
+        "/v1/agui/assistant",
+        {
+            "threadId": "t-empty",
+            "runId": "r-1",
+            "state": {},
+            "messages": [{"id": "u-1", "role": "user", "content": " "}],
+            "tools": [],
+            "context": [],
+            "forwardedProps": {},
+        },
+        "messages",
+        id="agui-blank",
+    ),
+    pytest.param(
+        "/v1/vercel/assistant",
+        {"id": "c-empty", "messages": [{"id": "u-1", "role": "user", "parts": []}]},
+        "messages",
+        id="vercel-no-parts",
+    ),
+]
+
+
+@pytest.mark.parametrize(("path", "body", "field"), EMPTY_MESSAGES)
+async def test_runs_an_empty_message_is_422_in_the_same_words(
+    api: Api, path: str, body: dict[str, object], field: str
+) -> None:
+    response = await api.client.post(path, json=body)
+    assert response.status_code == 422
+    error = response.json()["error"]  # OpenAI's route answers in OpenAI's error shape
+    assert error["message"] == f"{field}: the message is empty"
+    assert error["code"] == "invalid_field"
+    assert error.get("field", error.get("param")) == field
+    # Refused before anything ran (AG-UI and Vercel name their session first: it may exist).
+    for session in (await api.client.get("/v1/sessions")).json()["sessions"]:
+        runs = await api.client.get(f"/v1/sessions/{session['id']}/runs")
+        assert runs.json()["runs"] == []
+
+
 async def test_runs_body_over_the_limit_is_413(api: Api) -> None:
     big = json.dumps({"message": "x" * (1 << 20)}).encode()
     async with asyncio.timeout(30):

@@ -4,17 +4,11 @@
 exist yet), the last user message is the new message (its text, and its media parts when
 they carry inline data: URL and provider-file sources are refused with a 400), and the
 keys of `state` that differ from the session's state become the run's `state_delta`.
-
-This module also holds the shell the three protocol adapters share (AG-UI, Vercel,
-OpenAI): open the session a client names, start a run as `POST /v1/runs` does, and
-stream a protocol encoder's frames from the run's log (`EventStreamResponse`).
 """
 
 from __future__ import annotations
 
 import base64
-import re
-from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from ag_ui.core import (
@@ -34,27 +28,18 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from adkstream.agents.client_tools import ClientToolSpec
-from adkstream.agents.registry import HostedAgent
 from adkstream.api.agui import AguiEncoder
 from adkstream.api.agui_answers import agui_answers
-from adkstream.api.bodies import _ID_PATTERN
-from adkstream.api.event_stream import EventStreamResponse
 from adkstream.api.inputs import current_user, host_of, read_model
+from adkstream.api.protocol_runs import open_session, start_protocol_run, user_message
 from adkstream.api.resume import continue_run, waiting_runs
-from adkstream.api.streams import SSE_HEADERS, run_headers
-from adkstream.errors import ConflictError, NotFoundError, RequestError
-from adkstream.events import StreamEvent
+from adkstream.api.streams import run_stream
+from adkstream.errors import ConflictError, RequestError
 from adkstream.runner.answers import answers_message
 from adkstream.runner.host import Host
-from adkstream.runner.run_record import RunRecord
-from adkstream.runner.runs import DisconnectPolicy, Run, RunRequest
-from adkstream.runner.sessions import SessionView
+from adkstream.runner.runs import Run
 
-_SESSION_ID = re.compile(_ID_PATTERN)
 _MISSING = object()
-
-FrameSource = Callable[[StreamEvent], list[bytes]]
-"""A protocol encoder's `frames`: the SSE frames for one stream event."""
 
 
 async def run_agui(request: Request) -> Response:
@@ -85,7 +70,7 @@ async def run_agui(request: Request) -> Response:
             state_delta=state_delta or None,
             client_tools=tools,
         )
-    return protocol_stream(host, run.record, encoder.frames)
+    return run_stream(host, run.record, encoder)
 
 
 async def _continued(
@@ -139,9 +124,7 @@ def _new_message(body: RunAgentInput) -> types.Content:
                 for at, part in enumerate(content)
                 if not isinstance(part, TextPart)
             ]
-        if not text.strip() and not files:
-            raise RequestError("the last user message has no text or media part", field="messages")
-        return user_message(text if text.strip() else "", files)
+        return user_message(text, files)
     raise RequestError("messages holds no user message", code="missing_message", field="messages")
 
 
@@ -170,115 +153,6 @@ def _client_state(body: RunAgentInput) -> dict[str, Any]:
     if not isinstance(body.state, dict):
         raise RequestError("state must be a JSON object", field="state")
     return body.state
-
-
-# --- the shell the protocol adapters share ---
-
-
-async def open_session(
-    host: Host, *, user: str, agent: HostedAgent, session_id: str, field: str
-) -> SessionView:
-    """The caller's session `session_id` of `agent`, created (empty) when it does not exist.
-
-    Raises:
-        RequestError: `session_id` is not a valid id (400, naming `field`).
-        ConflictError: the session belongs to another agent (409, `agent_mismatch`).
-    """
-    if not _SESSION_ID.match(session_id):
-        raise RequestError(
-            f"{field} must be 1-128 letters, digits or ._:- (starting with a letter or digit)",
-            field=field,
-        )
-    try:
-        view = await host.sessions.get(user, session_id, with_messages=False)
-    except NotFoundError:
-        try:
-            return await host.sessions.create(agent=agent, user_id=user, session_id=session_id)
-        except ConflictError:  # a concurrent request created it first
-            view = await host.sessions.get(user, session_id, with_messages=False)
-    if view.agent != agent.name:
-        raise ConflictError(
-            f"session {session_id!r} belongs to agent {view.agent!r}",
-            code="agent_mismatch",
-            field=field,
-        )
-    return view
-
-
-async def start_protocol_run(
-    host: Host,
-    *,
-    agent: HostedAgent,
-    user: str,
-    session_id: str,
-    message: types.Content,
-    state_delta: dict[str, Any] | None = None,
-    on_disconnect: DisconnectPolicy = "cancel",
-    client_tools: tuple[ClientToolSpec, ...] = (),
-) -> Run:
-    """Starts a run with a user message, as `POST /v1/runs` does (same limits, coalescing).
-
-    Raises:
-        RequestError: the message's text is over `max_message_chars` (422,
-            `message_too_long`).
-        UnavailableError: over a run limit (the run manager's).
-    """
-    limit = host.settings.max_message_chars
-    if sum(len(part.text or "") for part in message.parts or []) > limit:
-        raise RequestError(
-            f"the message is over the limit of {limit} characters",
-            code="message_too_long",
-            field="messages",
-            status=422,
-        )
-    return await host.runs.start(
-        RunRequest(
-            agent=agent,
-            user_id=user,
-            session_id=session_id,
-            message=message,
-            state_delta=state_delta,
-            coalesce_ms=host.settings.coalesce_ms,
-            on_disconnect=on_disconnect,
-            thoughts=host.settings.thoughts,
-            client_tools=client_tools,
-            if_busy=host.settings.if_busy,
-        )
-    )
-
-
-def user_message(text: str, files: list[types.Part] | None = None) -> types.Content:
-    """A user's message as ADK takes it: its text, then the files (images) it carries."""
-    parts = [types.Part(text=text)] if text else []
-    return types.Content(role="user", parts=parts + (files or []))
-
-
-def protocol_stream(
-    host: Host,
-    record: RunRecord,
-    frames: FrameSource,
-    *,
-    headers: dict[str, str] | None = None,
-) -> EventStreamResponse:
-    """The run's events from the start, through `frames`, as an SSE response.
-
-    The response watches the run while it is open: when the client leaves, the run's
-    disconnect policy applies (`cancel` stops it), as for the native stream.
-    """
-    return EventStreamResponse(
-        _relay(host, record.run_id, frames),
-        headers=run_headers(record) | SSE_HEADERS | (headers or {}),
-        ping_s=host.settings.heartbeat_s,
-    )
-
-
-async def _relay(host: Host, run_id: str, frames: FrameSource) -> AsyncIterator[bytes]:
-    """The frames of each batch storage hands over go out in one write, as for `/v1/runs`."""
-    async with host.runs.watching(run_id):
-        async for batch in host.log.follow_batches(run_id):
-            data = b"".join([frame for event in batch for frame in frames(event)])
-            if data:  # an encoder may have nothing to say for some events
-                yield data
 
 
 routes = [Route("/v1/agui/{agent}", run_agui, methods=["POST"])]

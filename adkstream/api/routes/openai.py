@@ -41,6 +41,7 @@ from adkstream.api.bodies import ClientToolBody
 from adkstream.api.client_calls import answer_of
 from adkstream.api.inputs import StreamFormat, current_user, host_of, read_model
 from adkstream.api.json_depth import parse_json
+from adkstream.api.message_check import check_message
 from adkstream.api.openai_compat import (
     ChatCompletionEncoder,
     error_object,
@@ -48,14 +49,9 @@ from adkstream.api.openai_compat import (
     model_object,
     parse_tool_call_id,
 )
+from adkstream.api.protocol_runs import open_session, start_protocol_run, user_message
 from adkstream.api.resume import client_tool_specs, continue_run
-from adkstream.api.routes.agui import (
-    open_session,
-    protocol_stream,
-    start_protocol_run,
-    user_message,
-)
-from adkstream.api.streams import run_headers, stream_response
+from adkstream.api.streams import run_headers, run_stream, stream_response
 from adkstream.errors import ConflictError, NotFoundError, RequestError, UnavailableError
 from adkstream.runner.answers import Answer, answers_message
 from adkstream.runner.host import Host
@@ -99,9 +95,7 @@ class ChatMessage(BaseModel):
                 for at, part in enumerate(self.content)
                 if part.get("type") != "text"
             ]
-        if not text.strip() and not files:
-            raise RequestError("the last user message has no text or media part", field="messages")
-        return user_message(text if text.strip() else "", files)
+        return user_message(text, files)
 
 
 def _media_part(part: dict[str, Any], where: str) -> types.Part:
@@ -296,6 +290,8 @@ async def chat_completions(request: Request) -> Response:
         run = await _continue(host, user, results, tools)
         return await _answer(request, host, body, run)
     message = body.new_message()
+    # Before a session is made for it (start_protocol_run checks again, for every protocol).
+    check_message(message, limit=host.settings.max_message_chars, field="messages")
     session_id, field = request.headers.get("x-session-id"), "X-Session-Id"
     if session_id is None and body.metadata is not None:
         session_id, field = body.metadata.get("session_id"), "metadata.session_id"
@@ -359,7 +355,7 @@ async def _answer(request: Request, host: Host, body: ChatCompletionBody, run: R
         include_usage=body.stream_options is not None and body.stream_options.include_usage,
     )
     if body.stream:
-        return protocol_stream(host, run.record, encoder.frames)
+        return run_stream(host, run.record, encoder)
     # The native JSON answer waits for the run and cancels it if the client leaves
     # meanwhile; its body is not ours to send, the run's events are re-encoded instead.
     await stream_response(request, host, run.record, StreamFormat.JSON)

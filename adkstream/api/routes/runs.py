@@ -22,6 +22,7 @@ from adkstream.api.inputs import (
     negotiate,
     read_model,
 )
+from adkstream.api.message_check import check_message
 from adkstream.api.resume import client_tool_specs, continue_run, waiting_runs
 from adkstream.api.streams import run_headers, stream_response
 from adkstream.errors import ConflictError, NotFoundError, RequestError
@@ -38,14 +39,7 @@ async def start_run(request: Request) -> Response:
     user = current_user(request)
     fmt = negotiate(request)
     body = await read_model(request, RunBody)
-    limit = host.settings.max_message_chars
-    if body.text_length() > limit:
-        raise RequestError(
-            f"the message is over the limit of {limit} characters",
-            code="message_too_long",
-            field="message",
-            status=422,
-        )
+    check_message(body.content(), limit=host.settings.max_message_chars)
     key = idempotency_key(request)
     run_id = fingerprint = None
     if key is not None:

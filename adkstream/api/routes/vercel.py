@@ -36,14 +36,10 @@ from starlette.routing import Route
 from adkstream.api.bodies import ClientToolBody
 from adkstream.api.client_calls import answer_of
 from adkstream.api.inputs import current_user, host_of, read_model
+from adkstream.api.protocol_runs import open_session, start_protocol_run, user_message
 from adkstream.api.resume import client_tool_specs, continue_run, waiting_runs
-from adkstream.api.routes.agui import (
-    open_session,
-    protocol_stream,
-    start_protocol_run,
-    user_message,
-)
-from adkstream.api.vercel import HEADERS, VercelEncoder
+from adkstream.api.streams import run_stream
+from adkstream.api.vercel import VercelEncoder
 from adkstream.errors import RequestError
 from adkstream.runner.answers import answers_message
 from adkstream.runner.host import Host
@@ -99,10 +95,6 @@ class ChatBody(BaseModel):
                     if part.get("type") == "text"
                 )
                 files = [_inline_file(part) for part in message.parts if part.get("type") == "file"]
-                if not text.strip() and not files:
-                    raise RequestError(
-                        "the last user message has no text or file part", field="messages"
-                    )
                 return user_message(text, files)
         raise RequestError(
             "messages holds no user message", code="missing_message", field="messages"
@@ -173,7 +165,7 @@ async def chat(request: Request) -> Response:
         on_disconnect=body.on_disconnect,
         client_tools=client_tool_specs(body.tools or [], field="tools"),
     )
-    return protocol_stream(host, run.record, VercelEncoder().frames, headers=HEADERS)
+    return run_stream(host, run.record, VercelEncoder())
 
 
 async def _continue(host: Host, user: str, session_id: str, body: ChatBody) -> Response | None:
@@ -203,7 +195,7 @@ async def _continue(host: Host, user: str, session_id: str, body: ChatBody) -> R
             host, record, message, on_disconnect=body.on_disconnect, client_tools=tools
         )
         encoder = VercelEncoder(answered=answered, denied=denied)
-        return protocol_stream(host, run.record, encoder.frames, headers=HEADERS)
+        return run_stream(host, run.record, encoder)
     return None
 
 
@@ -222,7 +214,7 @@ async def resume_chat(request: Request) -> Response:
     ]
     if not active:
         return Response(status_code=204)
-    return protocol_stream(host, active[-1], VercelEncoder().frames, headers=HEADERS)
+    return run_stream(host, active[-1], VercelEncoder())
 
 
 routes = [

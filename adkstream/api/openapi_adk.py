@@ -1,0 +1,133 @@
+"""The routes of `/openapi.json` for ADK's own REST API (`adk api_server`'s paths and
+bodies, served on adkstream's runs). Bodies are ADK's pydantic models (camelCase or
+snake_case): described as JSON objects with the model's name, not re-specified here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from adkstream.api.openapi_more import _OBJECT, _SSE, _object_body, _op, _path
+
+_APP_USER = [_path("app_name"), _path("user_id")]
+_SESSION = [*_APP_USER, _path("session_id")]
+_ARTIFACT = [*_SESSION, _path("name")]
+_SESSIONS = "/apps/{app_name}/users/{user_id}/sessions"
+_ARTIFACTS = _SESSIONS + "/{session_id}/artifacts"
+_ONE = _ARTIFACTS + "/{name}"
+_JSON = {"200": {"description": "as ADK answers", "content": _OBJECT}}
+_RUN_ID = [_path("run_id")]
+
+
+def adk_paths() -> dict[str, Any]:
+    """ADK's REST API: runs, sessions, artifacts, the server's facts (README: "ADK's REST API")."""
+    return _run_paths() | _session_paths() | _artifact_paths() | _meta_paths()
+
+
+def _run_paths() -> dict[str, Any]:
+    run_body = _object_body("ADK's RunAgentRequest: appName, userId, sessionId, newMessage, ...")
+    return {
+        "/run": {
+            "post": _op("ADK: run an agent, answer its Events as one array", _JSON, body=run_body)
+        },
+        "/run_sse": {
+            "post": _op(
+                "ADK: run an agent, stream its Events (`data:` lines, with `id:` for resume)",
+                {"200": {"description": "ADK Events", "content": _SSE}},
+                body=run_body,
+            )
+        },
+        "/run_sse/{run_id}": {
+            "get": _op(
+                "ADK: resume a /run_sse stream after Last-Event-ID (adkstream's addition)",
+                {
+                    "200": {"description": "ADK Events", "content": _SSE},
+                    "204": {"description": "the run ended and nothing follows that id"},
+                },
+                params=_RUN_ID,
+            )
+        },
+        "/run_sse/{run_id}/cancel": {
+            "post": _op(
+                "ADK: cancel a run (adkstream's addition)",
+                {"202": {"description": "cancelling"}},
+                params=_RUN_ID,
+            )
+        },
+    }
+
+
+def _session_paths() -> dict[str, Any]:
+    return {
+        _SESSIONS: {
+            "get": _op("ADK: a user's sessions of an app", _JSON, params=_APP_USER),
+            "post": _op(
+                "ADK: create a session",
+                _JSON,
+                params=_APP_USER,
+                body=_object_body("ADK's CreateSessionRequest: sessionId?, state?"),
+            ),
+        },
+        _SESSIONS + "/{session_id}": {
+            "get": _op("ADK: a session with its events and state", _JSON, params=_SESSION),
+            "post": _op(
+                "ADK: create a session with this id (the body is its state)",
+                _JSON,
+                params=_SESSION,
+            ),
+            "patch": _op(
+                "ADK: change a session's state",
+                _JSON,
+                params=_SESSION,
+                body=_object_body("ADK's UpdateSessionRequest: stateDelta"),
+            ),
+            "delete": _op("ADK: delete a session", _JSON, params=_SESSION),
+        },
+    }
+
+
+def _artifact_paths() -> dict[str, Any]:
+    version = [*_ARTIFACT, _path("version_id")]
+    return {
+        _ARTIFACTS: {
+            "get": _op("ADK: a session's artifact names", _JSON, params=_SESSION),
+            "post": _op(
+                "ADK: save an artifact",
+                _JSON,
+                params=_SESSION,
+                body=_object_body("ADK's SaveArtifactRequest: filename, artifact (a Part)"),
+            ),
+        },
+        _ONE: {
+            "get": _op("ADK: an artifact (latest, or ?version=N)", _JSON, params=_ARTIFACT),
+            "delete": _op("ADK: delete an artifact", _JSON, params=_ARTIFACT),
+        },
+        _ONE + "/versions": {"get": _op("ADK: an artifact's versions", _JSON, params=_ARTIFACT)},
+        _ONE + "/versions/metadata": {
+            "get": _op("ADK: an artifact's versions' metadata", _JSON, params=_ARTIFACT)
+        },
+        _ONE + "/versions/{version_id}": {
+            "get": _op("ADK: one version of an artifact", _JSON, params=version)
+        },
+        _ONE + "/versions/{version_id}/metadata": {
+            "get": _op("ADK: one version's metadata", _JSON, params=version)
+        },
+    }
+
+
+def _meta_paths() -> dict[str, Any]:
+    return {
+        "/list-apps": {"get": _op("ADK: the hosted agents' names (?detailed=true)", _JSON)},
+        "/apps/{app_name}/app-info": {
+            "get": _op("ADK: an app's agents and tools", _JSON, params=[_path("app_name")])
+        },
+        "/health": {"get": _op("ADK: liveness", _JSON)},
+        "/version": {"get": _op("ADK: ADK's and adkstream's versions", _JSON)},
+        "/config/telemetry": {
+            "get": _op("ADK: the dev UI's telemetry consent", _JSON),
+            "post": _op(
+                "ADK: set the telemetry consent (needs X-ADK-Telemetry-Request: true)",
+                _JSON,
+                body=_object_body("{telemetry: bool}"),
+            ),
+        },
+    }

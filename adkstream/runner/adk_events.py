@@ -1,0 +1,72 @@
+"""ADK's own events, kept for ADK's REST API (`/run`, `/run_sse`) by the runs it starts.
+
+A run started with `RunRequest.adk_events` writes, beside the stream events every run
+writes, each ADK Event as an `adk.event`: ADK's JSON of it, made the moment it arrives
+(ADK's partial events share one mutable `EventActions`, so it cannot wait). One change:
+the event ADK makes of an exception (`errorMessage` = the exception's text) says
+`failures.MODEL_ERROR`'s message instead, so no internals leak (a model's finish or
+block reason and ADK's abort marker keep theirs). Those runs
+use ADK's default `App` for the agent (`adk_runner`: not resumable, as `adk api_server`
+runs an agent package), so ADK's clients see the events ADK's own server sends; adkstream's
+other runs use a resumable one (`registry.resumable_app`), which adds `endOfAgent` events.
+"""
+
+from __future__ import annotations
+
+from google.adk.agents.run_config import RunConfig
+from google.adk.apps import App
+from google.adk.artifacts.base_artifact_service import BaseArtifactService
+from google.adk.events.event import Event
+from google.adk.plugins.base_plugin import BasePlugin
+from google.adk.runners import Runner
+from google.adk.sessions.base_session_service import BaseSessionService
+
+from adkstream.adk_private import StreamingMode, event_json
+from adkstream.agents.registry import HostedAgent
+from adkstream.events import AdkEvent
+from adkstream.runner import failures
+from adkstream.runner.telemetry import streaming_run_config, telemetry_config
+from adkstream.runner.translate import finish_reason_of
+
+KEPT_ERROR_CODES = frozenset({"INVOCATION_ABORTED"})
+"""ADK's own error codes whose message is a fixed text, not an exception's."""
+
+
+def adk_event(event: Event, *, run_id: str, ts: float) -> AdkEvent:
+    """The stream event that carries `event` as ADK's REST API sends it."""
+    dumped = event_json(event)
+    if _is_failure(event):
+        dumped["errorMessage"] = failures.MODEL_ERROR.message
+    return AdkEvent(run_id=run_id, ts=ts, event=dumped)
+
+
+def _is_failure(event: Event) -> bool:
+    code = event.error_code
+    return (
+        code is not None
+        and event.error_message is not None
+        and finish_reason_of(code) is None
+        and code not in KEPT_ERROR_CODES
+    )
+
+
+_STREAMED = streaming_run_config()
+_UNSTREAMED = RunConfig(streaming_mode=StreamingMode.NONE, telemetry=telemetry_config())
+
+
+def run_config(*, streaming: bool) -> RunConfig:
+    """ADK's run config for a run: partial events when `streaming`, else one response per
+    model call (what ADK's `/run_sse` does with `streaming: false`)."""
+    return _STREAMED if streaming else _UNSTREAMED
+
+
+def adk_runner(
+    agent: HostedAgent,
+    *,
+    plugins: list[BasePlugin],
+    session_service: BaseSessionService,
+    artifact_service: BaseArtifactService,
+) -> Runner:
+    """The runner of `agent`'s runs for ADK's REST API: ADK's default `App` of it."""
+    app = App(name=agent.name, root_agent=agent.root, plugins=plugins)
+    return Runner(app=app, session_service=session_service, artifact_service=artifact_service)
