@@ -21,6 +21,7 @@ from adkstream.api.encoder import SSE_HEADERS as SSE_HEADERS
 from adkstream.api.encoder import NdjsonEncoder, SseEncoder, StreamEncoder
 from adkstream.api.event_stream import FrameStreamResponse
 from adkstream.api.inputs import StreamFormat
+from adkstream.errors import RequestError
 from adkstream.runner.host import Host
 from adkstream.runner.run_record import RunRecord
 from adkstream.tasks import cancel_and_wait
@@ -153,3 +154,16 @@ async def _until_disconnect(request: Request) -> None:
         message = await request.receive()
         if message["type"] == "http.disconnect":
             return
+
+
+def resume_point(request: Request) -> int:
+    """Where a reader resumes: `Last-Event-ID`, else `?after=`, else the start."""
+    raw = request.headers.get("last-event-id")
+    field = "Last-Event-ID"
+    if raw is None:
+        raw, field = request.query_params.get("after"), "after"
+    if raw is None or raw == "":
+        return 0
+    if not raw.isdigit():
+        raise RequestError(f"{field} must be a non-negative integer", field=field)
+    return int(raw)

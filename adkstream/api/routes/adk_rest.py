@@ -39,7 +39,7 @@ from adkstream.api.event_stream import EventStreamResponse
 from adkstream.api.inputs import current_user, host_of, read_model
 from adkstream.api.message_check import check_message
 from adkstream.api.sse import retry_frame
-from adkstream.api.streams import RETRY_MS, SSE_HEADERS, run_headers
+from adkstream.api.streams import RETRY_MS, SSE_HEADERS, resume_point, run_headers
 from adkstream.errors import ConflictError, NotFoundError, RequestError
 from adkstream.events import StreamEvent
 from adkstream.runner.host import Host
@@ -62,7 +62,7 @@ async def resume_sse(request: Request) -> Response:
     """`GET /run_sse/{run_id}`: the frames after Last-Event-ID (or `?after=N`), then live."""
     host = host_of(request)
     record = await _owned_run(request)
-    after = _resume_point(request)
+    after = resume_point(request)
     if record.finished and after >= record.last_seq:
         return Response(status_code=204, headers=run_headers(record))  # stops an EventSource
     agent = host.agents.get(record.agent) if record.agent in host.agents else None
@@ -175,18 +175,6 @@ def _disconnect_policy(request: Request, *, default: DisconnectPolicy) -> Discon
             return policy  # type: ignore[no-any-return]
     allowed = ", ".join(get_args(DisconnectPolicy))
     raise RequestError(f"on_disconnect must be one of {allowed}", field="on_disconnect")
-
-
-def _resume_point(request: Request) -> int:
-    raw = request.headers.get("last-event-id")
-    field = "Last-Event-ID"
-    if raw is None:
-        raw, field = request.query_params.get("after"), "after"
-    if raw is None or raw == "":
-        return 0
-    if not raw.isdigit():
-        raise RequestError(f"{field} must be a non-negative integer", field=field)
-    return int(raw)
 
 
 routes = [

@@ -24,8 +24,8 @@ from adkstream.api.inputs import (
 )
 from adkstream.api.message_check import check_message
 from adkstream.api.resume import client_tool_specs, continue_run, waiting_runs
-from adkstream.api.streams import run_headers, stream_response
-from adkstream.errors import ConflictError, NotFoundError, RequestError
+from adkstream.api.streams import resume_point, run_headers, stream_response
+from adkstream.errors import ConflictError, NotFoundError
 from adkstream.runner.answers import AnswersBody, answers_message
 from adkstream.runner.host import Host
 from adkstream.runner.run_record import RunRecord, RunStatus
@@ -127,7 +127,7 @@ async def run_events(request: Request) -> Response:
     host = host_of(request)
     fmt = negotiate(request, _EVENT_FORMATS)
     record = await _owned_run(host, request)
-    after = _resume_point(request)
+    after = resume_point(request)
     if after:
         metrics.REJOINS.inc()
     if record.finished and after >= record.last_seq:
@@ -201,18 +201,6 @@ async def _owned_run(host: Host, request: Request) -> RunRecord:
     if record is None or record.user_id != current_user(request):
         raise NotFoundError(f"no run {run_id!r}", code="run_not_found")
     return record
-
-
-def _resume_point(request: Request) -> int:
-    raw = request.headers.get("last-event-id")
-    field = "Last-Event-ID"
-    if raw is None:
-        raw, field = request.query_params.get("after"), "after"
-    if raw is None or raw == "":
-        return 0
-    if not raw.isdigit():
-        raise RequestError(f"{field} must be a non-negative integer", field=field)
-    return int(raw)
 
 
 routes = [
