@@ -10,7 +10,7 @@ import shlex
 from collections.abc import AsyncIterator, Iterable
 
 from adkstream.cli import how_to_answer, print_stream
-from adkstream.events import CodeResult, MessageSources, RunQueued, Source, StreamEvent
+from adkstream.events import AdkEvent, CodeResult, MessageSources, RunQueued, Source, StreamEvent
 from tests.adapters import events as ev
 
 
@@ -150,3 +150,9 @@ async def test_print_stream_says_a_queued_run_waits() -> None:
     queued = RunQueued(run_id=ev.RUN, ts=ev.TS, behind="run-0")
     _, out = await printed([ev.started(), queued, ev.run_completed(0)])
     assert out.startswith("(waiting for the session's run in progress, run-0, to end)\n")
+
+
+async def test_print_stream_skips_adk_events() -> None:
+    adk = AdkEvent(run_id=ev.RUN, ts=ev.TS, event={"author": "a", "partial": True})
+    plain = await printed([ev.started(), ev.run_completed(0)])
+    assert await printed([ev.started(), adk, ev.run_completed(0)]) == plain

@@ -7,6 +7,7 @@ from html import escape
 import pytest
 
 from adkstream.events import (
+    AdkEvent,
     AgentCompleted,
     AgentStarted,
     CodeResult,
@@ -388,3 +389,12 @@ def test_render_queued_run_says_what_it_waits_for_until_it_runs() -> None:
     assert "queued behind run run-0" in render_text(queued)
     assert "queued behind run run-0" in render_html(queued)
     assert "queued" not in render_text(running)
+
+
+def test_render_skips_adk_events() -> None:
+    """`adk.event` (ADK's own event JSON, logged for ADK REST runs) shows nothing more."""
+    adk = AdkEvent(run_id=RUN, ts=0, event={"author": "a", "partial": True})
+    plain = view_of(ev.started(), message("a", "Hi"))
+    with_adk = view_of(ev.started(), adk, message("a", "Hi"))
+    assert render_text(with_adk) == render_text(plain)
+    assert render_html(with_adk) == render_html(plain)
