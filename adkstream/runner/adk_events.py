@@ -19,7 +19,7 @@ from google.adk.artifacts.base_artifact_service import BaseArtifactService
 from google.adk.events.event import Event
 from google.adk.plugins.base_plugin import BasePlugin
 from google.adk.runners import Runner
-from google.adk.sessions.base_session_service import BaseSessionService
+from google.adk.sessions.base_session_service import BaseSessionService, GetSessionConfig
 
 from adkstream.adk_private import StreamingMode, event_json
 from adkstream.agents.registry import HostedAgent
@@ -54,10 +54,15 @@ _STREAMED = streaming_run_config()
 _UNSTREAMED = RunConfig(streaming_mode=StreamingMode.NONE, telemetry=telemetry_config())
 
 
-def run_config(*, streaming: bool) -> RunConfig:
+def run_config(*, streaming: bool, recent_events: int | None = None) -> RunConfig:
     """ADK's run config for a run: partial events when `streaming`, else one response per
-    model call (what ADK's `/run_sse` does with `streaming: false`)."""
-    return _STREAMED if streaming else _UNSTREAMED
+    model call (what ADK's `/run_sse` does with `streaming: false`); with `recent_events`,
+    ADK loads only that many of the session's latest events for the run."""
+    config = _STREAMED if streaming else _UNSTREAMED
+    if recent_events is None:
+        return config
+    limit = GetSessionConfig(num_recent_events=recent_events)
+    return config.model_copy(update={"get_session_config": limit})
 
 
 def adk_runner(

@@ -174,6 +174,8 @@ class RunManager:
             runs late (see `loop_lag`); a run's `coalesce_ms` is the narrowest.
         first_step_wait_s: `start` returns once ADK has called a model, yielded an event
             or ended, or after this long, whichever is first (see `_start`).
+        recent_events: how many of a session's latest events ADK loads for a run (None:
+            all of them); see `adk_events.run_config`.
         clock: wall clock for event timestamps.
     """
 
@@ -191,6 +193,7 @@ class RunManager:
         detach_grace_s: float = 300.0,
         coalesce_max_ms: int = 1000,
         first_step_wait_s: float = FIRST_STEP_WAIT_S,
+        recent_events: int | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.agents = agents
@@ -208,6 +211,7 @@ class RunManager:
         self.detach_grace_s = detach_grace_s
         self.coalesce_max_s = coalesce_max_ms / 1000
         self.first_step_wait_s = first_step_wait_s
+        self.recent_events = recent_events
         self._first_stepping = False  # a start is waiting for its ADK's first step
         self.clock = clock
         self.loop_lag = LoopLag()
@@ -763,7 +767,9 @@ class RunManager:
                     new_message=request.message,
                     invocation_id=request.invocation_id,
                     state_delta=request.state_delta,
-                    run_config=adk_events.run_config(streaming=request.streaming),
+                    run_config=adk_events.run_config(
+                        streaming=request.streaming, recent_events=self.recent_events
+                    ),
                     abort_signal=run.abort_signal,
                 )
             ) as events:
