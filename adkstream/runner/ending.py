@@ -9,7 +9,6 @@ coalescer's pending merge when its window expires) and reports its end through
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from adkstream.runner import failures
 from adkstream.runner.coalesce import Coalescer
 from adkstream.runner.inbox import Inbox
 from adkstream.runner.pauses import PendingRequest
+from adkstream.tasks import cancel_and_wait
 
 logger = logging.getLogger("adkstream.run")
 
@@ -88,15 +88,10 @@ async def next_from_pump(
 
 async def stop_pump(pump: asyncio.Task[None], *, run_id: str) -> None:
     """Waits up to ABORT_GRACE_S for the pump to end, then cancels it."""
-    if not pump.done():
-        with contextlib.suppress(TimeoutError, asyncio.CancelledError):
-            async with asyncio.timeout(ABORT_GRACE_S):
-                await asyncio.shield(pump)
+    await asyncio.wait([pump], timeout=ABORT_GRACE_S)  # raises only if the caller is cancelled
     if not pump.done():
         logger.warning("run %s: ADK did not stop within %ss", run_id, ABORT_GRACE_S)
-        pump.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await pump
+        await cancel_and_wait(pump)
 
 
 def terminal_event(

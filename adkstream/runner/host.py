@@ -15,6 +15,7 @@ from adkstream.agents.registry import AgentRegistry
 from adkstream.errors import ConfigurationError
 from adkstream.runner.artifacts import open_artifact_service
 from adkstream.runner.datadir import DataDirLock
+from adkstream.runner.lifecycle import RunServices
 from adkstream.runner.live import LiveRuns
 from adkstream.runner.log import EventLog
 from adkstream.runner.pruner import Pruner
@@ -82,11 +83,9 @@ class Host:
         if settings.lean_gemini:
             for agent in agents:
                 install_lean_gemini(agent.root)
+        services = RunServices(agents, session_service, log, artifact_service)
         runs = RunManager(
-            agents=agents,
-            session_service=session_service,
-            log=log,
-            artifact_service=artifact_service,
+            services,
             max_runs=settings.max_runs,
             slots=open_slots(settings),
             turns=open_turns(settings),
@@ -95,11 +94,9 @@ class Host:
             coalesce_max_ms=settings.coalesce_max_ms,
         )
         live = LiveRuns(
-            agents=agents,
-            session_service=session_service,
-            log=log,
-            artifact_service=artifact_service,
+            services,
             max_runs=settings.max_runs,
+            max_run_s=settings.max_run_s,
         )
         log.on_cancel_request(runs.on_cancel_request)
         await log.recover_interrupted()

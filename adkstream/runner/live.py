@@ -3,9 +3,11 @@
 A live run is one task that drives `run_live` through a pump task (so that coalescing
 windows expire while ADK is silent), translates its events, and appends them to the
 run's log: `run.started`, the stream events, a `turn.completed` per model turn,
-`media.delta` for audio, and exactly one terminal event. Whatever ends it (the client's
-close, a cancel, an error, server shutdown), its `finally` closes the LiveRequestQueue
-(ADK's own `/run_live` never does), stops the pump and writes the terminal event.
+`media.delta` for audio, and exactly one terminal event. It shares its lifecycle with
+request runs (`lifecycle.Lifecycle.drive`: `max_run_s`, the run metrics, one terminal
+event); what is its own: whatever ends it (the client's close, a cancel, an error,
+`max_run_s`, server shutdown), ADK is told to stop by closing the LiveRequestQueue
+(ADK's own `/run_live` never closes it).
 
 What it does about ADK's live mode (docs/ADK_NOTES.md, "Live"; `google/adk/live/`):
 - Every live response becomes an Event with a new id, so the partial chunks of one
@@ -31,7 +33,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 import time
 import uuid
@@ -45,36 +46,27 @@ from google.adk.agents.base_agent import BaseAgent
 from google.adk.agents.live_request_queue import LiveRequestQueue
 from google.adk.agents.run_config import RunConfig
 from google.adk.apps import App
-from google.adk.artifacts.base_artifact_service import BaseArtifactService
 from google.adk.models.base_llm import BaseLlm
 from google.adk.models.google_llm import Gemini
 from google.adk.runners import Runner
-from google.adk.sessions.base_session_service import BaseSessionService
 from google.genai import types
 
 from adkstream.agents.coalescing import unwrapped
 from adkstream.agents.offline import OfflineModel
 from adkstream.agents.offline_live import OfflineLiveModel
-from adkstream.agents.registry import AgentRegistry, HostedAgent
+from adkstream.agents.registry import HostedAgent
 from adkstream.errors import ConflictError, UnavailableError
 from adkstream.events import (
     ErrorInfo,
-    RunFailed,
     RunStarted,
     TerminalEvent,
 )
 from adkstream.runner import failures
 from adkstream.runner.coalesce import Coalescer
-from adkstream.runner.ending import (
-    ABORT_GRACE_S,
-    PumpEnd,
-    next_from_pump,
-    stop_pump,
-    terminal_event,
-)
+from adkstream.runner.ending import ABORT_GRACE_S, PumpEnd
 from adkstream.runner.inbox import Inbox
+from adkstream.runner.lifecycle import Lifecycle, Pipe, RunHandle, RunServices
 from adkstream.runner.live_translate import LiveTranslator, TurnOutputPlugin
-from adkstream.runner.log import EventLog
 from adkstream.runner.run_record import RunRecord
 from adkstream.runner.telemetry import telemetry_config
 
@@ -141,7 +133,7 @@ def _is_live_model(name: str) -> bool:
 
 
 @dataclass
-class LiveRun:
+class LiveRun(RunHandle):
     """A live run in progress in this process: its queue, and how it is asked to end.
 
     `close()` ends it normally (`run.completed`), `cancel()` with `run.cancelled`,
@@ -149,18 +141,9 @@ class LiveRun:
     by itself, then its task is cancelled.
     """
 
-    record: RunRecord
     queue: LiveRequestQueue = field(default_factory=LiveRequestQueue)
-    cancel_reason: str | None = None
-    failure: ErrorInfo | None = None
-    task: asyncio.Task[None] | None = None
-    done: asyncio.Event = field(default_factory=asyncio.Event)
     pump: asyncio.Task[None] | None = None
     _force_timer: asyncio.TimerHandle | None = None
-
-    @property
-    def run_id(self) -> str:
-        return self.record.run_id
 
     @property
     def closing(self) -> bool:
@@ -212,43 +195,34 @@ class LiveRun:
             logger.warning("live run %s: ADK did not stop within %ss", self.run_id, ABORT_GRACE_S)
             self.pump.cancel()
 
-    def _ended(self) -> None:
-        if self._force_timer is not None:
-            self._force_timer.cancel()
-        self.done.set()
-
 
 class LiveRuns:
     """Starts and tracks the live runs of this process (`active`, by run id).
 
     Args:
-        agents: the hosted agents.
-        session_service: ADK's session service.
-        log: where run events and run records go.
+        services: the agents, ADK's services and the run log.
         max_runs: concurrent live runs in this process; over it `start` raises
             UnavailableError.
+        max_run_s: the longest a live run may take; then it ends `run.failed` `timeout`.
         gemini_live_model: the Live model for agents on a non-Live Gemini model.
         clock: wall clock for event timestamps.
     """
 
     def __init__(
         self,
+        services: RunServices,
         *,
-        agents: AgentRegistry,
-        session_service: BaseSessionService,
-        log: EventLog,
-        artifact_service: BaseArtifactService | None = None,
         max_runs: int = 1000,
+        max_run_s: float = 600.0,
         gemini_live_model: str = GEMINI_LIVE_MODEL,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.agents = agents
-        self.session_service = session_service
-        self.artifact_service = artifact_service
-        self.log = log
+        self.services = services
+        log = self.log = services.log
         self.max_runs = max_runs
         self.gemini_live_model = gemini_live_model
         self.clock = clock
+        self.life = Lifecycle(log=log, clock=clock, max_run_s=max_run_s)
         self.active: dict[str, LiveRun] = {}
         self._connections: set[asyncio.Task[Any]] = set()
         """The socket handlers serving live runs (`connection`)."""
@@ -291,8 +265,8 @@ class LiveRuns:
             app=agent.name,
             agent=agent.root.name,
         )
-        self.log.append(run_id, [started])
         run = LiveRun(record=record)
+        self.life.announce(run, [started])
         self.active[run_id] = run
         run.task = asyncio.get_running_loop().create_task(
             self._drive(run, agent, runner, coalesce_ms, run_config(modality)),
@@ -332,6 +306,7 @@ class LiveRuns:
             run.fail(failures.INTERRUPTED)
         for run in runs:
             await run.done.wait()
+        await self.life.settle()
         others = self._connections - {asyncio.current_task()}
         if others and sockets_s > 0:
             await asyncio.wait(others, timeout=sockets_s)
@@ -348,8 +323,8 @@ class LiveRuns:
             runner = Runner(
                 app=app,
                 app_name=agent.name,
-                session_service=self.session_service,
-                artifact_service=self.artifact_service,
+                session_service=self.services.session_service,
+                artifact_service=self.services.artifact_service,
             )
             self._runners[agent.name] = runner
         return runner
@@ -365,60 +340,34 @@ class LiveRuns:
         translator = LiveTranslator(
             run_id=run.run_id, output_keys=agent.output_keys, clock=self.clock
         )
-        coalescer = Coalescer(coalesce_ms / 1000)
         inbox: Inbox[PumpEnd] = Inbox()
         pump = run.pump = asyncio.get_running_loop().create_task(
             self._pump(run, runner, translator, inbox, config),
             name=f"adkstream-live-pump-{run.run_id}",
         )
-        terminal: TerminalEvent | None = None
-        try:
-            end = await self._relay(run, inbox, coalescer, translator)
-            terminal = self._terminal(run, translator, end)
-        except asyncio.CancelledError:
-            terminal = RunFailed(run_id=run.run_id, ts=self.clock(), error=failures.INTERRUPTED)
-            raise
-        except Exception as exc:
-            logger.exception("live run %s failed in the driver", run.run_id)
-            terminal = RunFailed(run_id=run.run_id, ts=self.clock(), error=failures.classify(exc))
-        finally:
-            if not run.queue.closed:
-                run.queue.close()
-            await self._stop_pump(run, pump)
-            self.log.append(run.run_id, coalescer.flush(asyncio.get_running_loop().time()))
-            if terminal is None:
-                terminal = RunFailed(run_id=run.run_id, ts=self.clock(), error=failures.INTERNAL)
-            self.log.append(run.run_id, [terminal])
-            self.active.pop(run.run_id, None)
-            run._ended()
-            with contextlib.suppress(Exception):
-                await self.log.release(run.run_id)
+        coalescer = Coalescer(coalesce_ms / 1000)
+        pipe = Pipe(translator, coalescer, inbox, pump, finish=translator.finish)
+        await self.life.drive(run, pipe, self)
 
-    async def _relay(
-        self,
-        run: LiveRun,
-        inbox: Inbox[PumpEnd],
-        coalescer: Coalescer,
-        translator: LiveTranslator,
-    ) -> PumpEnd:
-        """Moves translated events from the pump to the log through the coalescer."""
-        loop = asyncio.get_running_loop()
-        log, run_id = self.log, run.run_id
-        write = functools.partial(log.append, run_id)
-        while True:
-            item = await next_from_pump(inbox, coalescer, write)
-            if isinstance(item, PumpEnd):
-                if run.cancel_reason is None and run.failure is None:
-                    for event in translator.finish():
-                        log.append(run_id, coalescer.push(event, loop.time()))
-                return item
-            if run.cancel_reason is not None or run.failure is not None:
-                continue  # ending: what ADK still says is not the run's any more
-            now = loop.time()
-            for event in item:
-                ready = coalescer.push(event, now)
-                if ready:
-                    log.append(run_id, ready)
+    def stop_adk(self, run: LiveRun) -> None:
+        """Closes the run's queue: ADK's live loop ends by itself."""
+        if not run.queue.closed:
+            run.queue.close()
+
+    async def leave_session(self, run: LiveRun, terminal: TerminalEvent) -> None:
+        """Nothing: a live run's turns are in the session as ADK stored them."""
+
+    def forget(self, run: LiveRun) -> None:
+        self.active.pop(run.run_id, None)
+        if run._force_timer is not None:
+            run._force_timer.cancel()
+
+    async def release(self, run: LiveRun) -> None:
+        """Gives back the log's hot copy of the run."""
+        try:
+            await self.log.release(run.run_id)
+        except Exception:
+            logger.exception("live run %s: releasing its log copy failed", run.run_id)
 
     async def _pump(
         self,
@@ -446,18 +395,3 @@ class LiveRuns:
             error = exc
         finally:
             inbox.put(PumpEnd(error))
-
-    async def _stop_pump(self, run: LiveRun, pump: asyncio.Task[None]) -> None:
-        """The queue is closed: ADK stops by itself; cancel what did not stop in time."""
-        await stop_pump(pump, run_id=run.run_id)
-
-    def _terminal(self, run: LiveRun, translator: LiveTranslator, end: PumpEnd) -> TerminalEvent:
-        if run.failure is not None:
-            return RunFailed(run_id=run.run_id, ts=self.clock(), error=run.failure)
-        return terminal_event(
-            run_id=run.run_id,
-            ts=self.clock(),
-            outcome=translator,
-            end=end,
-            cancel_reason=run.cancel_reason,
-        )

@@ -23,6 +23,7 @@ from adkstream.agents.registry import AgentRegistry, HostedAgent
 from adkstream.errors import ConflictError, NotFoundError
 from adkstream.events import StreamEvent
 from adkstream.runner.answers import Answer, answers_message
+from adkstream.runner.lifecycle import RunServices
 from adkstream.runner.log import EventLog
 from adkstream.runner.run_record import RunStatus
 from adkstream.runner.runs import RunManager, RunRequest, new_run_id
@@ -60,7 +61,7 @@ class InProcess:
         self.session_service = InMemorySessionService()
         self.sessions = SessionStore(self.session_service, agents)
         self.log = EventLog.in_memory()
-        self.runs = RunManager(agents=agents, session_service=self.session_service, log=self.log)
+        self.runs = RunManager(RunServices(agents, self.session_service, self.log))
 
     async def start(
         self,

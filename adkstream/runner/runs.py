@@ -1,10 +1,11 @@
-"""The run lifecycle: start an ADK run as a task, write its events to the log, end it once.
+"""Request runs: start an ADK run (`Runner.run_async`) as a task, one per session at a time.
 
 A run is one task (`Run.task`) that drives `Runner.run_async` through a second task (the
-pump, so that the coalescing window can expire while ADK is silent). Whatever happens,
-the run's `finally` sets ADK's abort signal before tearing the pump down (ADK then
-persists its `INVOCATION_ABORTED` marker), closes the ADK generator (`aclosing`), and
-writes exactly one terminal event. HTTP responses are subscribers of the log.
+pump, so that the coalescing window can expire while ADK is silent), by the lifecycle
+it shares with live runs (`lifecycle.Lifecycle.drive`). What is its own: the session's
+turn and the user's slot, queued runs, ADK's abort signal as the way to stop it (ADK then
+persists its `INVOCATION_ABORTED` marker), and a stopped run's turn kept in (or rolled
+back out of) the session. HTTP responses are subscribers of the log.
 """
 
 from __future__ import annotations
@@ -20,18 +21,15 @@ from contextlib import aclosing
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from google.adk.artifacts.base_artifact_service import BaseArtifactService
-from google.adk.artifacts.in_memory_artifact_service import InMemoryArtifactService
 from google.adk.errors import InvocationNotFoundError
 from google.adk.runners import Runner
-from google.adk.sessions.base_session_service import BaseSessionService
 from google.genai import types
 
 from adkstream import metrics
 from adkstream.agents.a2a_import import remember_missing_a2a
 from adkstream.agents.client_tools import CLIENT_TOOLS, ClientToolSpec, install_client_tools
 from adkstream.agents.coalescing import COALESCE_WINDOW, install_coalescing, no_window
-from adkstream.agents.registry import AgentRegistry, HostedAgent, resumable_app
+from adkstream.agents.registry import HostedAgent, resumable_app
 from adkstream.agents.text_tap import (
     INVOCATION_STARTING,
     MODEL_CALLING,
@@ -54,9 +52,15 @@ from adkstream.events import (
 from adkstream.runner import adk_events, failures, stopped_answers
 from adkstream.runner.artifacts import SessionArtifacts
 from adkstream.runner.coalesce import Coalescer
-from adkstream.runner.ending import PumpEnd, next_from_pump, stop_pump, terminal_event
+from adkstream.runner.ending import PumpEnd
 from adkstream.runner.inbox import Inbox
-from adkstream.runner.log import EventLog
+from adkstream.runner.lifecycle import (
+    RELEASE_TIMEOUT_S,
+    Lifecycle,
+    Pipe,
+    RunHandle,
+    RunServices,
+)
 from adkstream.runner.loop_lag import AdaptiveWindow, LoopLag
 from adkstream.runner.run_record import RunRecord
 from adkstream.runner.session_turns import MemoryTurns, SessionTurns
@@ -74,8 +78,6 @@ INTERRUPTED = "interrupted by a newer message"
 ROLLED_BACK = "rolled back for a newer message"
 """The cancel reasons of a run another one interrupts; a rolled-back run rewinds its own
 turn out of the session before it gives the session up."""
-RELEASE_TIMEOUT_S = 10.0
-"""How long a run's end waits for storage to take its last events."""
 STARTING_S = 2.0
 STARTING_POLL_S = 0.02
 """How long a session's turn whose run (on another replica) has no record yet is taken
@@ -83,25 +85,18 @@ for a run starting, and how often its record is looked for meanwhile."""
 
 
 @dataclass
-class Run:
+class Run(RunHandle):
     """A run in progress in this process."""
 
-    record: RunRecord
-    on_disconnect: DisconnectPolicy
+    request: RunRequest | None = None
+    on_disconnect: DisconnectPolicy = "cancel"
     abort_signal: asyncio.Event = field(default_factory=asyncio.Event)
-    cancel_reason: str | None = None
-    failure: ErrorInfo | None = None
-    """Why the log may no longer write the run (`EventLog.on_run_lost`): it ends failed."""
     subscribers: int = 0
-    task: asyncio.Task[None] | None = None
-    done: asyncio.Event = field(default_factory=asyncio.Event)
     invocation_id: str | None = None
     """ADK's invocation, once ADK is about to store the run's message in the session."""
+    translator: Translator | None = None
+    """What ADK said, once the run's ADK side is open."""
     _detach_timer: asyncio.TimerHandle | None = None
-
-    @property
-    def run_id(self) -> str:
-        return self.record.run_id
 
 
 class RunExists(ConflictError):
@@ -145,26 +140,11 @@ class RunRequest:
 FIRST_STEP_WAIT_S = 0.02
 
 
-@dataclass
-class _Pipe:
-    """A run's ADK side and what joins it to the log, made before the run's task starts."""
-
-    translator: Translator
-    coalescer: Coalescer
-    inbox: Inbox[PumpEnd]
-    pump: asyncio.Task[None]
-    started: asyncio.Future[None]
-    """Done when ADK first calls a model, yields an event or ends, whichever is first."""
-
-
 class RunManager:
     """Starts, cancels and tracks the runs of this process.
 
     Args:
-        agents: the hosted agents.
-        session_service: ADK's session service (sessions and state).
-        log: where run events and run records go.
-        artifact_service: ADK's artifact service (what tools save); None: in memory.
+        services: the agents, ADK's services and the run log.
         max_runs: concurrent runs in this process; over it `start` raises UnavailableError.
         slots: concurrent runs per user; over it `start` raises UnavailableError (429).
         turns: whose turn each session is (one run at a time per session).
@@ -181,11 +161,8 @@ class RunManager:
 
     def __init__(
         self,
+        services: RunServices,
         *,
-        agents: AgentRegistry,
-        session_service: BaseSessionService,
-        log: EventLog,
-        artifact_service: BaseArtifactService | None = None,
         max_runs: int = 1000,
         slots: RunSlots | None = None,
         turns: SessionTurns | None = None,
@@ -196,9 +173,8 @@ class RunManager:
         recent_events: int | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.agents = agents
-        self.session_service = session_service
-        self.artifact_service = artifact_service or InMemoryArtifactService()
+        self.services = services
+        agents, log = services.agents, services.log
         self.log = log
         self.max_runs = max_runs
         self.slots = slots or MemorySlots(1000)
@@ -207,7 +183,7 @@ class RunManager:
         """Runs of this process being started (`start` has not returned yet)."""
         self._early_cancels: dict[str, str] = {}
         """Cancel requests for runs being started, applied once they have started."""
-        self.max_run_s = max_run_s
+        self.life = Lifecycle(log=log, clock=clock, max_run_s=max_run_s)
         self.detach_grace_s = detach_grace_s
         self.coalesce_max_s = coalesce_max_ms / 1000
         self.first_step_wait_s = first_step_wait_s
@@ -216,7 +192,6 @@ class RunManager:
         self.clock = clock
         self.loop_lag = LoopLag()
         self.active: dict[str, Run] = {}
-        self._releasing: set[asyncio.Future[None]] = set()
         log.on_run_lost(self.on_run_lost)
         remember_missing_a2a()
         for agent in agents:
@@ -225,8 +200,8 @@ class RunManager:
         self._runners = {
             agent.name: Runner(
                 app=resumable_app(agent, plugins=[TextTapPlugin()]),
-                session_service=session_service,
-                artifact_service=self.artifact_service,
+                session_service=services.session_service,
+                artifact_service=services.artifact_service,
             )
             for agent in agents
         }
@@ -234,8 +209,8 @@ class RunManager:
             agent.name: adk_events.adk_runner(
                 agent,
                 plugins=[TextTapPlugin()],
-                session_service=session_service,
-                artifact_service=self.artifact_service,
+                session_service=services.session_service,
+                artifact_service=services.artifact_service,
             )
             for agent in agents
         }
@@ -371,7 +346,7 @@ class RunManager:
         run.task = asyncio.get_running_loop().create_task(
             self._queued(run, request, behind), name=f"adkstream-run-{run_id}"
         )
-        run.task.add_done_callback(functools.partial(self._on_task_done, run, request, None))
+        run.task.add_done_callback(functools.partial(self._on_task_done, run, None))
         return run
 
     async def _queued(self, run: Run, request: RunRequest, behind: str) -> None:
@@ -390,8 +365,8 @@ class RunManager:
                     cancelled = RunCancelled(
                         run_id=run.run_id, ts=self.clock(), reason=run.cancel_reason
                     )
-                    self._end(run, request, cancelled, None)
-                    await self._release(run)
+                    self.life.end(run, cancelled, None, self)
+                    await self.life.release(run, self)
                     return
                 holder = await self.turns.take_over(
                     request.session_id, stale=holder, run_id=run.run_id
@@ -399,10 +374,11 @@ class RunManager:
         except Exception:
             logger.exception("run %s: waiting for its turn failed", run.run_id)
             failed = RunFailed(run_id=run.run_id, ts=self.clock(), error=failures.INTERNAL)
-            self._end(run, request, failed, None)
-            await self._release(run)
+            self.life.end(run, failed, None, self)
+            await self.life.release(run, self)
             return
-        await self._drive(run, request, self._open_pipe(run, request))
+        pipe, _ = self._open_pipe(run, request)
+        await self.life.drive(run, pipe, self)
 
     async def _start(self, run_id: str, request: RunRequest) -> Run:
         run = await self._create(run_id, request)
@@ -411,10 +387,10 @@ class RunManager:
         # gets to call the model. One start at a time waits: starts that come together
         # share the loop anyway, and holding every one of them back cost about 40% more
         # CPU in a burst of 500 (`make bench`).
-        pipe = self._open_pipe(run, request)
+        pipe, started = self._open_pipe(run, request)
         try:
             if not self._first_stepping:
-                await self._first_step(pipe)
+                await self._first_step(started)
         except BaseException:
             # The request was cancelled meanwhile: the run ends like any cancelled run.
             self._register(run, request, pipe)
@@ -441,23 +417,23 @@ class RunManager:
             raise UnavailableError(
                 "the run log is unavailable", code="storage_unavailable", retry_after=2
             ) from exc
-        return Run(record=record, on_disconnect=request.on_disconnect)
+        return Run(record=record, request=request, on_disconnect=request.on_disconnect)
 
-    async def _first_step(self, pipe: _Pipe) -> None:
-        """Until ADK's first step (`_Pipe.started`), at most `first_step_wait_s`."""
+    async def _first_step(self, started: asyncio.Future[None]) -> None:
+        """Until ADK's first step (see `_open_pipe`), at most `first_step_wait_s`."""
         self._first_stepping = True
         try:
-            await asyncio.wait([pipe.started], timeout=self.first_step_wait_s)
+            await asyncio.wait([started], timeout=self.first_step_wait_s)
         finally:
             self._first_stepping = False
 
-    def _register(self, run: Run, request: RunRequest, pipe: _Pipe) -> None:
+    def _register(self, run: Run, request: RunRequest, pipe: Pipe) -> None:
         """Writes `run.started` and starts the run's task (which writes all that follows)."""
         self._announce(run, request)
         run.task = asyncio.get_running_loop().create_task(
-            self._drive(run, request, pipe), name=f"adkstream-run-{run.run_id}"
+            self.life.drive(run, pipe, self), name=f"adkstream-run-{run.run_id}"
         )
-        run.task.add_done_callback(functools.partial(self._on_task_done, run, request, pipe))
+        run.task.add_done_callback(functools.partial(self._on_task_done, run, pipe))
 
     def _announce(self, run: Run, request: RunRequest, *more: StreamEvent) -> None:
         """Writes `run.started` (and `more`) and counts the run as active."""
@@ -472,20 +448,15 @@ class RunManager:
             invocation_id=request.invocation_id,
             resumes=request.resumes,
         )
-        self.log.append(run_id, [started, *more])
+        self.life.announce(run, [started, *more])
         self.active[run_id] = run
         if (reason := self._early_cancels.pop(run_id, None)) is not None:
             self.cancel(run_id, reason)
         self.loop_lag.start()
-        metrics.RUNS_STARTED.labels(request.agent.name).inc()
-        metrics.RUNS_ACTIVE.inc()
-        logger.info(
-            "run started",
-            extra={"run_id": run_id, "agent": request.agent.name, "user": request.user_id},
-        )
 
-    def _open_pipe(self, run: Run, request: RunRequest) -> _Pipe:
-        """Starts the run's ADK side (the pump task) and what joins it to the log."""
+    def _open_pipe(self, run: Run, request: RunRequest) -> tuple[Pipe, asyncio.Future[None]]:
+        """Starts the run's ADK side (the pump task) and what joins it to the log; the
+        future is done when ADK first calls a model, yields an event or ends."""
         window = AdaptiveWindow(request.coalesce_ms / 1000, self.coalesce_max_s, self.loop_lag)
         translator = Translator(
             run_id=run.run_id,
@@ -495,6 +466,7 @@ class RunManager:
             thoughts=request.thoughts,
             client_tools=frozenset(spec.name for spec in request.client_tools),
         )
+        run.translator = translator
         inbox: Inbox[PumpEnd] = Inbox()
         loop = asyncio.get_running_loop()
         started = loop.create_future()
@@ -503,7 +475,7 @@ class RunManager:
             name=f"adkstream-pump-{run.run_id}",
         )
         coalescer = Coalescer(window, slow_start=window.base_s)
-        return _Pipe(translator, coalescer, inbox, pump, started)
+        return Pipe(outcome=translator, coalescer=coalescer, inbox=inbox, pump=pump), started
 
     def cancel(self, run_id: str, reason: str) -> Run:
         """Asks a run of this process to stop; it ends with `run.cancelled`."""
@@ -575,58 +547,37 @@ class RunManager:
                 run.task.cancel()
         for run in runs:
             await run.done.wait()
-        if self._releasing:
-            await asyncio.wait(self._releasing, timeout=RELEASE_TIMEOUT_S)
+        await self.life.settle()
 
-    async def _drive(self, run: Run, request: RunRequest, pipe: _Pipe) -> None:
-        translator, coalescer, pump = pipe.translator, pipe.coalescer, pipe.pump
-        terminal: TerminalEvent | None = None
-        try:
-            async with asyncio.timeout(self.max_run_s):
-                end = await self._relay(run, pipe.inbox, coalescer)
-            terminal = self._terminal(run, translator, end)
-        except asyncio.CancelledError:
-            terminal = RunFailed(run_id=run.run_id, ts=self.clock(), error=failures.INTERRUPTED)
-            raise
-        except TimeoutError:
-            terminal = RunFailed(run_id=run.run_id, ts=self.clock(), error=failures.TIMEOUT)
-        except Exception as exc:
-            logger.exception("run %s failed in the driver", run.run_id)
-            terminal = RunFailed(run_id=run.run_id, ts=self.clock(), error=failures.classify(exc))
-        finally:
-            await self._stop_pump(run, pump)
-            self.log.append(run.run_id, coalescer.flush(asyncio.get_running_loop().time()))
-            if terminal is None:
-                terminal = RunFailed(run_id=run.run_id, ts=self.clock(), error=failures.INTERNAL)
-            await self._leave_session(run, request, translator, terminal)
-            self._end(run, request, terminal, coalescer)
-            await self._release(run)
+    def stop_adk(self, run: Run) -> None:
+        """ADK's abort signal: ADK stops at its next step and persists its marker."""
+        run.abort_signal.set()
 
-    async def _leave_session(
-        self, run: Run, request: RunRequest, translator: Translator, terminal: TerminalEvent
-    ) -> None:
+    async def leave_session(self, run: Run, terminal: TerminalEvent) -> None:
         """Before a stopped run gives its session up: a rolled-back run rewinds its turn
         out of the session; a cancelled or interrupted one keeps what it said so far
         there, marked stopped. Bounded, and never fails the run's end."""
         stopped = isinstance(terminal, RunCancelled) or (
             isinstance(terminal, RunFailed) and terminal.error.code == "interrupted"
         )
-        if not stopped or run.invocation_id is None:
+        request = run.request
+        if not stopped or run.invocation_id is None or request is None:
             return  # ADK never stored the run's message: nothing of it is in the session
         reason = terminal.reason if isinstance(terminal, RunCancelled) else "interrupted"
+        texts = run.translator.unfinished_texts() if run.translator is not None else []
         try:
             async with asyncio.timeout(RELEASE_TIMEOUT_S):
                 if reason == ROLLED_BACK:
                     await self._roll_back(request, run.invocation_id)
                 else:
                     await stopped_answers.keep(
-                        self.session_service,
+                        self.services.session_service,
                         app_name=request.agent.name,
                         user_id=request.user_id,
                         session_id=request.session_id,
                         invocation_id=run.invocation_id,
                         author=request.agent.root.name,
-                        texts=translator.unfinished_texts(),
+                        texts=texts,
                         reason=reason,
                     )
         except Exception:
@@ -640,29 +591,15 @@ class RunManager:
                 rewind_before_invocation_id=invocation_id,
             )
 
-    def _end(
-        self, run: Run, request: RunRequest, terminal: TerminalEvent, coalescer: Coalescer | None
-    ) -> None:
-        """Writes the terminal event and forgets the run (synchronous: it cannot be cut)."""
-        self.log.append(run.run_id, [terminal])
+    def forget(self, run: Run) -> None:
         self.active.pop(run.run_id, None)
         if not self.active:
             self.loop_lag.stop()
         if run._detach_timer is not None:
             run._detach_timer.cancel()
-        self._count_end(run, request, terminal, coalescer)
-        run.done.set()
 
-    async def _release(self, run: Run) -> None:
-        """Frees the user's slot and the log's hot copy; bounded, and shielded from cancel."""
-        release = asyncio.ensure_future(self._release_now(run))
-        self._releasing.add(release)
-        release.add_done_callback(self._releasing.discard)
-        with contextlib.suppress(TimeoutError, asyncio.CancelledError):
-            async with asyncio.timeout(RELEASE_TIMEOUT_S):
-                await asyncio.shield(release)
-
-    async def _release_now(self, run: Run) -> None:
+    async def release(self, run: Run) -> None:
+        """Gives back the session's turn, the user's slot and the log's hot copy."""
         try:
             await self.turns.release(run.record.session_id, run.run_id)
             await self.slots.release(run.record.user_id, run.run_id)
@@ -673,9 +610,7 @@ class RunManager:
         except Exception:
             logger.exception("run %s: releasing its log copy failed", run.run_id)
 
-    def _on_task_done(
-        self, run: Run, request: RunRequest, pipe: _Pipe | None, task: asyncio.Task[None]
-    ) -> None:
+    def _on_task_done(self, run: Run, pipe: Pipe | None, task: asyncio.Task[None]) -> None:
         """Ends a run whose task was cancelled before its first step (its `finally` never
         ran); `pipe` is None for a queued run."""
         if run.done.is_set():
@@ -683,61 +618,8 @@ class RunManager:
         run.abort_signal.set()
         if pipe is not None:
             pipe.pump.cancel()  # `shutdown` waits for it with the releases
-            self._releasing.add(pipe.pump)
-            pipe.pump.add_done_callback(self._releasing.discard)
-        terminal = RunFailed(run_id=run.run_id, ts=self.clock(), error=failures.INTERRUPTED)
-        self._end(run, request, terminal, None if pipe is None else pipe.coalescer)
-        release = asyncio.ensure_future(self._release_now(run))
-        self._releasing.add(release)
-        release.add_done_callback(self._releasing.discard)
-
-    def _count_end(
-        self, run: Run, request: RunRequest, terminal: TerminalEvent, coalescer: Coalescer | None
-    ) -> None:
-        status = terminal.type.removeprefix("run.")
-        metrics.RUNS_ACTIVE.dec()
-        metrics.RUNS_ENDED.labels(request.agent.name, status).inc()
-        if coalescer is not None:
-            metrics.DELTAS_IN.inc(coalescer.deltas_in)
-            metrics.DELTAS_OUT.inc(coalescer.deltas_out)
-        detail = terminal.error.code if isinstance(terminal, RunFailed) else ""
-        logger.info(
-            "run ended",
-            extra={
-                "run_id": run.run_id,
-                "agent": request.agent.name,
-                "user": run.record.user_id,
-                "status": status,
-                "error_code": detail,
-                "duration_s": round(self.clock() - run.record.created_at, 3),
-            },
-        )
-
-    async def _relay(
-        self,
-        run: Run,
-        inbox: Inbox[PumpEnd],
-        coalescer: Coalescer,
-    ) -> PumpEnd:
-        """Moves translated events from the pump to the log through the coalescer."""
-        loop = asyncio.get_running_loop()
-        started = loop.time()
-        first_delta = True
-        write = functools.partial(self.log.append, run.run_id)
-        while True:
-            item = await next_from_pump(inbox, coalescer, write)
-            if isinstance(item, PumpEnd):
-                return item
-            if run.cancel_reason is not None:
-                continue  # cancelled: what ADK still says is not the run's any more
-            now = loop.time()
-            for event in item:
-                ready = coalescer.push(event, now)
-                if ready:
-                    write(ready)
-                    if first_delta and coalescer.deltas_out:
-                        first_delta = False
-                        metrics.FIRST_DELTA_SECONDS.observe(now - started)
+            self.life.keep_until_done(pipe.pump)
+        self.life.end_unstarted(run, self)
 
     async def _pump(
         self,
@@ -793,7 +675,10 @@ class RunManager:
     async def _described(self, request: RunRequest, events: list[StreamEvent]) -> list[StreamEvent]:
         """The events, each `artifact.saved` with its content type and size."""
         artifacts = SessionArtifacts(
-            self.artifact_service, request.agent.name, request.user_id, request.session_id
+            self.services.artifact_service,
+            request.agent.name,
+            request.user_id,
+            request.session_id,
         )
         out: list[StreamEvent] = []
         for event in events:
@@ -804,22 +689,6 @@ class RunManager:
                     event = event.model_copy(update=update)
             out.append(event)
         return out
-
-    async def _stop_pump(self, run: Run, pump: asyncio.Task[None]) -> None:
-        """Abort first (ADK persists its marker), then cancel what did not stop in time."""
-        run.abort_signal.set()
-        await stop_pump(pump, run_id=run.run_id)
-
-    def _terminal(self, run: Run, translator: Translator, end: PumpEnd) -> TerminalEvent:
-        if run.failure is not None:
-            return RunFailed(run_id=run.run_id, ts=self.clock(), error=run.failure)
-        return terminal_event(
-            run_id=run.run_id,
-            ts=self.clock(),
-            outcome=translator,
-            end=end,
-            cancel_reason=run.cancel_reason,
-        )
 
 
 def new_run_id() -> str:

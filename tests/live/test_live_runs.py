@@ -25,6 +25,7 @@ from adkstream.events import (
     StreamEvent,
     TurnCompleted,
 )
+from adkstream.runner.lifecycle import RunServices
 from adkstream.runner.live import LiveRun, LiveRuns, live_root
 from adkstream.runner.log import EventLog
 from adkstream.settings import Settings
@@ -84,7 +85,7 @@ async def live() -> AsyncIterator[Live]:
 
 def make_live(agents: AgentRegistry, *, max_runs: int = 10) -> Live:
     log, sessions = EventLog.in_memory(), InMemorySessionService()
-    runs = LiveRuns(agents=agents, session_service=sessions, log=log, max_runs=max_runs)
+    runs = LiveRuns(RunServices(agents, sessions, log), max_runs=max_runs)
     return Live(runs=runs, log=log, sessions=sessions, agents=agents)
 
 

@@ -25,6 +25,7 @@ from adkstream.events import (
     parse_event,
 )
 from adkstream.runner import EventLog, Run, RunManager, RunRequest
+from adkstream.runner.lifecycle import RunServices
 
 TIMEOUT_S = 10
 USER_ID = "u-test"
@@ -87,7 +88,7 @@ def make_harness(*agents: HostedAgent) -> Harness:
     registry = AgentRegistry(list(agents))
     service = InMemorySessionService()
     log = EventLog.in_memory()
-    manager = RunManager(agents=registry, session_service=service, log=log)
+    manager = RunManager(RunServices(registry, service, log))
     return Harness(agents=registry, session_service=service, log=log, manager=manager)
 
 
