@@ -54,7 +54,7 @@ def path_scope(request: Request) -> tuple[HostedAgent, str]:
 
 
 async def find_session(
-    request: Request,
+    request: HTTPConnection,
     agent: HostedAgent,
     user: str,
     session_id: str,

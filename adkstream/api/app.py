@@ -19,6 +19,7 @@ from adkstream.api.middleware import GateMiddleware
 from adkstream.api.ratelimit import RequestRate
 from adkstream.api.routes import (
     adk_artifacts,
+    adk_live,
     adk_meta,
     adk_rest,
     adk_sessions,
@@ -117,6 +118,7 @@ def create_app(
             *adk_sessions.routes,
             *adk_artifacts.routes,
             *adk_rest.routes,
+            *adk_live.routes,
         ],
         middleware=middleware,
         exception_handlers=handlers,

@@ -53,6 +53,16 @@ def _run_paths() -> dict[str, Any]:
                 params=_RUN_ID,
             )
         },
+        "/run_live": {
+            "get": _op(
+                "ADK: a live (bidi) run over a WebSocket",
+                {"101": {"description": "switching protocols: the WebSocket opens"}},
+                description="A WebSocket upgrade with ADK's query (`app_name`, `user_id`, "
+                "`session_id`, `modalities`): `LiveRequest` JSON frames in, ADK Event JSON "
+                "out. Close codes: 1002 unknown session, 1008 refused or a frame that is "
+                "not a LiveRequest, 1011 the run failed, 1000 at the end of the run.",
+            )
+        },
     }
 
 

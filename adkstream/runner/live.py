@@ -43,7 +43,7 @@ from typing import Any, Literal
 
 from google.adk.agents import LlmAgent
 from google.adk.agents.base_agent import BaseAgent
-from google.adk.agents.live_request_queue import LiveRequestQueue
+from google.adk.agents.live_request_queue import LiveRequest, LiveRequestQueue
 from google.adk.agents.run_config import RunConfig
 from google.adk.apps import App
 from google.adk.models.base_llm import BaseLlm
@@ -61,7 +61,7 @@ from adkstream.events import (
     RunStarted,
     TerminalEvent,
 )
-from adkstream.runner import failures
+from adkstream.runner import adk_events, failures
 from adkstream.runner.coalesce import Coalescer
 from adkstream.runner.ending import ABORT_GRACE_S, PumpEnd
 from adkstream.runner.inbox import Inbox
@@ -142,6 +142,8 @@ class LiveRun(RunHandle):
     """
 
     queue: LiveRequestQueue = field(default_factory=LiveRequestQueue)
+    adk_events: bool = False
+    """Also log each ADK Event as an `adk.event` (ADK's `/run_live`; see `adk_events`)."""
     pump: asyncio.Task[None] | None = None
     _force_timer: asyncio.TimerHandle | None = None
 
@@ -153,6 +155,11 @@ class LiveRun(RunHandle):
     def send_content(self, content: types.Content) -> None:
         if not self.closing:
             self.queue.send_content(content)
+
+    def send(self, request: LiveRequest) -> None:
+        """Any request of ADK's live queue (ADK's `/run_live` frames)."""
+        if not self.closing:
+            self.queue.send(request)
 
     def send_realtime(self, blob: types.Blob) -> None:
         if not self.closing:
@@ -226,7 +233,7 @@ class LiveRuns:
         self.active: dict[str, LiveRun] = {}
         self._connections: set[asyncio.Task[Any]] = set()
         """The socket handlers serving live runs (`connection`)."""
-        self._runners: dict[str, Runner] = {}
+        self._runners: dict[tuple[str, bool], Runner] = {}
         log.on_cancel_request(self.on_cancel_request)
         log.on_run_lost(self.on_run_lost)
 
@@ -238,8 +245,13 @@ class LiveRuns:
         session_id: str,
         coalesce_ms: int = 30,
         modality: Modality = "text",
+        adk_events: bool = False,
     ) -> LiveRun:
         """Creates the run record, writes `run.started` and starts the run's task.
+
+        With `adk_events` (ADK's `/run_live`), the run also logs each ADK Event as an
+        `adk.event`, and runs the agent as ADK's own server does: without the plugin that
+        keeps `output_key` to the latest turn's text.
 
         Raises:
             UnavailableError: at `max_runs`.
@@ -247,7 +259,7 @@ class LiveRuns:
         """
         if len(self.active) >= self.max_runs:
             raise UnavailableError("the server is at its live run limit", code="server_busy")
-        runner = self._runner(agent)
+        runner = self._runner(agent, adk_events=adk_events)
         run_id = uuid.uuid4().hex
         record = RunRecord(
             run_id=run_id,
@@ -265,7 +277,7 @@ class LiveRuns:
             app=agent.name,
             agent=agent.root.name,
         )
-        run = LiveRun(record=record)
+        run = LiveRun(record=record, adk_events=adk_events)
         self.life.announce(run, [started])
         self.active[run_id] = run
         run.task = asyncio.get_running_loop().create_task(
@@ -311,22 +323,20 @@ class LiveRuns:
         if others and sockets_s > 0:
             await asyncio.wait(others, timeout=sockets_s)
 
-    def _runner(self, agent: HostedAgent) -> Runner:
-        runner = self._runners.get(agent.name)
+    def _runner(self, agent: HostedAgent, *, adk_events: bool) -> Runner:
+        key = (agent.name, adk_events)
+        runner = self._runners.get(key)
         if runner is None:
             root = live_root(agent, gemini_live_model=self.gemini_live_model)
-            app = App(
-                name="adkstream_live",
-                root_agent=root,
-                plugins=[TurnOutputPlugin(agent.output_keys)],
-            )
+            plugins = [] if adk_events else [TurnOutputPlugin(agent.output_keys)]
+            app = App(name="adkstream_live", root_agent=root, plugins=plugins)
             runner = Runner(
                 app=app,
                 app_name=agent.name,
                 session_service=self.services.session_service,
                 artifact_service=self.services.artifact_service,
             )
-            self._runners[agent.name] = runner
+            self._runners[key] = runner
         return runner
 
     async def _drive(
@@ -389,6 +399,9 @@ class LiveRuns:
             ) as events:
                 async for adk_event in events:
                     translated = translator.translate(adk_event)
+                    if run.adk_events:
+                        kept = adk_events.adk_event(adk_event, run_id=run.run_id, ts=self.clock())
+                        translated = [kept, *translated]
                     if translated:
                         inbox.put(translated)
         except Exception as exc:

@@ -14,6 +14,7 @@ from google.genai import errors as genai_errors
 from google.genai import types
 
 from adkstream.agents.offline import OfflineModel
+from adkstream.agents.offline_live import OfflineLiveModel
 
 SECRET = "internal detail that must not reach a client"
 
@@ -87,6 +88,12 @@ def error() -> BaseNode:
     return LlmAgent(name="error", model=BrokenModel(), instruction="Answer.")
 
 
+def live() -> BaseNode:
+    """An agent on a bidi model, for `/run_live` (ADK's server needs `connect()`)."""
+    model = OfflineLiveModel(tokens_per_s=0, reply_tokens=6)
+    return LlmAgent(name="live", model=model, instruction="Answer.", output_key="answer")
+
+
 FACTORIES: dict[str, Callable[[], BaseNode]] = {
     "text": text,
     "tool": tool,
@@ -94,4 +101,5 @@ FACTORIES: dict[str, Callable[[], BaseNode]] = {
     "transfer": transfer,
     "workflow": workflow,
     "error": error,
+    "live": live,
 }

@@ -108,7 +108,7 @@ async def live_socket(websocket: WebSocket) -> None:
         await _refuse(websocket, exc.code, exc.message, exc.field)
         return
     async with host.live.connection():
-        await _Connection(websocket, host, run, live_config(websocket)).serve()
+        await LiveConnection(websocket, host, run, live_config(websocket)).serve()
 
 
 def _modality(query: Mapping[str, str]) -> Modality | None:
@@ -135,7 +135,7 @@ async def _refuse(
 
 
 @dataclass(frozen=True)
-class _Stop:
+class Stop:
     """Why the reader stopped."""
 
     kind: str  # "disconnect" | "policy" | "idle"
@@ -143,7 +143,7 @@ class _Stop:
     code: int = 1005
 
 
-class _Connection:
+class LiveConnection:
     """One socket and its live run: a reader and a writer side by side."""
 
     def __init__(self, websocket: WebSocket, host: Host, run: LiveRun, config: LiveConfig) -> None:
@@ -176,7 +176,7 @@ class _Connection:
         finally:
             await self._end(reader, writer)
 
-    async def _stopped(self, stop: _Stop, writer: asyncio.Task[StreamEvent | None]) -> None:
+    async def _stopped(self, stop: Stop, writer: asyncio.Task[StreamEvent | None]) -> None:
         if stop.kind == "disconnect":
             self._client_gone(stop.code)
             return
@@ -216,23 +216,21 @@ class _Connection:
 
     # --- reading: client frames into the queue ---
 
-    async def _read(self) -> _Stop:
+    async def _read(self) -> Stop:
         loop = asyncio.get_running_loop()
         bucket = TokenBucket(self.config.frames_per_s, self.config.frame_burst, loop.time())
         while True:
             message = await self._receive(loop)
             if message is None:
-                return _Stop("idle", "idle timeout")
+                return Stop("idle", "idle timeout")
             if message["type"] == "websocket.disconnect":
-                return _Stop("disconnect", code=int(message.get("code") or 1005))
+                return Stop("disconnect", code=int(message.get("code") or 1005))
             now = loop.time()
             self._active_at = now
             if not bucket.take(now):
-                return _Stop("policy", "frame rate limit exceeded")
-            try:
-                self._dispatch(self._parse(message))
-            except FrameError as exc:
-                await self._send(ErrorFrame.of(exc).json_text())
+                return Stop("policy", "frame rate limit exceeded")
+            if stop := await self._take(message):
+                return stop
 
     async def _receive(self, loop: asyncio.AbstractEventLoop) -> Message | None:
         """The next ASGI message, or None after `idle_s` with no frame either way."""
@@ -245,6 +243,15 @@ class _Connection:
                     return await self.websocket.receive()
             except TimeoutError:
                 continue  # the writer may have been active meanwhile
+
+    async def _take(self, message: Message) -> Stop | None:
+        """Puts a client frame into the run's queue; a bad one gets an error frame (a
+        subclass may stop the socket instead)."""
+        try:
+            self._dispatch(self._parse(message))
+        except FrameError as exc:
+            await self._send(ErrorFrame.of(exc).json_text())
+        return None
 
     def _parse(self, message: Message) -> ClientFrame:
         text = message.get("text")
@@ -287,12 +294,17 @@ class _Connection:
         follow = cast(AsyncGenerator[StreamEvent, None], self.host.log.follow(self.run.run_id))
         async with aclosing(follow) as events:
             async for event in events:
-                if not await self._send(event_json(event)):
+                text = self._event_text(event)
+                if text is not None and not await self._send(text):
                     return None
                 self._active_at = loop.time()
                 if is_terminal(event):
                     return event
         return None
+
+    def _event_text(self, event: StreamEvent) -> str | None:
+        """The frame that carries `event` (None: the event is not sent)."""
+        return event_json(event)
 
     async def _send(self, text: str) -> bool:
         async with self._send_lock:
