@@ -17,7 +17,8 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from adkstream.api.sse import encode_frame
+from adkstream.api.encoder import RETRY_MS, Framing
+from adkstream.api.sse import encode_frame, retry_frame
 from adkstream.events import AdkEvent, RunCancelled, RunFailed, StreamEvent
 
 CANCELLED_CODE = "CANCELLED"
@@ -65,6 +66,25 @@ def sse_frames(event: StreamEvent, *, author: str, split: bool = True) -> bytes:
     if isinstance(event, RunFailed | RunCancelled):
         return encode_frame(data=_dumps(error_event(event, author=author)), id=str(event.seq))
     return b""
+
+
+class AdkSseEncoder:
+    """`/run_sse`'s stream, through `streams.run_stream` like every other stream.
+
+    Args:
+        author: the root agent's name (the author of the error frame).
+        split: as `sse_frames`.
+    """
+
+    framing = Framing("adk_sse", opening=retry_frame(RETRY_MS))
+
+    def __init__(self, *, author: str, split: bool) -> None:
+        self.author = author
+        self.split = split
+
+    def frames(self, event: StreamEvent) -> list[bytes]:
+        frame = sse_frames(event, author=self.author, split=self.split)
+        return [frame] if frame else []
 
 
 def run_events(events: Iterable[StreamEvent], *, author: str) -> list[dict[str, Any]]:

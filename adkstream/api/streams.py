@@ -63,7 +63,8 @@ def run_stream(
 ) -> FrameStreamResponse:
     """The run's events after `after`, as `encoder` frames them: the one way out.
 
-    Every stream of a run goes this way (native SSE and NDJSON, AG-UI, Vercel, OpenAI),
+    Every stream of a run goes this way (native SSE and NDJSON, AG-UI, Vercel, OpenAI,
+    ADK's `/run_sse`),
     so all of them count what they send in the metrics (`format`: the encoder's),
     heartbeat while silent, catch a slow reader up with merged deltas (the log's
     `follow_batches`), and watch the run while open: when the client leaves, the run's

@@ -97,6 +97,19 @@ _PROTOCOL_REQUESTS = [
         {},
         id="openai",
     ),
+    pytest.param(
+        "adk_sse",
+        "/run_sse",
+        {
+            "appName": "assistant",
+            "userId": "local",
+            "sessionId": "adk-metrics",
+            "newMessage": {"role": "user", "parts": [{"text": "count me"}]},
+            "streaming": True,
+        },
+        {},
+        id="adk_sse",
+    ),
 ]
 
 
@@ -113,6 +126,11 @@ async def test_metrics_count_every_stream_format(
     # Tokens 50 ms apart and a 10 ms heartbeat: the SSE-based streams carry pings.
     settings = {"offline_tokens_per_s": 20, "offline_reply_tokens": 6, "heartbeat_s": 0.01}
     async with start_server(**settings) as api, asyncio.timeout(30):
+        if fmt == "adk_sse":  # ADK's routes need the session first
+            created = await api.client.post(
+                "/apps/assistant/users/local/sessions", json={"sessionId": body["sessionId"]}
+            )
+            assert created.status_code == 200, created.text
         before = await _scrape(api)
         async with api.client.stream("POST", path, json=body, headers=headers) as response:
             received = await response.aread()

@@ -24,7 +24,6 @@ error event of a failed run instead of answering 500; `newMessage` is required;
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import get_args
 
 from google.adk.cli.api_server import RunAgentRequest
@@ -34,12 +33,10 @@ from starlette.routing import Route
 
 from adkstream.agents.registry import HostedAgent
 from adkstream.api.adk_rest_access import app_agent, checked_user, find_session
-from adkstream.api.adk_rest_frames import run_events, sse_frames
-from adkstream.api.event_stream import EventStreamResponse
+from adkstream.api.adk_rest_frames import AdkSseEncoder, run_events
 from adkstream.api.inputs import current_user, host_of, read_model
 from adkstream.api.message_check import check_message
-from adkstream.api.sse import retry_frame
-from adkstream.api.streams import RETRY_MS, SSE_HEADERS, resume_point, run_headers
+from adkstream.api.streams import resume_point, run_headers, run_stream
 from adkstream.errors import ConflictError, NotFoundError, RequestError
 from adkstream.events import StreamEvent
 from adkstream.runner.host import Host
@@ -132,20 +129,7 @@ def _stream(
     host: Host, record: RunRecord, agent: HostedAgent | None, *, after: int, split: bool
 ) -> Response:
     author = agent.root.name if agent is not None else record.agent
-    frames = _frames(host, record.run_id, after=after, author=author, split=split)
-    headers = run_headers(record) | SSE_HEADERS
-    return EventStreamResponse(frames, headers=headers, ping_s=host.settings.heartbeat_s)
-
-
-async def _frames(
-    host: Host, run_id: str, *, after: int, author: str, split: bool
-) -> AsyncIterator[bytes]:
-    yield retry_frame(RETRY_MS)
-    async with host.runs.watching(run_id):
-        async for batch in host.log.follow_batches(run_id, after=after):
-            data = b"".join([sse_frames(event, author=author, split=split) for event in batch])
-            if data:
-                yield data
+    return run_stream(host, record, AdkSseEncoder(author=author, split=split), after=after)
 
 
 async def _collect(host: Host, run_id: str) -> list[StreamEvent]:
