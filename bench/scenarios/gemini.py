@@ -3,7 +3,7 @@ from the fake Gemini API (`bench.gemini`, a process of its own) in every server:
 adkstream with the lean stream on (the default) and off, ADK's api server, and a floor
 that proxies the same SSE stream with httpx and re-frames it (no genai, no ADK).
 
-- `gemini_cpu` (scenario A): one stream of 2,000 chunks at full speed, server CPU per
+- `gemini_cpu` (scenario A): one stream of 10,000 chunks at full speed, server CPU per
   1,000 chunks, medians of interleaved repeats.
 - `gemini_concurrency` (scenario B): 300 concurrent streams of 200 chunks at 10 ms.
 """
@@ -59,7 +59,8 @@ def _spawn_gemini(spec: ModelSpec, log_dir: Path) -> Server:
 
 @scenario("gemini_cpu", "issue 23 A: server CPU per 1,000 Gemini chunks, one stream", order=27)
 async def gemini_cpu(ctx: Context) -> list[Table]:
-    base = ModelSpec(kind="gemini", chunks=2000, interval_ms=0)
+    # 10,000 chunks: the CPU clock ticks in 10 ms, 1 ms per 1,000 chunks here.
+    base = ModelSpec(kind="gemini", chunks=10_000, interval_ms=0)
     async with gemini_api(base, ctx.log_dir) as spec:
         table = await cpu_table(
             ctx,

@@ -18,6 +18,7 @@ import pytest_asyncio
 from google.adk.agents import LlmAgent
 from google.adk.agents.run_config import RunConfig
 from google.adk.code_executors import BuiltInCodeExecutor
+from google.adk.features import FeatureName, is_feature_enabled
 from google.adk.models.google_llm import Gemini
 from google.adk.models.llm_request import LlmRequest
 from google.adk.models.llm_response import LlmResponse
@@ -34,6 +35,7 @@ from adkstream.agents.lean_gemini import (
     LeanGemini,
     _Constructor,
     install_lean_gemini,
+    settle_streaming_flag,
 )
 from adkstream.agents.registry import AgentRegistry, HostedAgent
 from adkstream.runner.host import Host
@@ -409,3 +411,22 @@ class _WithDefault(BaseModel):
 def test_constructor_refuses_a_model_with_defaults() -> None:
     with pytest.raises(TypeError):
         _Constructor(_WithDefault)
+
+
+def test_settle_streaming_flag_keeps_adks_answer_and_reads_no_environment_per_chunk(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import google.adk.features._feature_registry as registry
+
+    feature = FeatureName.PROGRESSIVE_SSE_STREAMING
+    before = is_feature_enabled(feature)
+    settle_streaming_flag()
+    read: list[str] = []
+
+    def is_env_enabled(name: str, default: str = "0") -> bool:
+        read.append(name)
+        return False
+
+    monkeypatch.setattr(registry, "is_env_enabled", is_env_enabled)
+    assert is_feature_enabled(feature) is before
+    assert read == []
