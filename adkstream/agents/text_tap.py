@@ -20,11 +20,12 @@ The whole path, in one place. Text reaches a client by two roads, and context va
 carry what a run hands to the code ADK calls (ADK copies the context into its tasks, and
 has no other way to pass a run's objects down to a model):
 
-1. The run (`runner/runs.py`, `_pump`) sets, before it starts `Runner.run_async`:
-   `TEXT_TAP` (its sink: `_tap_into`), `COALESCE_WINDOW` (`agents/coalescing.py`: how
-   long the model wrapper may hold text), `MODEL_CALLING` (the first model call settles
-   the run's start), `INVOCATION_STARTING` (the invocation id, for rewinds and stopped
-   answers) and `CLIENT_TOOLS` (`agents/client_tools.py`: the tools the client runs).
+1. The run's pump (`runner/adk_side.py`, `AdkSide._pump`) sets, before it starts
+   `Runner.run_async`: `TEXT_TAP` (its sink: `_tap_into`), `COALESCE_WINDOW`
+   (`agents/coalescing.py`: how long the model wrapper may hold text), `MODEL_CALLING`
+   (the first model call settles the run's start), `INVOCATION_STARTING` (the invocation
+   id, for rewinds and stopped answers) and `CLIENT_TOOLS` (`agents/client_tools.py`: the
+   tools the client runs).
 2. ADK calls the agent's model through `CoalescingModel` (`agents/coalescing.py`), which
    every hosted agent gets. For a streamed call with no `after_model_callback`, partial
    text chunks go to `TEXT_TAP` (road one) with the `ModelCall` that `TextTapPlugin`
@@ -34,8 +35,8 @@ has no other way to pass a run's objects down to a model):
    events are translated by the same `Translator` in `_pump`, and join the same inbox in
    the order they came. The final aggregated response closes the tapped message
    (`Translator.translate` matches it by the shared `EventActions`).
-4. From the inbox the run coalesces, numbers and logs the events (`runner/log.py`), and
-   every client reads them from the log.
+4. From the inbox the run (`runner/lifecycle.py`) coalesces, numbers and logs the events
+   (`runner/log.py`), and every client reads them from the log.
 """
 
 from __future__ import annotations

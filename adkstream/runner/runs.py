@@ -17,30 +17,19 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
-from contextlib import aclosing
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from google.adk.errors import InvocationNotFoundError
-from google.adk.runners import Runner
 from google.genai import types
 
 from adkstream import metrics
 from adkstream.agents.a2a_import import remember_missing_a2a
-from adkstream.agents.client_tools import CLIENT_TOOLS, ClientToolSpec, install_client_tools
-from adkstream.agents.coalescing import COALESCE_WINDOW, install_coalescing, no_window
-from adkstream.agents.registry import HostedAgent, resumable_app
-from adkstream.agents.text_tap import (
-    INVOCATION_STARTING,
-    MODEL_CALLING,
-    TEXT_TAP,
-    ModelCall,
-    TextTapPlugin,
-)
+from adkstream.agents.client_tools import ClientToolSpec, install_client_tools
+from adkstream.agents.coalescing import install_coalescing
+from adkstream.agents.registry import HostedAgent
 from adkstream.errors import ConflictError, UnavailableError
 from adkstream.events import (
-    DELTA_TYPES,
-    ArtifactSaved,
     ErrorInfo,
     RunCancelled,
     RunFailed,
@@ -49,11 +38,8 @@ from adkstream.events import (
     StreamEvent,
     TerminalEvent,
 )
-from adkstream.runner import adk_events, failures, stopped_answers
-from adkstream.runner.artifacts import SessionArtifacts
-from adkstream.runner.coalesce import Coalescer
-from adkstream.runner.ending import PumpEnd
-from adkstream.runner.inbox import Inbox
+from adkstream.runner import failures, stopped_answers
+from adkstream.runner.adk_side import AdkSide
 from adkstream.runner.lifecycle import (
     RELEASE_TIMEOUT_S,
     Lifecycle,
@@ -187,7 +173,6 @@ class RunManager:
         self.detach_grace_s = detach_grace_s
         self.coalesce_max_s = coalesce_max_ms / 1000
         self.first_step_wait_s = first_step_wait_s
-        self.recent_events = recent_events
         self._first_stepping = False  # a start is waiting for its ADK's first step
         self.clock = clock
         self.loop_lag = LoopLag()
@@ -197,23 +182,7 @@ class RunManager:
         for agent in agents:
             install_coalescing(agent.root)
             install_client_tools(agent.root)
-        self._runners = {
-            agent.name: Runner(
-                app=resumable_app(agent, plugins=[TextTapPlugin()]),
-                session_service=services.session_service,
-                artifact_service=services.artifact_service,
-            )
-            for agent in agents
-        }
-        self._adk_runners = {  # runs of ADK's REST API (`RunRequest.adk_events`)
-            agent.name: adk_events.adk_runner(
-                agent,
-                plugins=[TextTapPlugin()],
-                session_service=services.session_service,
-                artifact_service=services.artifact_service,
-            )
-            for agent in agents
-        }
+        self.adk = AdkSide(services, clock=clock, recent_events=recent_events)
 
     async def start(self, request: RunRequest, *, run_id: str | None = None) -> Run:
         """Creates the run record, starts ADK, writes `run.started` and starts the run's task;
@@ -455,27 +424,8 @@ class RunManager:
         self.loop_lag.start()
 
     def _open_pipe(self, run: Run, request: RunRequest) -> tuple[Pipe, asyncio.Future[None]]:
-        """Starts the run's ADK side (the pump task) and what joins it to the log; the
-        future is done when ADK first calls a model, yields an event or ends."""
         window = AdaptiveWindow(request.coalesce_ms / 1000, self.coalesce_max_s, self.loop_lag)
-        translator = Translator(
-            run_id=run.run_id,
-            output_keys=request.agent.output_keys,
-            clock=self.clock,
-            session_id=request.session_id,
-            thoughts=request.thoughts,
-            client_tools=frozenset(spec.name for spec in request.client_tools),
-        )
-        run.translator = translator
-        inbox: Inbox[PumpEnd] = Inbox()
-        loop = asyncio.get_running_loop()
-        started = loop.create_future()
-        pump = loop.create_task(
-            self._pump(run, request, translator, inbox, window, started),
-            name=f"adkstream-pump-{run.run_id}",
-        )
-        coalescer = Coalescer(window, slow_start=window.base_s)
-        return Pipe(outcome=translator, coalescer=coalescer, inbox=inbox, pump=pump), started
+        return self.adk.open(run, request, window)
 
     def cancel(self, run_id: str, reason: str) -> Run:
         """Asks a run of this process to stop; it ends with `run.cancelled`."""
@@ -585,7 +535,7 @@ class RunManager:
 
     async def _roll_back(self, request: RunRequest, invocation_id: str) -> None:
         with contextlib.suppress(InvocationNotFoundError):  # ADK stored nothing of it
-            await self._runners[request.agent.name].rewind_async(
+            await self.adk.runner(request.agent.name).rewind_async(
                 user_id=request.user_id,
                 session_id=request.session_id,
                 rewind_before_invocation_id=invocation_id,
@@ -621,104 +571,6 @@ class RunManager:
             self.life.keep_until_done(pipe.pump)
         self.life.end_unstarted(run, self)
 
-    async def _pump(
-        self,
-        run: Run,
-        request: RunRequest,
-        translator: Translator,
-        inbox: Inbox[PumpEnd],
-        window: AdaptiveWindow,
-        started: asyncio.Future[None],
-    ) -> None:
-        runners = self._adk_runners if request.adk_events else self._runners
-        runner = runners[request.agent.name]
-        settle = functools.partial(_settle, started)
-        MODEL_CALLING.set(settle)
-        INVOCATION_STARTING.set(functools.partial(_note_invocation, run))
-        # ADK's tasks for this run inherit both (contextvars are copied into tasks).
-        COALESCE_WINDOW.set(no_window if request.adk_events else window)
-        CLIENT_TOOLS.set(request.client_tools)
-        merge = request.coalesce_ms > 0  # coalescing off: one delta per model chunk
-        tap = None if request.adk_events else functools.partial(_tap_into, inbox, translator, merge)
-        TEXT_TAP.set(tap)
-        try:
-            async with aclosing(
-                runner.run_async(
-                    user_id=request.user_id,
-                    session_id=request.session_id,
-                    new_message=request.message,
-                    invocation_id=request.invocation_id,
-                    state_delta=request.state_delta,
-                    run_config=adk_events.run_config(
-                        streaming=request.streaming, recent_events=self.recent_events
-                    ),
-                    abort_signal=run.abort_signal,
-                )
-            ) as events:
-                async for adk_event in events:
-                    translated = translator.translate(adk_event)
-                    if adk_event.actions.artifact_delta:
-                        translated = await self._described(request, translated)
-                    if request.adk_events:
-                        kept = adk_events.adk_event(adk_event, run_id=run.run_id, ts=self.clock())
-                        translated = [kept, *translated]
-                    if translated:
-                        inbox.put(translated)
-                        settle()
-        except Exception as exc:
-            inbox.put(PumpEnd(exc))
-        else:
-            inbox.put(PumpEnd())
-        finally:
-            settle()
-
-    async def _described(self, request: RunRequest, events: list[StreamEvent]) -> list[StreamEvent]:
-        """The events, each `artifact.saved` with its content type and size."""
-        artifacts = SessionArtifacts(
-            self.services.artifact_service,
-            request.agent.name,
-            request.user_id,
-            request.session_id,
-        )
-        out: list[StreamEvent] = []
-        for event in events:
-            if isinstance(event, ArtifactSaved):
-                file = await artifacts.load(event.name, event.version)
-                if file is not None:
-                    update = {"mime_type": file.mime_type, "size": len(file.data)}
-                    event = event.model_copy(update=update)
-            out.append(event)
-        return out
-
 
 def new_run_id() -> str:
     return uuid.uuid4().hex
-
-
-def _note_invocation(run: Run, invocation_id: str) -> None:
-    run.invocation_id = invocation_id
-
-
-def _settle(future: asyncio.Future[None]) -> None:
-    if not future.done():
-        future.set_result(None)
-
-
-def _tap_into(
-    inbox: Inbox[PumpEnd],
-    translator: Translator,
-    merge: bool,
-    call: ModelCall,
-    text: str,
-    thought: bool,
-) -> None:
-    """A run's text sink: tapped text joins ADK's events in the inbox, in order.
-
-    With `merge`, text of a message whose last delta is still unread joins that delta
-    (one list append).
-    """
-    events = translator.tapped(call, text, inbox.join_text if merge else None, thought=thought)
-    if events and isinstance(events[-1], DELTA_TYPES):
-        inbox.put_text(events[-1].message_id, events)
-    elif events:
-        inbox.put(events)
