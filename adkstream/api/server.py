@@ -20,7 +20,6 @@ one line, instead of a traceback in uvicorn's lifespan log.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import logging
 import socket
@@ -117,10 +116,8 @@ class DrainingServer(uvicorn.Server):
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         """Lets the runs' ends reach their clients before uvicorn closes the connections
         (it closes a WebSocket with 1012 at once: the terminal frame would be lost)."""
-        if self._draining is not None:
-            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
-                async with asyncio.timeout(GRACEFUL_SHUTDOWN_S):
-                    await asyncio.shield(self._draining)
+        if self._draining is not None:  # `wait` neither cancels it nor raises its error
+            await asyncio.wait([self._draining], timeout=GRACEFUL_SHUTDOWN_S)
         await super().shutdown(sockets)
 
 
