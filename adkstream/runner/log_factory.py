@@ -1,8 +1,10 @@
 """Opens the run log the settings ask for: `EventLog` over the storage a URL names.
 
 The default is SQLite in the data dir (`runs.db`). Backends are imported only when
-chosen (see storage.py), so a process on SQLite never imports the Redis or PostgreSQL
-client (and the other way round).
+chosen (see storage.py): a process on SQLite never imports the PostgreSQL driver or the
+Redis log backend. It does import the Redis client library, for its error types
+(`failures.STORAGE_ERRORS`) and the Redis run slots (`slots.py`): about 70 ms of the
+server's 1.4 s import.
 """
 
 from __future__ import annotations
