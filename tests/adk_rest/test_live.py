@@ -117,3 +117,21 @@ async def test_adk_run_live_bad_frame_closes_naming_the_field(tmp_path: Path) ->
             closed = await _closed(socket)
     assert closed.code == 1008
     assert closed.reason == "not a LiveRequest: content.parts"
+
+
+async def test_adk_run_live_with_auth_refuses_another_users_name_as_an_unknown_session(
+    tmp_path: Path,
+) -> None:
+    keys = "key-a=alice,key-b=bob"
+    alice = {"X-API-Key": "key-a"}
+    async with asyncio.timeout(TIMEOUT_S), adkstream_server(tmp_path, api_keys=keys) as client:
+        created = await client.post("/apps/live/users/alice/sessions", json={}, headers=alice)
+        session_id = created.json()["id"]
+        as_bob = _ws_url(client, session_id=session_id, user_id="bob")
+        async with websockets.connect(as_bob, additional_headers=alice) as socket:
+            refused = await _closed(socket)
+        as_alice = _ws_url(client, session_id=session_id, user_id="alice")
+        with pytest.raises(websockets.InvalidStatus) as anonymous:
+            await websockets.connect(as_alice)
+    assert (refused.code, refused.reason) == (1002, f"Session not found: {session_id}")
+    assert anonymous.value.response.status_code == 403  # a socket refused before it opens
