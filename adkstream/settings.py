@@ -13,6 +13,18 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LogLevel = Literal["critical", "error", "warning", "info", "debug", "trace"]
 
+HISTORY_EVENTS = 45
+"""The default `history_events`: 15 plain chat turns (a turn is 3 session events: the
+message, the answer and the resumable app's end-of-agent marker; one with a tool call is
+5). Sessions up to that long reach the model byte-for-byte as before; longer ones cost a
+run what a 15-turn session does. The bound is issue 23's: a run at 1,000 earlier turns
+costs at most 2x a run in a new session. Measured (`python -m bench --only history`,
+60-word answers): 1.2x on the fake-model path, 1.95x on the real Gemini path, where
+google-genai converts and re-validates every content of every request (about 0.2 ms an
+event, `genai_private.StreamRequest.build`); 150 events (50 turns) would cost about 4x
+there (1.7x on the fake path), what a 50-turn session costs without a limit. A cheaper
+request build would let this grow."""
+
 
 class Settings(BaseSettings):
     """Every setting (the README's Configuration table lists them); `serve` flags override
@@ -134,6 +146,14 @@ class Settings(BaseSettings):
     max_run_s: float = Field(
         default=600.0, gt=0, description="longest run; then run.failed with code timeout"
     )
+    history_events: int = Field(
+        default=HISTORY_EVENTS,
+        ge=0,
+        description="how many of a session's latest events a run loads for the model "
+        "(0: all of them); the session keeps every event",
+    )
+    """Without a bound every run reloads, re-validates and sends the whole session, so a
+    run's CPU grows with the conversation (issue 23); see `HISTORY_EVENTS` for the default."""
     max_message_chars: int = Field(
         default=32_000, ge=1, description="message length limit (422 over it)"
     )
@@ -189,6 +209,12 @@ class Settings(BaseSettings):
     @classmethod
     def _lower_case_level(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value
+
+    @property
+    def recent_events(self) -> int | None:
+        """How many of a session's latest events ADK loads for a run; None: all of them
+        (`history_events` 0: ADK's `num_recent_events=0` would load none)."""
+        return self.history_events or None
 
     @property
     def run_log_url(self) -> str | None:

@@ -20,6 +20,7 @@ from google.adk.events.event import Event
 from google.adk.plugins.base_plugin import BasePlugin
 from google.adk.runners import Runner
 from google.adk.sessions.base_session_service import BaseSessionService, GetSessionConfig
+from google.genai import types
 
 from adkstream.adk_private import StreamingMode, event_json
 from adkstream.agents.registry import HostedAgent
@@ -63,6 +64,22 @@ def run_config(*, streaming: bool, recent_events: int | None = None) -> RunConfi
         return config
     limit = GetSessionConfig(num_recent_events=recent_events)
     return config.model_copy(update={"get_session_config": limit})
+
+
+def history_limit(
+    recent_events: int | None, *, message: types.Content | None, invocation_id: str | None
+) -> int | None:
+    """The `recent_events` of a run: None (the whole session) for a run that resumes an
+    invocation (`invocation_id` given, or a message of function responses, which ADK
+    resolves to the invocation of their calls). ADK finds the paused call, and the
+    invocation's first message, by scanning the events it loaded (`runners.py`,
+    `_resolve_invocation_id_from_fr`, `_find_user_message_for_invocation`): once later
+    turns push them out of the window, the resumed run fails."""
+    if invocation_id is not None:
+        return None
+    if message is not None and any(p.function_response for p in message.parts or []):
+        return None
+    return recent_events
 
 
 def adk_runner(

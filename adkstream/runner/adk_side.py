@@ -137,7 +137,12 @@ class AdkSide:
                     invocation_id=request.invocation_id,
                     state_delta=request.state_delta,
                     run_config=adk_events.run_config(
-                        streaming=request.streaming, recent_events=self.recent_events
+                        streaming=request.streaming,
+                        recent_events=adk_events.history_limit(
+                            self.recent_events,
+                            message=request.message,
+                            invocation_id=request.invocation_id,
+                        ),
                     ),
                     abort_signal=run.abort_signal,
                 )

@@ -92,6 +92,7 @@ class Host:
             max_run_s=settings.max_run_s,
             detach_grace_s=settings.detach_grace_s,
             coalesce_max_ms=settings.coalesce_max_ms,
+            recent_events=settings.recent_events,
         )
         live = LiveRuns(
             services,

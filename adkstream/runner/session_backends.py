@@ -10,7 +10,8 @@ streams per statement), which measured 0 errors for 200 and 500 concurrent runs;
 checkpoints run on a thread (`WalCheckpointer`, whose truncating checkpoints take the
 same turn). It overrides ADK's private `_get_db_connection` (`adk_private.py`; a test
 pins it). For session retention it indexes `sessions.update_time` and finds idle sessions
-with one query (`idle_sessions`); ADK's `delete_session` deletes them.
+with one query (`idle_sessions`); ADK's `delete_session` deletes them. For runs that load
+only a session's latest events (`history_events`) it indexes events by session and time.
 """
 
 from __future__ import annotations
@@ -30,6 +31,14 @@ from adkstream.runner.sqlite_inline import InlineConnection, WalCheckpointer
 # append events, so this costs an index update per ADK event).
 _BY_UPDATE_TIME = (
     "CREATE INDEX IF NOT EXISTS adkstream_sessions_by_update_time ON sessions (update_time)"
+)
+# Not ADK's either: a run loads a session's latest events (`history_events`, ADK's
+# `num_recent_events`) with `ORDER BY timestamp DESC, rowid DESC LIMIT n`. Without this
+# index SQLite reads and sorts every event of the session (a temporary B-tree) to find
+# them; with it, it walks the index backwards and reads n rows (rowid is in every index).
+_EVENTS_BY_SESSION_TIME = (
+    "CREATE INDEX IF NOT EXISTS adkstream_events_by_session_time "
+    "ON events (app_name, user_id, session_id, timestamp)"
 )
 _IDLE_SESSIONS = """
 SELECT app_name, user_id, id FROM sessions WHERE update_time < ?
@@ -65,6 +74,7 @@ class EmbeddedSqliteSessionService(adk_sqlite.SqliteSessionService):
             await conn.execute(adk_sqlite.PRAGMA_FOREIGN_KEYS)
             await conn.executescript(adk_sqlite.CREATE_SCHEMA_SQL)
             await conn.execute(_BY_UPDATE_TIME)
+            await conn.execute(_EVENTS_BY_SESSION_TIME)
             await conn.commit()
         except BaseException:
             await conn.close()
