@@ -98,6 +98,7 @@ class Host:
             services,
             max_runs=settings.max_runs,
             max_run_s=settings.max_run_s,
+            recent_events=settings.recent_events,
         )
         log.on_cancel_request(runs.on_cancel_request)
         await log.recover_interrupted()

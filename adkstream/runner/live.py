@@ -49,6 +49,7 @@ from google.adk.apps import App
 from google.adk.models.base_llm import BaseLlm
 from google.adk.models.google_llm import Gemini
 from google.adk.runners import Runner
+from google.adk.sessions.base_session_service import GetSessionConfig
 from google.genai import types
 
 from adkstream.agents.coalescing import unwrapped
@@ -78,15 +79,22 @@ GEMINI_LIVE_MODEL = "gemini-live-2.5-flash-preview"
 Modality = Literal["text", "audio"]
 
 
-def run_config(modality: Modality) -> RunConfig:
-    """The RunConfig of a live run: text answers, or audio with its transcription."""
+def run_config(modality: Modality, *, recent_events: int | None = None) -> RunConfig:
+    """The RunConfig of a live run: text answers, or audio with its transcription; with
+    `recent_events`, ADK loads only that many of the session's latest events."""
+    limit = None if recent_events is None else GetSessionConfig(num_recent_events=recent_events)
     if modality == "audio":
         return RunConfig(
             response_modalities=[types.Modality.AUDIO],
             output_audio_transcription=types.AudioTranscriptionConfig(),
             telemetry=telemetry_config(),
+            get_session_config=limit,
         )
-    return RunConfig(response_modalities=[types.Modality.TEXT], telemetry=telemetry_config())
+    return RunConfig(
+        response_modalities=[types.Modality.TEXT],
+        telemetry=telemetry_config(),
+        get_session_config=limit,
+    )
 
 
 def live_root(agent: HostedAgent, *, gemini_live_model: str = GEMINI_LIVE_MODEL) -> BaseAgent:
@@ -212,6 +220,8 @@ class LiveRuns:
             UnavailableError.
         max_run_s: the longest a live run may take; then it ends `run.failed` `timeout`.
         gemini_live_model: the Live model for agents on a non-Live Gemini model.
+        recent_events: how many of a session's latest events ADK loads for a live run
+            (None: all of them).
         clock: wall clock for event timestamps.
     """
 
@@ -222,12 +232,14 @@ class LiveRuns:
         max_runs: int = 1000,
         max_run_s: float = 600.0,
         gemini_live_model: str = GEMINI_LIVE_MODEL,
+        recent_events: int | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.services = services
         log = self.log = services.log
         self.max_runs = max_runs
         self.gemini_live_model = gemini_live_model
+        self.recent_events = recent_events
         self.clock = clock
         self.life = Lifecycle(log=log, clock=clock, max_run_s=max_run_s)
         self.active: dict[str, LiveRun] = {}
@@ -281,7 +293,13 @@ class LiveRuns:
         self.life.announce(run, [started])
         self.active[run_id] = run
         run.task = asyncio.get_running_loop().create_task(
-            self._drive(run, agent, runner, coalesce_ms, run_config(modality)),
+            self._drive(
+                run,
+                agent,
+                runner,
+                coalesce_ms,
+                run_config(modality, recent_events=self.recent_events),
+            ),
             name=f"adkstream-live-{run_id}",
         )
         return run

@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 
+import pytest
+from google.adk.agents import LlmAgent
+from google.adk.events.event import Event
+from google.adk.models.base_llm_connection import BaseLlmConnection
+from google.adk.models.llm_request import LlmRequest
 from google.adk.sessions import InMemorySessionService
+from google.genai import types
 
 from adkstream.agents import builtin_agents
+from adkstream.agents.offline_live import OfflineLiveModel
+from adkstream.agents.registry import AgentRegistry, HostedAgent
 from adkstream.events import RunCompleted, RunFailed
 from adkstream.metrics import REGISTRY
 from adkstream.runner.lifecycle import RunServices
 from adkstream.runner.live import LiveRuns
 from adkstream.runner.log import EventLog
 from adkstream.settings import Settings
-from tests.live.test_live_runs import TIMEOUT_S, Live, user_text
+from tests.live.test_live_runs import TIMEOUT_S, USER, Live, user_text
 
 
 def _live(*, max_run_s: float) -> Live:
@@ -58,3 +68,43 @@ async def test_live_runs_are_counted_in_the_run_metrics() -> None:
     ended = _sample("adkstream_runs_ended_total", agent="assistant", status="completed")
     assert ended - completed == 1
     assert _sample("adkstream_runs_active") == active
+
+
+class _RecordingLiveModel(OfflineLiveModel):
+    """Notes how many contents each live connection is opened with."""
+
+    @contextlib.asynccontextmanager
+    async def connect(self, llm_request: LlmRequest) -> AsyncIterator[BaseLlmConnection]:
+        CONTENTS.append(len(llm_request.contents))
+        async with super().connect(llm_request) as connection:
+            yield connection
+
+
+CONTENTS: list[int] = []
+
+
+@pytest.mark.parametrize(("recent_events", "expected"), [(None, 10), (4, 4)])
+async def test_live_run_loads_the_latest_recent_events(
+    recent_events: int | None, expected: int
+) -> None:
+    agent = LlmAgent(name="recorder", model=_RecordingLiveModel(tokens_per_s=0))
+    agents = AgentRegistry([HostedAgent.of(agent)])
+    log, sessions = EventLog.in_memory(), InMemorySessionService()
+    runs = LiveRuns(RunServices(agents, sessions, log), recent_events=recent_events)
+    session = await sessions.create_session(app_name="recorder", user_id=USER)
+    for turn in range(10):
+        author, role = ("user", "user") if turn % 2 == 0 else ("recorder", "model")
+        content = types.Content(role=role, parts=[types.Part(text=f"turn {turn}")])
+        await sessions.append_event(session, Event(author=author, content=content))
+    CONTENTS.clear()
+    async with asyncio.timeout(TIMEOUT_S):
+        run = await runs.start(
+            agent=agents.get("recorder"), user_id=USER, session_id=session.id, coalesce_ms=0
+        )
+        run.send_content(user_text("now"))
+        live = Live(runs=runs, log=log, sessions=sessions, agents=agents)
+        await live.until(run, lambda e: e.type == "turn.completed")
+        run.close()
+        await run.done.wait()
+        await runs.shutdown()
+    assert [expected] == CONTENTS
