@@ -154,12 +154,15 @@ class Lifecycle:
             logger.exception("run %s failed in the driver", run.run_id)
             terminal = self._failed(run, failures.classify(exc))
         finally:
-            kind.stop_adk(run)
-            await stop_pump(pipe.pump, run_id=run.run_id)
-            self.log.append(run.run_id, pipe.coalescer.flush(asyncio.get_running_loop().time()))
             terminal = terminal or self._failed(run, failures.INTERNAL)
-            await kind.leave_session(run, terminal)
-            self.end(run, terminal, pipe.coalescer, kind)
+            kind.stop_adk(run)
+            try:
+                await stop_pump(pipe.pump, run_id=run.run_id)
+                now = asyncio.get_running_loop().time()
+                self.log.append(run.run_id, pipe.coalescer.flush(now))
+                await kind.leave_session(run, terminal)
+            finally:  # even if a second cancel cuts the waits short: one terminal event
+                self.end(run, terminal, pipe.coalescer, kind)
             await self.release(run, kind)
 
     async def _relay(self, run: RunHandle, pipe: Pipe) -> PumpEnd:
