@@ -11,9 +11,9 @@ from __future__ import annotations
 import asyncio
 import random
 import threading
-from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping, Sequence
 from types import TracebackType
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, Generic, ParamSpec, Protocol, Self, TypeVar
 
 import httpx
 
@@ -67,41 +67,72 @@ class _LoopThread:
             self._thread.join()
 
 
-class SyncEventStream:
-    """The events of one run as a blocking iterator; see `EventStream`. Close it when done."""
+Item = TypeVar("Item", covariant=True)
 
-    def __init__(self, stream: EventStream, loop: _LoopThread) -> None:
-        self._stream = stream
+
+class _RunStream(Protocol[Item]):
+    """What `EventStream` and `LiveSession` both are: a run's stream, read item by item."""
+
+    @property
+    def run_id(self) -> str | None: ...
+
+    @property
+    def last_seq(self) -> int: ...
+
+    @property
+    def terminal(self) -> TerminalEvent | None: ...
+
+    def __anext__(self) -> Awaitable[Item]: ...
+
+
+class _SyncRunStream(Generic[Item]):
+    """A run's stream as a blocking iterator: its ids and progress forwarded, and each
+    item waited for on the client's loop."""
+
+    def __init__(self, source: _RunStream[Item], loop: _LoopThread) -> None:
+        self._source = source
         self._loop = loop
 
     @property
     def run_id(self) -> str | None:
-        return self._stream.run_id
+        return self._source.run_id
+
+    @property
+    def last_seq(self) -> int:
+        return self._source.last_seq
+
+    @property
+    def terminal(self) -> TerminalEvent | None:
+        return self._source.terminal
+
+    def __iter__(self) -> Self:
+        return self
+
+    def __next__(self) -> Item:
+        try:
+            return self._loop.call(_next, self._source)
+        except StopAsyncIteration:
+            raise StopIteration from None
+
+
+async def _next(source: _RunStream[T]) -> T:
+    return await source.__anext__()
+
+
+class SyncEventStream(_SyncRunStream[StreamEvent]):
+    """The events of one run as a blocking iterator; see `EventStream`. Close it when done."""
+
+    def __init__(self, stream: EventStream, loop: _LoopThread) -> None:
+        super().__init__(stream, loop)
+        self._stream = stream
 
     @property
     def session_id(self) -> str | None:
         return self._stream.session_id
 
     @property
-    def last_seq(self) -> int:
-        return self._stream.last_seq
-
-    @property
-    def terminal(self) -> TerminalEvent | None:
-        return self._stream.terminal
-
-    @property
     def pending(self) -> list[InputRequest]:
         return self._stream.pending
-
-    def __iter__(self) -> SyncEventStream:
-        return self
-
-    def __next__(self) -> StreamEvent:
-        try:
-            return self._loop.call(self._stream.__anext__)
-        except StopAsyncIteration:
-            raise StopIteration from None
 
     def close(self) -> None:
         """Closes the connection (and cancels a run left early, as `EventStream` does)."""
@@ -119,28 +150,16 @@ class SyncEventStream:
         self.close()
 
 
-class SyncLiveSession:
+class SyncLiveSession(_SyncRunStream[LiveFrame]):
     """A live run as blocking calls; see `LiveSession`. Use it as a context manager."""
 
     def __init__(self, live: LiveSession, loop: _LoopThread) -> None:
+        super().__init__(live, loop)
         self._live = live
-        self._loop = loop
 
     @property
     def session_id(self) -> str:
         return self._live.session_id
-
-    @property
-    def run_id(self) -> str | None:
-        return self._live.run_id
-
-    @property
-    def last_seq(self) -> int:
-        return self._live.last_seq
-
-    @property
-    def terminal(self) -> TerminalEvent | None:
-        return self._live.terminal
 
     @property
     def close_code(self) -> int | None:
@@ -181,15 +200,6 @@ class SyncLiveSession:
     def close(self) -> None:
         """Sends the `close` frame; see `LiveSession.close`."""
         self._loop.call(self._live.close)
-
-    def __iter__(self) -> SyncLiveSession:
-        return self
-
-    def __next__(self) -> LiveFrame:
-        try:
-            return self._loop.call(self._live.__anext__)
-        except StopAsyncIteration:
-            raise StopIteration from None
 
     def next_turn(self) -> TurnCompleted | None:
         """See `LiveSession.next_turn`."""
