@@ -84,6 +84,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_settings_flags(serve)
 
+    web = commands.add_parser(
+        "web",
+        help="as `adk web`: serve an ADK agents directory with ADK's dev UI at /dev-ui/",
+    )
+    web.add_argument(
+        "agents_dir",
+        type=Path,
+        metavar="AGENTS_DIR",
+        help="an ADK agents directory (<name>/agent.py), as `adk web` takes",
+    )
+    web.add_argument(
+        "--allow-unauthenticated",
+        action="store_true",
+        help="serve beyond loopback with authentication off (anyone can run agents)",
+    )
+    _add_settings_flags(web)
+
     run = commands.add_parser(
         "run", help="run one prompt (in this process, or on a server) and print the stream"
     )
@@ -237,9 +254,12 @@ def serve(args: argparse.Namespace) -> None:
         "from the agents",
     )
 
+    url = f"http://{_url_host(settings.host)}:{settings.port}"
+    where = f"{url}/dev-ui/ (chat page: {url}/chat)" if settings.dev_ui else url
+
     def banner() -> None:  # once the socket listens: storage opened as the settings say
         print(
-            f"adkstream on http://{_url_host(settings.host)}:{settings.port} · agents: "
+            f"adkstream on {where} · agents: "
             f"{', '.join(a.name for a in agents)} · model: {model} · "
             f"storage: {storage(settings)}",
             flush=True,
@@ -568,7 +588,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """The command line; 2 for a usage or start-up error (one line on stderr)."""
     args = build_parser().parse_args(argv)
     try:
-        if args.command == "serve":
+        if args.command == "web":
+            args.agents = []
+            if args.setting_dev_ui is None:
+                args.setting_dev_ui = "true"
+        if args.command in ("serve", "web"):
             serve(args)
             return 0
         return run(args)

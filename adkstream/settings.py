@@ -83,6 +83,11 @@ class Settings(BaseSettings):
         description="artifact store, as ADK's --artifact_service_uri (gs://bucket, "
         "file:///path, memory://); unset: files under the data dir",
     )
+    dev_ui: bool = Field(
+        default=False,
+        description="serve ADK's dev UI (adk web) at /dev-ui/ from the installed google-adk; "
+        "/ redirects there and the chat page moves to /chat",
+    )
     thoughts: bool = Field(
         default=True, description="stream the model's thinking (reasoning.* events)"
     )

@@ -25,6 +25,7 @@ from adkstream.api.routes import (
     adk_sessions,
     agui,
     artifacts,
+    dev_ui,
     live,
     meta,
     openai,
@@ -105,6 +106,7 @@ def create_app(
     handlers: dict[Any, Any] = dict(EXCEPTION_HANDLERS)
     app = Starlette(
         routes=[
+            *(dev_ui.dev_ui_routes() if settings.dev_ui else []),  # its `/` first
             *meta.routes,
             *sessions.routes,
             *artifacts.routes,

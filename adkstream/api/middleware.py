@@ -33,9 +33,19 @@ from adkstream.api.ratelimit import RequestRate
 access_log = logging.getLogger("adkstream.access")
 
 PUBLIC_PATHS = frozenset(
-    {"/", "/healthz", "/health", "/readyz", "/openapi.json", "/metrics", "/favicon.ico"}
+    {
+        "/",
+        "/healthz",
+        "/health",
+        "/readyz",
+        "/openapi.json",
+        "/metrics",
+        "/favicon.ico",
+        "/chat",
+        "/dev-ui",
+    }
 )
-PUBLIC_PREFIXES = ("/static/",)
+PUBLIC_PREFIXES = ("/static/", "/dev-ui/")
 _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _CHALLENGE = 'Bearer realm="adkstream"'
 

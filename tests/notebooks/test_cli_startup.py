@@ -140,7 +140,7 @@ def _flags(command: str) -> dict[str, str]:
     }
 
 
-@pytest.mark.parametrize("command", ["serve", "run"])
+@pytest.mark.parametrize("command", ["serve", "web", "run"])
 def test_every_flag_says_what_it_does(command: str) -> None:
     for flag, text in _flags(command).items():
         variable = f"ADKSTREAM_{flag.lstrip('-').replace('-', '_').upper()}"
@@ -338,6 +338,32 @@ async def test_serve_imports_agents_from_the_current_directory(tmp_path: Path) -
             listed = (await client.get("/v1/agents")).json()["agents"]
     names = [agent["name"] for agent in listed]
     assert names == ["mine"]
+
+
+async def test_web_serves_an_agents_directory_with_adk_dev_ui(tmp_path: Path) -> None:
+    """`adkstream web AGENTS_DIR`, as `adk web AGENTS_DIR`: `/` opens ADK's dev UI."""
+    agent = tmp_path / "agents" / "mine"
+    agent.mkdir(parents=True)
+    (agent / "__init__.py").write_text("from . import agent\n")
+    (agent / "agent.py").write_text(AGENT_MODULE)
+    port = free_port()
+    command = [str(SCRIPT), "web", str(tmp_path / "agents"), "--port", str(port)]
+    env = {"ADKSTREAM_DATA_DIR": str(tmp_path / "data")}
+    async with serve_reading_banner(command, env=env) as served:
+        url = f"http://127.0.0.1:{port}"
+        assert served.banner.startswith(f"adkstream on {url}/dev-ui/ (chat page: {url}/chat)")
+        async with httpx.AsyncClient(base_url=url) as client:
+            root = await client.get("/")
+            page = await client.get("/dev-ui/")
+            apps = (await client.get("/list-apps?relative_path=./")).json()
+    assert (root.status_code, root.headers["location"]) == (307, f"{url}/dev-ui/")
+    assert page.status_code == 200 and "<app-root" in page.text
+    assert apps == ["mine"]
+
+
+async def test_web_without_a_directory_is_a_usage_error() -> None:
+    code, out, err = await adkstream("web")
+    assert code == 2 and "AGENTS_DIR" in err
 
 
 # --- `adkstream run` ---------------------------------------------------------------------

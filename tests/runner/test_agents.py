@@ -340,3 +340,27 @@ def test_load_agents_dir_missing_or_empty(tmp_path: Path) -> None:
         load_agents_dir(tmp_path / "does-not-exist")
     with pytest.raises(AgentLoadError):
         load_agents_dir(tmp_path)
+
+
+def test_load_agents_dir_takes_adk_agent_configs(agents_dir: tuple[Path, str]) -> None:
+    """`<name>/root_agent.yaml`, as `adk web` loads it, beside Python packages."""
+    directory, prefix = agents_dir
+    _agent_package(directory, f"{prefix}_py", _AGENT_MODULE.format(name="py"))
+    (directory / "from_yaml").mkdir()
+    (directory / "from_yaml" / "root_agent.yaml").write_text(
+        "name: configured\nmodel: gemini-2.5-flash\ninstruction: Answer briefly.\n"
+    )
+
+    agents = load_agents_dir(directory)
+
+    assert [(a.name, a.root.name) for a in agents] == [
+        (f"{prefix}_py", "py"),
+        ("from_yaml", "configured"),
+    ]
+
+
+def test_load_agents_dir_bad_agent_config(tmp_path: Path) -> None:
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "root_agent.yaml").write_text("agent_class: NoSuchAgent\n")
+    with pytest.raises(AgentLoadError, match=r"broken/root_agent\.yaml"):
+        load_agents_dir(tmp_path)
