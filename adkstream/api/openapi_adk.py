@@ -16,6 +16,59 @@ _ARTIFACTS = _SESSIONS + "/{session_id}/artifacts"
 _ONE = _ARTIFACTS + "/{name}"
 _JSON = {"200": {"description": "as ADK answers", "content": _OBJECT}}
 _RUN_ID = [_path("run_id")]
+_NAME = {"type": "string", "minLength": 1}
+_NAMES_OR_APPS = {
+    "application/json": {
+        "schema": {"oneOf": [{"type": "array", "items": {"type": "string"}}, {"type": "object"}]}
+    }
+}
+
+
+def _query(name: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": True, "schema": schema}
+
+
+def _body(description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    """A JSON body: what ADK requires of it (its other fields, in either case, allowed)."""
+    return {
+        "required": True,
+        "description": description,
+        "content": {"application/json": {"schema": {"type": "object", **schema}}},
+    }
+
+
+_RUN_BODY = _body(
+    "ADK's RunAgentRequest (camelCase or snake_case): appName, userId, sessionId, "
+    "newMessage, streaming?, stateDelta?, invocationId?, ...",
+    {
+        "required": ["appName", "userId", "sessionId", "newMessage"],
+        "properties": {
+            "appName": _NAME,
+            "userId": _NAME,
+            "sessionId": _NAME,
+            "newMessage": {
+                "type": "object",
+                "description": "a genai Content: {role, parts: [{text}, ...]}",
+                "additionalProperties": False,
+                "required": ["role", "parts"],
+                "properties": {
+                    "role": {"const": "user"},
+                    "parts": {
+                        "type": "array",
+                        "minItems": 1,
+                        "items": {
+                            "type": "object",
+                            "required": ["text"],
+                            "additionalProperties": False,
+                            "properties": {"text": _NAME},
+                        },
+                    },
+                },
+            },
+            "streaming": {"type": "boolean"},
+        },
+    },
+)
 
 
 def adk_paths() -> dict[str, Any]:
@@ -24,7 +77,7 @@ def adk_paths() -> dict[str, Any]:
 
 
 def _run_paths() -> dict[str, Any]:
-    run_body = _object_body("ADK's RunAgentRequest: appName, userId, sessionId, newMessage, ...")
+    run_body = _RUN_BODY
     return {
         "/run": {
             "post": _op("ADK: run an agent, answer its Events as one array", _JSON, body=run_body)
@@ -56,7 +109,18 @@ def _run_paths() -> dict[str, Any]:
         "/run_live": {
             "get": _op(
                 "ADK: a live (bidi) run over a WebSocket",
-                {"101": {"description": "switching protocols: the WebSocket opens"}},
+                {
+                    "101": {"description": "switching protocols: the WebSocket opens"},
+                    "426": {
+                        "description": "a plain HTTP request: upgrade to a WebSocket",
+                        "content": _OBJECT,
+                    },
+                },
+                params=[
+                    _query("app_name", _NAME),
+                    _query("user_id", _NAME),
+                    _query("session_id", _NAME),
+                ],
                 description="A WebSocket upgrade with ADK's query (`app_name`, `user_id`, "
                 "`session_id`, `modalities`): `LiveRequest` JSON frames in, ADK Event JSON "
                 "out. Close codes: 1002 unknown session, 1008 refused or a frame that is "
@@ -96,7 +160,15 @@ def _session_paths() -> dict[str, Any]:
 
 
 def _artifact_paths() -> dict[str, Any]:
-    version = [*_ARTIFACT, _path("version_id")]
+    version = [
+        *_ARTIFACT,
+        {
+            "name": "version_id",
+            "in": "path",
+            "required": True,
+            "schema": {"type": "integer", "minimum": 0},
+        },
+    ]
     return {
         _ARTIFACTS: {
             "get": _op("ADK: a session's artifact names", _JSON, params=_SESSION),
@@ -126,7 +198,12 @@ def _artifact_paths() -> dict[str, Any]:
 
 def _meta_paths() -> dict[str, Any]:
     return {
-        "/list-apps": {"get": _op("ADK: the hosted agents' names (?detailed=true)", _JSON)},
+        "/list-apps": {
+            "get": _op(
+                "ADK: the hosted agents' names (?detailed=true: {apps: [AppInfo]})",
+                {"200": {"description": "names, or the details", "content": _NAMES_OR_APPS}},
+            )
+        },
         "/apps/{app_name}/app-info": {
             "get": _op("ADK: an app's agents and tools", _JSON, params=[_path("app_name")])
         },
@@ -137,7 +214,18 @@ def _meta_paths() -> dict[str, Any]:
             "post": _op(
                 "ADK: set the telemetry consent (needs X-ADK-Telemetry-Request: true)",
                 _JSON,
-                body=_object_body("{telemetry: bool}"),
+                params=[
+                    {
+                        "name": "X-ADK-Telemetry-Request",
+                        "in": "header",
+                        "required": True,
+                        "schema": {"const": "true"},
+                    }
+                ],
+                body=_body(
+                    "{telemetry: bool}",
+                    {"required": ["telemetry"], "properties": {"telemetry": {"type": "boolean"}}},
+                ),
             ),
         },
     }

@@ -14,15 +14,11 @@ from schemathesis.checks import positive_data_acceptance
 
 from adkstream.api import create_app
 from adkstream.api.openapi import openapi_document
-from adkstream.api.openapi_adk import adk_paths
 from adkstream.settings import Settings
 from tests.servers import serve_app_in_thread
 
 schema = schemathesis.openapi.from_dict(openapi_document())
 PROTOCOL_BODIES = {"/v1/agui/{agent}", "/v1/vercel/{agent}", "/v1/chat/completions"}
-ADK_REST_PATHS = set(adk_paths())
-"""Not fuzzed yet: the fuzzer found the ADK routes' description and answers disagree
-(Allow headers on 405, 400 for bad artifact versions, /list-apps' schema); issue 24."""
 
 
 @pytest.fixture(scope="module")
@@ -53,8 +49,6 @@ def test_fuzz_api_conforms(case: schemathesis.Case, base_url: str) -> None:
     key = {"Idempotency-Key": uuid.uuid4().hex}
     # A protocol's body is its protocol's (described as any object): what it refuses is
     # that protocol's business, but never with a 5xx or an undocumented answer.
-    if case.operation.path in ADK_REST_PATHS:
-        pytest.skip("ADK REST routes: description and answers still disagree (issue 24)")
     loose = case.operation.path in PROTOCOL_BODIES
     excluded = [positive_data_acceptance] if loose else None
     case.call_and_validate(base_url=base_url, headers=key, excluded_checks=excluded, timeout=30)

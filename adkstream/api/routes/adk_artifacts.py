@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from adkstream.api.adk_rest_access import path_scope
 from adkstream.api.inputs import host_of, read_model
+from adkstream.api.routes import resource
 from adkstream.errors import NotFoundError, RequestError
 
 
@@ -117,12 +118,10 @@ async def delete(request: Request) -> Response:
 _BASE = "/apps/{app_name}/users/{user_id}/sessions/{session_id}/artifacts"
 _ONE = _BASE + "/{name:path}"
 routes = [
-    Route(_BASE, list_names, methods=["GET"]),
-    Route(_BASE, save, methods=["POST"]),
+    resource(_BASE, GET=list_names, POST=save),
     Route(_ONE + "/versions/metadata", versions_metadata, methods=["GET"]),
     Route(_ONE + "/versions/{version_id}/metadata", version_metadata, methods=["GET"]),
     Route(_ONE + "/versions/{version_id}", load_version, methods=["GET"]),
     Route(_ONE + "/versions", list_versions, methods=["GET"]),
-    Route(_ONE, load, methods=["GET"]),
-    Route(_ONE, delete, methods=["DELETE"]),
+    resource(_ONE, GET=load, DELETE=delete),
 ]

@@ -22,11 +22,14 @@ import json
 
 from google.adk.agents.live_request_queue import LiveRequest
 from pydantic import ValidationError
-from starlette.routing import WebSocketRoute
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route, WebSocketRoute
 from starlette.types import Message
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDisconnected
 
 from adkstream.api.adk_rest_access import app_agent, checked_user, find_session
+from adkstream.api.errors import error_response
 from adkstream.api.inputs import host_of
 from adkstream.api.routes.live import POLICY, TRY_AGAIN, LiveConnection, Stop, live_config
 from adkstream.errors import AdkStreamError, NotFoundError, UnavailableError
@@ -102,4 +105,16 @@ class AdkLiveConnection(LiveConnection):
         return None
 
 
-routes = [WebSocketRoute("/run_live", run_live)]
+async def not_upgraded(request: Request) -> Response:
+    """A plain HTTP request to the WebSocket's path: what the socket would refuse (an
+    unknown app), else 426 saying how to connect."""
+    app_agent(request, request.query_params.get("app_name"), field="app_name")
+    return error_response(
+        426,
+        "upgrade_required",
+        "/run_live is a WebSocket: connect with ws:// (Upgrade: websocket)",
+        headers={"Upgrade": "websocket"},
+    )
+
+
+routes = [WebSocketRoute("/run_live", run_live), Route("/run_live", not_upgraded)]

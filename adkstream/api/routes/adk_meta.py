@@ -14,7 +14,7 @@ from google.adk import __version__ as adk_version
 from google.adk.agents.llm_agent import LlmAgent
 from google.adk.cli.api_server import AppInfo, ListAppsResponse
 from google.adk.utils.agent_info import get_agents_dict
-from pydantic import BaseModel
+from pydantic import BaseModel, StrictBool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -22,13 +22,14 @@ from starlette.routing import Route
 from adkstream.agents.registry import HostedAgent
 from adkstream.api.adk_rest_access import app_agent
 from adkstream.api.inputs import host_of, read_model
+from adkstream.api.routes import resource
 from adkstream.errors import RequestError
 
 TELEMETRY_HEADER = "x-adk-telemetry-request"
 
 
 class TelemetryConsent(BaseModel):
-    telemetry: bool
+    telemetry: StrictBool
 
 
 async def list_apps(request: Request) -> Response:
@@ -95,6 +96,5 @@ routes = [
     Route("/apps/{app_name}/app-info", app_info, methods=["GET"]),
     Route("/health", health, methods=["GET"]),
     Route("/version", version, methods=["GET"]),
-    Route("/config/telemetry", get_telemetry, methods=["GET"]),
-    Route("/config/telemetry", set_telemetry, methods=["POST"]),
+    resource("/config/telemetry", GET=get_telemetry, POST=set_telemetry),
 ]

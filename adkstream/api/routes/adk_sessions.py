@@ -16,12 +16,12 @@ from google.adk.events.event_actions import EventActions
 from pydantic import BaseModel, ConfigDict
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from adkstream.adk_private import session_json
 from adkstream.agents.registry import HostedAgent
 from adkstream.api.adk_rest_access import find_session, path_scope
 from adkstream.api.inputs import host_of, read_model
+from adkstream.api.routes import resource
 from adkstream.errors import ConflictError, RequestError
 
 
@@ -113,10 +113,12 @@ class _StateBody(BaseModel):
 
 _SESSION = "/apps/{app_name}/users/{user_id}/sessions/{session_id}"
 routes = [
-    Route("/apps/{app_name}/users/{user_id}/sessions", list_sessions, methods=["GET"]),
-    Route("/apps/{app_name}/users/{user_id}/sessions", create_session, methods=["POST"]),
-    Route(_SESSION, get_session, methods=["GET"]),
-    Route(_SESSION, create_session_with_id, methods=["POST"]),
-    Route(_SESSION, update_session, methods=["PATCH"]),
-    Route(_SESSION, delete_session, methods=["DELETE"]),
+    resource("/apps/{app_name}/users/{user_id}/sessions", GET=list_sessions, POST=create_session),
+    resource(
+        _SESSION,
+        GET=get_session,
+        POST=create_session_with_id,
+        PATCH=update_session,
+        DELETE=delete_session,
+    ),
 ]
