@@ -37,14 +37,13 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
-from google.adk.agents.llm_agent import LlmAgent
 from google.adk.features import FeatureName, is_feature_enabled, override_feature_enabled
 from google.adk.models.google_llm import Gemini
 from google.adk.workflow import BaseNode
 from google.genai import types
 from pydantic import BaseModel, PrivateAttr
 
-from adkstream.agents.registry import walk_nodes
+from adkstream.agents.registry import llm_agent_models
 from adkstream.genai_private import StreamContinuation, StreamRequest, base_api_client
 
 if TYPE_CHECKING:
@@ -302,13 +301,7 @@ def install_lean_gemini(root: BaseNode) -> None:
     instance of that class itself) a `LeanGemini` with the same fields; see the module
     docstring. Also settles ADK's streaming feature flag (`settle_streaming_flag`)."""
     settle_streaming_flag()
-    for node in walk_nodes(root):
-        if not isinstance(node, LlmAgent):
-            continue
-        try:
-            model = node.canonical_model
-        except Exception:  # no model anywhere up the tree: ADK says so at run time
-            continue
+    for node, model in llm_agent_models(root):
         if type(model) is Gemini:
             node.model = LeanGemini.of(model)
 

@@ -52,21 +52,14 @@ def models_without_credentials(root: BaseNode) -> Iterator[tuple[str, str]]:
     """(agent name, model name) of each LLM agent under `root` whose model is ADK's
     Gemini with no credentials: no client or API key of its own, none in the environment.
     Its runs would fail (`model_auth_error`) on their first model call."""
-    from google.adk.agents import LlmAgent
     from google.adk.models.google_llm import Gemini
 
     from adkstream.agents.lean_gemini import LeanGemini
-    from adkstream.agents.registry import walk_nodes
+    from adkstream.agents.registry import llm_agent_models
 
     if has_gemini_credentials():
         return
-    for node in walk_nodes(root):
-        if not isinstance(node, LlmAgent):
-            continue
-        try:
-            model = node.canonical_model
-        except Exception:  # no model anywhere up the tree: ADK says so at run time
-            continue
+    for node, model in llm_agent_models(root):
         if not isinstance(model, Gemini) or type(model).api_client not in (
             Gemini.api_client,
             LeanGemini.api_client,

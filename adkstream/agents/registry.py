@@ -10,7 +10,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from google.adk.agents import LlmAgent
 from google.adk.apps import App, ResumabilityConfig
+from google.adk.models.base_llm import BaseLlm
 from google.adk.plugins.base_plugin import BasePlugin
 from google.adk.workflow import BaseNode
 
@@ -54,6 +56,20 @@ def walk_nodes(node: BaseNode) -> Iterator[BaseNode]:
     yield node
     for child in static_children(node):
         yield from walk_nodes(child)
+
+
+def llm_agent_models(root: BaseNode) -> Iterator[tuple[LlmAgent, BaseLlm]]:
+    """Each LLM agent under `root` with its model resolved (a string named model made
+    an object, or the one inherited). Agents with no model anywhere up the tree are left
+    out: ADK says so at run time."""
+    for node in walk_nodes(root):
+        if not isinstance(node, LlmAgent):
+            continue
+        try:
+            model = node.canonical_model
+        except Exception:
+            continue
+        yield node, model
 
 
 class AgentRegistry:

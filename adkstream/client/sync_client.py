@@ -9,23 +9,21 @@ inside an `on_abandon` callback, say): that would wait on itself.
 from __future__ import annotations
 
 import asyncio
+import functools
+import inspect
 import random
 import threading
 from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Generic, ParamSpec, Protocol, Self, TypeVar
+from typing import Any, Concatenate, Generic, ParamSpec, Protocol, Self, TypeVar
 
 import httpx
 
 from adkstream.client.async_client import (
     DEFAULT_TIMEOUT,
     AsyncClient,
-    IfBusy,
-    Message,
-    OnDisconnect,
 )
-from adkstream.client.live import LiveFrame, LiveSession, Modality
-from adkstream.client.models import RunInfo, RunResult, Session
+from adkstream.client.live import LiveFrame, LiveSession
 from adkstream.client.stream import EventStream
 from adkstream.events import InputRequest, StreamEvent, TerminalEvent, TurnCompleted
 
@@ -33,6 +31,9 @@ __all__ = ["Client", "SyncEventStream", "SyncLiveSession"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
+S = TypeVar("S")
+W = TypeVar("W")
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class _LoopThread:
@@ -211,8 +212,44 @@ class SyncLiveSession(_SyncRunStream[LiveFrame]):
             yield turn
 
 
+def _like(call: F, method: Callable[..., Any], returns: str | None = None) -> F:
+    """`call` with `method`'s name, docstring and signature (what `help` shows), in this
+    module; `returns` replaces the signature's return type."""
+    functools.update_wrapper(call, method)
+    call.__module__ = __name__
+    signature = inspect.signature(method)
+    if returns is not None:
+        signature = signature.replace(return_annotation=returns)
+    call.__signature__ = signature  # type: ignore[attr-defined]
+    return call
+
+
+def _blocking(
+    method: Callable[Concatenate[AsyncClient, P], Coroutine[Any, Any, T]],
+) -> Callable[Concatenate[Client, P], T]:
+    """`AsyncClient`'s method as `Client`'s: the same arguments and answer, blocking."""
+
+    def call(self: Client, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        return self._loop.call(lambda: method(self._async, *args, **kwargs))
+
+    return _like(call, method)
+
+
+def _wrapping(
+    wrap: Callable[[S, _LoopThread], W], method: Callable[Concatenate[AsyncClient, P], S]
+) -> Callable[Concatenate[Client, P], W]:
+    """`AsyncClient`'s method that opens a stream as `Client`'s: the same arguments, its
+    stream wrapped for blocking iteration (`SyncEventStream`, `SyncLiveSession`)."""
+
+    def call(self: Client, /, *args: P.args, **kwargs: P.kwargs) -> W:
+        return wrap(method(self._async, *args, **kwargs), self._loop)
+
+    return _like(call, method, returns=getattr(wrap, "__name__", None))
+
+
 class Client:
-    """A blocking client of an adkstream server; the arguments are `AsyncClient`'s."""
+    """A blocking client of an adkstream server: `AsyncClient`'s arguments and methods,
+    each blocking until its answer (streams iterate with `for`)."""
 
     def __init__(
         self,
@@ -262,116 +299,14 @@ class Client:
     ) -> None:
         self.close()
 
-    def create_session(
-        self,
-        agent: str | None = None,
-        state: Mapping[str, Any] | None = None,
-        session_id: str | None = None,
-    ) -> Session:
-        """See `AsyncClient.create_session`."""
-        return self._loop.call(self._async.create_session, agent, state, session_id)
-
-    def get_session(self, session_id: str) -> Session:
-        """See `AsyncClient.get_session`."""
-        return self._loop.call(self._async.get_session, session_id)
-
-    def list_sessions(self) -> list[Session]:
-        """See `AsyncClient.list_sessions`."""
-        return self._loop.call(self._async.list_sessions)
-
-    def delete_session(self, session_id: str) -> None:
-        """See `AsyncClient.delete_session`."""
-        self._loop.call(self._async.delete_session, session_id)
-
-    def stream(
-        self,
-        message: Message,
-        *,
-        agent: str | None = None,
-        session_id: str | None = None,
-        state_delta: Mapping[str, Any] | None = None,
-        coalesce_ms: int | None = None,
-        on_disconnect: OnDisconnect = "continue",
-        cancel_on_close: bool = True,
-        tools: Sequence[Mapping[str, Any]] | None = None,
-        if_busy: IfBusy | None = None,
-    ) -> SyncEventStream:
-        """See `AsyncClient.stream`."""
-        stream = self._async.stream(
-            message,
-            agent=agent,
-            session_id=session_id,
-            state_delta=state_delta,
-            coalesce_ms=coalesce_ms,
-            on_disconnect=on_disconnect,
-            cancel_on_close=cancel_on_close,
-            tools=tools,
-            if_busy=if_busy,
-        )
-        return SyncEventStream(stream, self._loop)
-
-    def answer(
-        self,
-        run_id: str,
-        answers: Mapping[str, Mapping[str, Any]],
-        *,
-        on_disconnect: OnDisconnect = "continue",
-        cancel_on_close: bool = True,
-    ) -> SyncEventStream:
-        """See `AsyncClient.answer`."""
-        stream = self._async.answer(
-            run_id, answers, on_disconnect=on_disconnect, cancel_on_close=cancel_on_close
-        )
-        return SyncEventStream(stream, self._loop)
-
-    def events(self, run_id: str, after: int = 0) -> SyncEventStream:
-        """See `AsyncClient.events`."""
-        return SyncEventStream(self._async.events(run_id, after=after), self._loop)
-
-    def run(
-        self,
-        message: Message,
-        *,
-        agent: str | None = None,
-        session_id: str | None = None,
-        state_delta: Mapping[str, Any] | None = None,
-        on_disconnect: OnDisconnect | None = None,
-        max_wait_s: float | None = None,
-        if_busy: IfBusy | None = None,
-    ) -> RunResult:
-        """See `AsyncClient.run`."""
-        return self._loop.call(
-            self._async.run,
-            message,
-            agent=agent,
-            session_id=session_id,
-            state_delta=state_delta,
-            on_disconnect=on_disconnect,
-            max_wait_s=max_wait_s,
-            if_busy=if_busy,
-        )
-
-    def get_run(self, run_id: str) -> RunInfo:
-        """See `AsyncClient.get_run`."""
-        return self._loop.call(self._async.get_run, run_id)
-
-    def cancel(self, run_id: str) -> None:
-        """See `AsyncClient.cancel`."""
-        self._loop.call(self._async.cancel, run_id)
-
-    def live(
-        self,
-        session_id: str,
-        *,
-        modality: Modality = "text",
-        raise_on_error: bool = False,
-        open_timeout_s: float | None = None,
-    ) -> SyncLiveSession:
-        """See `AsyncClient.live`; open the session with `with`."""
-        live = self._async.live(
-            session_id,
-            modality=modality,
-            raise_on_error=raise_on_error,
-            open_timeout_s=open_timeout_s,
-        )
-        return SyncLiveSession(live, self._loop)
+    create_session = _blocking(AsyncClient.create_session)
+    get_session = _blocking(AsyncClient.get_session)
+    list_sessions = _blocking(AsyncClient.list_sessions)
+    delete_session = _blocking(AsyncClient.delete_session)
+    stream = _wrapping(SyncEventStream, AsyncClient.stream)
+    answer = _wrapping(SyncEventStream, AsyncClient.answer)
+    events = _wrapping(SyncEventStream, AsyncClient.events)
+    run = _blocking(AsyncClient.run)
+    get_run = _blocking(AsyncClient.get_run)
+    cancel = _blocking(AsyncClient.cancel)
+    live = _wrapping(SyncLiveSession, AsyncClient.live)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 
 import pytest
 
-from adkstream.client import Client, ConflictError, NotFoundError
+from adkstream.client import AsyncClient, Client, ConflictError, NotFoundError
 from adkstream.events import MessageDelta, RunCancelled, StreamEvent
 from tests.client.conftest import TIMEOUT_S, AppFactory, assert_each_seq_once, completed_text
 from tests.servers import serve_app
@@ -74,3 +75,14 @@ def test_sync_client_refuses_calls_from_its_own_loop_thread() -> None:
 
 async def _call_back_in(client: Client) -> None:
     client.list_sessions()
+
+
+def test_sync_client_has_every_method_of_the_async_one() -> None:
+    """Each public `AsyncClient` method is `Client`'s too, with the same parameters."""
+    own = {"aclose"}  # `Client.close` stops its thread as well
+    for name, method in inspect.getmembers(AsyncClient, inspect.isfunction):
+        if name.startswith("_") or name in own:
+            continue
+        mirror = getattr(Client, name, None)
+        assert mirror is not None, f"Client has no {name}"
+        assert inspect.signature(mirror).parameters == inspect.signature(method).parameters
