@@ -56,6 +56,7 @@ class FrameStreamResponse(StreamingResponse):
         self._ping_s = ping_s
         self._on_sent = on_sent or _ignore
         self._last_write = 0.0
+        self._ended = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         loop = asyncio.get_running_loop()
@@ -84,6 +85,9 @@ class FrameStreamResponse(StreamingResponse):
                 self._on_sent(len(chunk))
         finally:
             await self._close_frames()
+        # No heartbeat may follow the last message, even one due while it is written
+        # or before this task's end stops the watcher (the server would refuse it).
+        self._ended = True
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     async def _close_frames(self) -> None:
@@ -105,7 +109,7 @@ class FrameStreamResponse(StreamingResponse):
                 async with asyncio.timeout_at(due):
                     message = await receive()
             except TimeoutError:
-                if loop.time() >= self._last_write + self._ping_s:
+                if not self._ended and loop.time() >= self._last_write + self._ping_s:
                     await self._beat(send, loop)
                 continue
             if message["type"] == "http.disconnect":
