@@ -9,6 +9,7 @@ from bench.scenarios import (
     latency,
     rejoin,
     soak,
+    starts,
     workers,
 )
 
@@ -21,5 +22,6 @@ __all__ = [
     "latency",
     "rejoin",
     "soak",
+    "starts",
     "workers",
 ]
