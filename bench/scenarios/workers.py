@@ -9,12 +9,10 @@ is one of the same processes taking all the streams alone; bursts on one and on 
 workers alternate, so that load from elsewhere on the machine hits both. Scenario 4's
 one-process figure on the embedded default is shown when it ran in the same invocation.
 
-Two Redis setups: the URL as the README gives it, and the same URL with redis-py's
-`max_connections` raised. redis-py 8's asyncio pools hold 100 connections and raise
-`MaxConnectionsError` at once on the 101st, and adkstream's rate limiter takes a
-pooled connection per request: with more than 100 requests at once on one process,
-the rest are answered 500. The first setup keeps that visible; the second measures
-the throughput with that limit out of the way.
+Two Redis setups: the URL as the README gives it, and the same URL with
+`max_connections` raised. adkstream's Redis pools hold 128 connections each and make a
+command wait for a free one (`adkstream.runner.redis_pool`); the second setup shows
+what that waiting costs a burst of a few hundred new streams.
 
 The load generator, PostgreSQL and Redis share the machine's cores with the workers, so
 each setup's notes give the ratio two workers could reach at best here: one worker's
