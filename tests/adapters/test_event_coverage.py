@@ -90,27 +90,37 @@ def _openai_kind(chunk: dict[str, Any]) -> str:
 ENCODERS = {"agui": _agui, "vercel": _vercel, "openai": _openai}
 
 
-def kinds_for(encoder: str, event_type: str) -> Kinds:
-    """What `encoder` sends for the sample of `event_type`, inside a run an agent began
-    (the events before it are fed first and their output dropped)."""
-    encode = ENCODERS[encoder]()
+def preface(event_type: str) -> list[StreamEvent]:
+    """The events before the sample of `event_type`: a run an agent began (and, for a
+    message's end, its first delta)."""
     before: list[StreamEvent] = []
     if event_type != "run.started":
         before.append(ev.started())
     if event_type not in ("run.started", "agent.started", "agent.transfer"):
         before.append(ev.agent(2, "a"))
-    if event_type in ("message.completed",):
+    if event_type == "message.completed":
         before.append(ev.delta(2, "m1", "Hel"))
-    for event in before:
+    return before
+
+
+def kinds_for(encoder: str, event_type: str) -> Kinds:
+    """What `encoder` sends for the sample of `event_type` after its preface (whose
+    output is dropped)."""
+    encode = ENCODERS[encoder]()
+    for event in preface(event_type):
         encode(event)
     return encode(SAMPLES[event_type])
 
 
-def test_every_event_type_has_a_sample() -> None:
+def event_types() -> set[str]:
+    """The `type` of every member of the `StreamEvent` union."""
     (union, _) = get_args(StreamEvent)
-    members = {m.model_fields["type"].default for m in get_args(union)}
-    assert set(SAMPLES) == members
-    assert set(PINNED) == members
+    return {m.model_fields["type"].default for m in get_args(union)}
+
+
+def test_every_event_type_has_a_sample() -> None:
+    assert set(SAMPLES) == event_types()
+    assert set(PINNED) == event_types()
 
 
 PINNED: dict[str, dict[str, Kinds]] = {

@@ -595,6 +595,16 @@ function onEvent(run, event) {
       setTyping(run.agent, "waits for the run in progress");
       transcript.note("Waiting for the run in progress to end…");
       break;
+    // Not drawn: the run's id came in the response's X-Run-Id; the page has no state
+    // panel; an agent's and a turn's ends change nothing on screen; media and ADK's own
+    // events come only on runs the page does not start (live runs, ADK-style routes).
+    case "run.started":
+    case "state.delta":
+    case "agent.completed":
+    case "turn.completed":
+    case "media.delta":
+    case "adk.event":
+      break;
     default:
       transcript.apply(event);
   }
