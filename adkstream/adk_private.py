@@ -17,6 +17,9 @@ one with a message naming what to fix here when ADK changes:
   `_redact_credential_secrets` (`google.adk.auth.auth_credential`): how ADK's REST API
   shows an event or a session to a client (ADK-internal metadata dropped, credential
   secrets stripped); `event_json` and `session_json` do the same for ours.
+- `WebUiLogExporter` and `ui_telemetry_from_otel` (`google.adk.telemetry._web_ui`): the
+  model calls' log records `adk web` keeps, and the spans and logs in the shape its dev
+  UI's trace view reads (`api/dev_traces.py`).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from google.adk.agents.run_config import StreamingMode  # type: ignore[attr-defined]
 from google.adk.auth.auth_credential import _redact_credential_secrets
 from google.adk.events._internal_metadata import public_event, public_session
+from google.adk.telemetry._web_ui import WebUiLogExporter, ui_telemetry_from_otel
 
 if TYPE_CHECKING:
     from google.adk.events.event import Event
@@ -39,10 +43,12 @@ __all__ = [
     "SESSION_CONNECTION_METHOD",
     "TOOL_DECLARATION_METHOD",
     "StreamingMode",
+    "WebUiLogExporter",
     "event_json",
     "session_json",
     "static_children",
     "tool_declaration",
+    "ui_telemetry_from_otel",
 ]
 
 TOOL_DECLARATION_METHOD = "_get_declaration"

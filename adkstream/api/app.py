@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from typing import Any
 
 from starlette.applications import Starlette
@@ -34,6 +34,7 @@ from adkstream.api.routes import (
     sessions,
     vercel,
 )
+from adkstream.runner import traces
 from adkstream.runner.host import Host
 from adkstream.runner.log import EventLog
 from adkstream.settings import Settings
@@ -73,7 +74,8 @@ def create_app(
         app.state.opened_host = None
         app.state.host = host
         try:
-            yield
+            with traces.recording() if settings.dev_ui else nullcontext():
+                yield
         finally:
             await host.close()
             if rate is not None:

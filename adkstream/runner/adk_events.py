@@ -13,6 +13,8 @@ other runs use a resumable one (`registry.resumable_app`), which adds `endOfAgen
 
 from __future__ import annotations
 
+import functools
+
 from google.adk.agents.run_config import RunConfig
 from google.adk.apps import App
 from google.adk.artifacts.base_artifact_service import BaseArtifactService
@@ -20,13 +22,14 @@ from google.adk.events.event import Event
 from google.adk.plugins.base_plugin import BasePlugin
 from google.adk.runners import Runner
 from google.adk.sessions.base_session_service import BaseSessionService, GetSessionConfig
+from google.adk.telemetry.context import TelemetryConfig
 from google.genai import types
 
 from adkstream.adk_private import StreamingMode, event_json
 from adkstream.agents.registry import HostedAgent
 from adkstream.events import AdkEvent
 from adkstream.runner import failures
-from adkstream.runner.telemetry import streaming_run_config, telemetry_config
+from adkstream.runner.telemetry import telemetry_config
 from adkstream.runner.translate import finish_reason_of
 
 KEPT_ERROR_CODES = frozenset({"INVOCATION_ABORTED"})
@@ -51,15 +54,17 @@ def _is_failure(event: Event) -> bool:
     )
 
 
-_STREAMED = streaming_run_config()
-_UNSTREAMED = RunConfig(streaming_mode=StreamingMode.NONE, telemetry=telemetry_config())
+@functools.cache
+def _base_config(streaming: bool, telemetry: TelemetryConfig) -> RunConfig:
+    mode = StreamingMode.SSE if streaming else StreamingMode.NONE
+    return RunConfig(streaming_mode=mode, telemetry=telemetry)
 
 
 def run_config(*, streaming: bool, recent_events: int | None = None) -> RunConfig:
     """ADK's run config for a run: partial events when `streaming`, else one response per
     model call (what ADK's `/run_sse` does with `streaming: false`); with `recent_events`,
     ADK loads only that many of the session's latest events for the run."""
-    config = _STREAMED if streaming else _UNSTREAMED
+    config = _base_config(streaming, telemetry_config())
     if recent_events is None:
         return config
     limit = GetSessionConfig(num_recent_events=recent_events)

@@ -37,8 +37,9 @@ def _fresh_agents() -> dict[str, BaseNode]:
 
 
 @asynccontextmanager
-async def adk_server(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    """ADK's own api server (`adk api_server`), in memory, on loopback."""
+async def adk_server(tmp_path: Path, *, web: bool = False) -> AsyncIterator[httpx.AsyncClient]:
+    """ADK's own api server (`adk api_server`), in memory, on loopback; with `web`, as
+    `adk web` serves it (the dev UI and its developer routes)."""
     from google.adk.cli.fast_api import get_fast_api_app
 
     app = get_fast_api_app(
@@ -48,7 +49,7 @@ async def adk_server(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
         artifact_service_uri="memory://",
         memory_service_uri="memory://",
         use_local_storage=False,
-        web=False,
+        web=web,
     )
     async with serve_app(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as client:
         yield client

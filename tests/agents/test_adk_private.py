@@ -86,3 +86,14 @@ async def test_session_json_is_what_adks_rest_api_sends() -> None:
     session = await service.create_session(app_name="app", user_id="u", state={"k": 1})
     dumped = adk_private.session_json(session)
     assert (dumped["appName"], dumped["userId"], dumped["state"]) == ("app", "u", {"k": 1}), FIX
+
+
+def test_the_web_ui_trace_helpers_take_spans_and_logs() -> None:
+    """`ui_telemetry_from_otel(spans, logs)` gives the dev UI's span models (`name`,
+    `span_id`, `parent_span_id`, `logs`, ...); `WebUiLogExporter` keeps exported logs."""
+    params = list(inspect.signature(adk_private.ui_telemetry_from_otel).parameters)
+    assert params == ["spans", "logs"], f"{FIX}: google.adk.telemetry._web_ui"
+    assert adk_private.ui_telemetry_from_otel([], []) == [], FIX
+    exporter = adk_private.WebUiLogExporter()
+    assert exporter.get_finished_logs() == (), f"{FIX}: WebUiLogExporter.get_finished_logs"
+    assert hasattr(exporter, "export"), FIX

@@ -2,8 +2,8 @@
 headless Chromium against adkstream with the dev UI on (`adkstream web`).
 
 Pick an agent, send a message: the answer streams in, the tool call shows, the session
-list and the state panel fill. `ADKSTREAM_UPDATE_SCREENSHOT=1` also rewrites
-docs/screenshots/adk-dev-ui.png.
+list, the state panel and the Traces view fill. `ADKSTREAM_UPDATE_SCREENSHOT=1` also
+rewrites docs/screenshots/adk-dev-ui.png and adk-dev-ui-traces.png.
 
 The UI's icons are a web font it fetches from Google; with no network here they show as
 their ligature names, in the screenshot too.
@@ -25,7 +25,9 @@ from tests.browser.conftest import ServeChat
 if TYPE_CHECKING:
     from playwright.async_api import Page
 
-SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "adk-dev-ui.png"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+SCREENSHOT = SCREENSHOTS / "adk-dev-ui.png"
+TRACES_SCREENSHOT = SCREENSHOTS / "adk-dev-ui-traces.png"
 
 # The answer's bubble: partial text on screen while ADK's "Turn Complete" chip is not.
 _STREAMING = """() => {
@@ -91,6 +93,14 @@ async def test_dev_ui_chats_with_a_hosted_agent(page: Page, serve_chat: ServeCha
         await page.get_by_text("answer", exact=True).wait_for()
         if os.environ.get("ADKSTREAM_UPDATE_SCREENSHOT") == "1":
             await page.screenshot(path=str(SCREENSHOT))
+
+        # The Traces view shows the run's invocation and its spans, as under `adk web`.
+        await page.locator("mat-button-toggle", has_text="Traces").click()
+        await page.get_by_text("Total latency").first.wait_for()
+        await page.get_by_text("generate_content offline").first.wait_for()
+        if os.environ.get("ADKSTREAM_UPDATE_SCREENSHOT") == "1":
+            await page.screenshot(path=str(TRACES_SCREENSHOT))
+        await page.locator("mat-button-toggle", has_text="Events").click()
 
         # The session list names this session (its id, as the server has it).
         listed = await server.client.get("/apps/assistant/users/user/sessions")

@@ -3,9 +3,12 @@ answers them.
 
 - The agent graph works: `build_graph` and `build_graph_image` (the root level), built by
   ADK's own serializer and plotter from the hosted agent.
+- Traces work: a session's spans (the Trace tab) and the span attributes of the call
+  that made an event (an event's details), from the process's recorder
+  (`runner/traces.py`). With auth on, only the caller's sessions are shown.
 - Listings of what adkstream does not keep answer as `adk web` does when it has none:
-  eval sets, eval results and tests `[]`, a session's traces `[]`, the builder's YAML
-  `""`. The UI then shows empty panels instead of errors.
+  eval sets, eval results and tests `[]`, the builder's YAML `""`. The UI then shows
+  empty panels instead of errors.
 - Everything else (creating or running evals, the agent builder's saves, tests, deploy,
   event graphs, `/agent-identity/finalize`) answers 501 with a JSON error: adkstream
   hosts agents, it does not author, evaluate or deploy them; `adk web` does.
@@ -22,8 +25,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from adkstream.api.adk_rest_access import app_agent
+from adkstream.agents.registry import HostedAgent
+from adkstream.api.adk_rest_access import app_agent, find_session
 from adkstream.api.errors import error_response
+from adkstream.api.inputs import current_user, host_of
+from adkstream.errors import NotFoundError
+from adkstream.runner import traces
 
 _APP = "/dev/apps/{app_name}"
 _NOT_HOSTED = (
@@ -61,6 +68,41 @@ async def no_builder_file(request: Request) -> Response:
     return PlainTextResponse("")
 
 
+async def session_trace(request: Request) -> Response:
+    """The session's spans with their logs (`[]` when none are kept), as `adk web`."""
+    agent = app_agent(request, request.path_params["app_name"], field="app_name")
+    session_id = request.path_params["session_id"]
+    await _check_owner(request, agent, session_id, field="session_id")
+    recorder = traces.recorder()
+    return JSONResponse(recorder.session_spans(session_id) if recorder else [])
+
+
+async def event_trace(request: Request) -> Response:
+    """The span attributes of the model call, tool call or live send that made the event."""
+    agent = app_agent(request, request.path_params["app_name"], field="app_name")
+    event_id = request.path_params["event_id"]
+    recorder = traces.recorder()
+    kept = recorder.event(event_id) if recorder else None
+    if kept is None:
+        raise NotFoundError(f"no trace of event {event_id!r} is kept", field="event_id")
+    session_id, attributes = kept
+    await _check_owner(request, agent, session_id, field="event_id")
+    return JSONResponse(attributes)
+
+
+async def _check_owner(
+    request: Request, agent: HostedAgent, session_id: str | None, *, field: str
+) -> None:
+    """With auth on, traces are shown of the caller's own sessions only (404 otherwise)."""
+    if not host_of(request).settings.auth_enabled:
+        return
+    if session_id is None:
+        raise NotFoundError("no trace of that session is kept", field=field)
+    await find_session(
+        request, agent, current_user(request), session_id, field=field, with_events=False
+    )
+
+
 def _not_hosted(what: str) -> Any:
     async def answer(request: Request) -> Response:
         return error_response(501, "not_implemented", _NOT_HOSTED.format(what=what))
@@ -79,10 +121,11 @@ routes: list[BaseRoute] = [
     _route(f"{_APP}/build_graph_image", build_graph_image),
     _route(f"{_APP}/builder", no_builder_file),
     *(_route(f"{_APP}/{listing}", nothing_listed) for listing in _LISTINGS),
-    _route(f"{_APP}/debug/trace/session/{{session_id}}", nothing_listed),
+    _route(f"{_APP}/debug/trace/session/{{session_id}}", session_trace),
+    _route(f"{_APP}/debug/trace/{{event_id}}", event_trace),
     _route(
         "/dev/{rest:path}",
-        _not_hosted("evals, traces, the builder, tests, deploy"),
+        _not_hosted("evals, the builder, tests, deploy"),
         ("GET", "POST", "PUT", "PATCH", "DELETE"),
     ),
     _route("/agent-identity/finalize", _not_hosted("agent identity"), ("POST",)),
