@@ -9,6 +9,7 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 
 from google.adk.agents import LlmAgent
 from google.adk.apps import App, ResumabilityConfig
@@ -28,22 +29,50 @@ class HostedAgent:
         name: the agent's public name, also the ADK `app_name` of its sessions.
         root: the ADK agent or workflow node run for it.
         output_keys: agent name -> `output_key`, for every agent in the tree.
+        app: the ADK `App` it came in, if it did: its plugins and its context cache,
+            events compaction and resumability configs apply to its runs (`adk_app`).
     """
 
     name: str
     root: BaseNode
     description: str = ""
     output_keys: dict[str, str] = field(default_factory=dict)
+    app: App | None = None
 
     @classmethod
-    def of(cls, root: BaseNode, *, name: str | None = None) -> HostedAgent:
+    def of(cls, root: BaseNode | App, *, name: str | None = None) -> HostedAgent:
+        """The hosted agent of an agent, a workflow or an ADK `App` (whose root it runs)."""
+        app = root if isinstance(root, App) else None
+        if isinstance(root, App):
+            if root.root_agent is None:
+                raise AgentLoadError(f"the App {root.name!r} has no root_agent")
+            root = root.root_agent
         keys = {node.name: key for node in walk_nodes(root) if (key := _output_key(node))}
         return cls(
-            name=name or root.name,
+            name=name or (app.name if app is not None else root.name),
             root=root,
             description=root.description,
             output_keys=keys,
+            app=app,
         )
+
+    def adk_app(
+        self, *, plugins: list[BasePlugin], resumability: ResumabilityConfig | None = None
+    ) -> App:
+        """The ADK `App` its runs run as: its own `App` (if it came in one) under its
+        hosted name, adkstream's `plugins` ahead of the app's own (they only observe, so
+        the app's plugins still see every callback), and `resumability` if given."""
+        if self.app is None:
+            return App(
+                name=self.name,
+                root_agent=self.root,
+                plugins=plugins,
+                resumability_config=resumability,
+            )
+        update: dict[str, object] = {"name": self.name, "plugins": [*plugins, *self.app.plugins]}
+        if resumability is not None:
+            update["resumability_config"] = resumability
+        return self.app.model_copy(update=update)
 
 
 def _output_key(node: BaseNode) -> str | None:
@@ -113,7 +142,8 @@ class AgentRegistry:
 
 
 def load_agent_ref(ref: str) -> HostedAgent:
-    """Loads `package.module:attr` (an agent, a workflow, or a zero-argument factory)."""
+    """Loads `package.module:attr` (an agent, a workflow, an ADK `App`, or a zero-argument
+    factory of an agent or a workflow)."""
     module_name, sep, attr = ref.partition(":")
     if not sep or not module_name or not attr:
         raise AgentLoadError(f"agent reference {ref!r} is not of the form package.module:attr")
@@ -125,29 +155,75 @@ def load_agent_ref(ref: str) -> HostedAgent:
         value = getattr(module, attr)
     except AttributeError:
         raise AgentLoadError(f"module {module_name!r} has no attribute {attr!r}") from None
-    return HostedAgent.of(_as_node(value, ref))
+    return HostedAgent.of(value if isinstance(value, App) else _as_node(value, ref))
 
 
 def load_agents_dir(directory: Path) -> list[HostedAgent]:
-    """Loads every agent of an ADK agents directory, as `adk web` does: `<name>/agent.py`
-    with a `root_agent`, or a `<name>/root_agent.yaml` agent config."""
+    """Loads the agents of an ADK agents directory, as `adk web` does.
+
+    Each subdirectory that is a package or holds an `agent.py` or a `root_agent.yaml` is
+    one agent, named after it, found as ADK's loader finds it: an `app` (an ADK `App`)
+    or a `root_agent` in the package itself, then in its `agent` module, then the agent
+    config `root_agent.yaml`. A directory that holds an agent itself (`adk web
+    my_agent/`) is that one agent.
+    """
     if not directory.is_dir():
         raise AgentLoadError(f"agents directory {str(directory)!r} does not exist")
-    agents = []
-    for package in sorted(p for p in directory.iterdir() if p.is_dir()):
-        if (package / "agent.py").is_file():
-            agents.append(HostedAgent.of(_load_package_root(package), name=package.name))
-        elif (package / _AGENT_CONFIG).is_file():
-            agents.append(HostedAgent.of(_load_agent_config(package), name=package.name))
+    if _holds_an_agent(directory):
+        return [_load_agent_dir(directory)]
+    agents = [
+        _load_agent_dir(package)
+        for package in sorted(directory.iterdir())
+        if package.is_dir()
+        and not package.name.startswith((".", "_"))
+        and (_holds_an_agent(package) or (package / "__init__.py").is_file())
+    ]
     if not agents:
         raise AgentLoadError(
-            f"no <name>/agent.py with a root_agent, nor <name>/{_AGENT_CONFIG}, under "
-            f"{str(directory)!r}"
+            f"no <name>/agent.py with a root_agent or an app, nor <name>/{_AGENT_CONFIG}, "
+            f"under {str(directory)!r}"
         )
     return agents
 
 
 _AGENT_CONFIG = "root_agent.yaml"
+
+
+def _holds_an_agent(directory: Path) -> bool:
+    return (directory / "agent.py").is_file() or (directory / _AGENT_CONFIG).is_file()
+
+
+def _load_agent_dir(package: Path) -> HostedAgent:
+    name = package.name
+    if (package / "__init__.py").is_file():
+        found = _exported(_import_agent_module(package, name), name)
+        if found is not None:
+            return HostedAgent.of(found, name=name)
+    if (package / "agent.py").is_file():
+        found = _exported(_import_agent_module(package, f"{name}.agent"), f"{name}.agent")
+        if found is not None:
+            return HostedAgent.of(found, name=name)
+    if (package / _AGENT_CONFIG).is_file():
+        return HostedAgent.of(_load_agent_config(package), name=name)
+    raise AgentLoadError(f"{name}/agent.py defines no root_agent or app")
+
+
+def _import_agent_module(package: Path, module_name: str) -> ModuleType:
+    if str(package.parent) not in sys.path:
+        sys.path.insert(0, str(package.parent))
+    try:
+        return importlib.import_module(module_name)
+    except Exception as exc:  # an agent module's own code may raise anything on import
+        raise AgentLoadError(f"cannot import agent package {package.name!r}: {exc}") from exc
+
+
+def _exported(module: ModuleType, where: str) -> BaseNode | App | None:
+    """The module's `app` if it is an ADK `App`, else its `root_agent` (None: neither)."""
+    app = getattr(module, "app", None)
+    if isinstance(app, App):
+        return app
+    value = getattr(module, "root_agent", None)
+    return None if value is None else _as_node(value, f"{where}:root_agent")
 
 
 def _load_agent_config(package: Path) -> BaseNode:
@@ -161,19 +237,6 @@ def _load_agent_config(package: Path) -> BaseNode:
             return config_agent_utils.from_config(str(package / _AGENT_CONFIG))
     except Exception as exc:
         raise AgentLoadError(f"cannot load {package.name}/{_AGENT_CONFIG}: {exc}") from exc
-
-
-def _load_package_root(package: Path) -> BaseNode:
-    if str(package.parent) not in sys.path:
-        sys.path.insert(0, str(package.parent))
-    try:
-        module = importlib.import_module(f"{package.name}.agent")
-    except Exception as exc:
-        raise AgentLoadError(f"cannot import agent package {package.name!r}: {exc}") from exc
-    value = getattr(module, "root_agent", None)
-    if value is None:
-        raise AgentLoadError(f"{package.name}/agent.py defines no root_agent")
-    return _as_node(value, f"{package.name}.agent:root_agent")
 
 
 def _as_node(value: object, ref: str) -> BaseNode:
@@ -195,6 +258,4 @@ def resumable_app(agent: HostedAgent, *, plugins: list[BasePlugin]) -> App:
         # ADK marks resumability experimental, once per process: we rely on it knowingly.
         warnings.filterwarnings("ignore", r"\[EXPERIMENTAL\] ResumabilityConfig", UserWarning)
         resumability = ResumabilityConfig(is_resumable=True)
-    return App(
-        name=agent.name, root_agent=agent.root, plugins=plugins, resumability_config=resumability
-    )
+    return agent.adk_app(plugins=plugins, resumability=resumability)

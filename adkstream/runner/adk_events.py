@@ -6,9 +6,10 @@ writes, each ADK Event as an `adk.event`: ADK's JSON of it, made the moment it a
 the event ADK makes of an exception (`errorMessage` = the exception's text) says
 `failures.MODEL_ERROR`'s message instead, so no internals leak (a model's finish or
 block reason and ADK's abort marker keep theirs). Those runs
-use ADK's default `App` for the agent (`adk_runner`: not resumable, as `adk api_server`
-runs an agent package), so ADK's clients see the events ADK's own server sends; adkstream's
-other runs use a resumable one (`registry.resumable_app`), which adds `endOfAgent` events.
+use the agent's `App` as `adk api_server` does (`adk_runner`: ADK's default `App` of an
+agent package, not resumable; or the package's own `app`), so ADK's clients see the
+events ADK's own server sends; adkstream's other runs use a resumable one
+(`registry.resumable_app`), which adds `endOfAgent` events.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from __future__ import annotations
 import functools
 
 from google.adk.agents.run_config import RunConfig
-from google.adk.apps import App
 from google.adk.artifacts.base_artifact_service import BaseArtifactService
 from google.adk.events.event import Event
 from google.adk.plugins.base_plugin import BasePlugin
@@ -94,6 +94,6 @@ def adk_runner(
     session_service: BaseSessionService,
     artifact_service: BaseArtifactService,
 ) -> Runner:
-    """The runner of `agent`'s runs for ADK's REST API: ADK's default `App` of it."""
-    app = App(name=agent.name, root_agent=agent.root, plugins=plugins)
+    """The runner of `agent`'s runs for ADK's REST API, on the `App` ADK's server would use."""
+    app = agent.adk_app(plugins=plugins)
     return Runner(app=app, session_service=session_service, artifact_service=artifact_service)

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from google.adk.agents import LlmAgent
 from google.adk.agents.run_config import RunConfig, StreamingMode
@@ -27,8 +28,11 @@ from adkstream.agents.registry import (
     load_agents_dir,
     resumable_app,
 )
+from adkstream.api import create_app
 from adkstream.errors import AgentLoadError, NotFoundError
+from adkstream.settings import Settings
 from tests.runner.helpers import TIMEOUT_S, USER_ID, user_message
+from tests.servers import serve_app
 
 # --------------------------------------------------------------------------- OfflineModel
 
@@ -364,3 +368,100 @@ def test_load_agents_dir_bad_agent_config(tmp_path: Path) -> None:
     (tmp_path / "broken" / "root_agent.yaml").write_text("agent_class: NoSuchAgent\n")
     with pytest.raises(AgentLoadError, match=r"broken/root_agent\.yaml"):
         load_agents_dir(tmp_path)
+
+
+_APP_MODULE = """
+from google.adk.agents import LlmAgent
+from google.adk.apps import App
+from google.adk.plugins.base_plugin import BasePlugin
+from adkstream.agents import OfflineModel
+
+SEEN = []
+
+
+class Recorder(BasePlugin):
+    async def on_user_message_callback(self, *, invocation_context, user_message):
+        SEEN.append(user_message.parts[0].text)
+
+
+root_agent = LlmAgent(name="not_this_one", model=OfflineModel(tokens_per_s=0))
+app = App(
+    name="its_own_name",
+    root_agent=LlmAgent(name="inner", model=OfflineModel(tokens_per_s=0), output_key="said"),
+    plugins=[Recorder(name="recorder")],
+)
+"""
+
+
+def test_load_agents_dir_prefers_an_app(agents_dir: tuple[Path, str]) -> None:
+    """As ADK's loader: an `App` named `app` wins over `root_agent`; the hosted name is
+    the directory's (ADK's `app_name`), and the App comes along for its plugins."""
+    directory, prefix = agents_dir
+    _agent_package(directory, f"{prefix}_app", _APP_MODULE)
+
+    [hosted] = load_agents_dir(directory)
+
+    assert (hosted.name, hosted.root.name, hosted.output_keys) == (
+        f"{prefix}_app",
+        "inner",
+        {"inner": "said"},
+    )
+    assert hosted.app is not None
+    app = resumable_app(hosted, plugins=[])
+    assert app.name == f"{prefix}_app"
+    assert [p.name for p in app.plugins] == ["recorder"]
+    assert app.resumability_config is not None and app.resumability_config.is_resumable
+
+
+async def test_an_apps_plugins_run_on_every_api(
+    agents_dir: tuple[Path, str], tmp_path: Path
+) -> None:
+    directory, prefix = agents_dir
+    _agent_package(directory, f"{prefix}_app", _APP_MODULE)
+    registry = AgentRegistry(load_agents_dir(directory))
+    name = f"{prefix}_app"
+    app = create_app(Settings(data_dir=tmp_path / "data"), registry)
+    async with (
+        asyncio.timeout(TIMEOUT_S),
+        serve_app(app) as url,
+        httpx.AsyncClient(base_url=url, timeout=TIMEOUT_S) as client,
+    ):
+        native = await client.post("/v1/runs", json={"agent": name, "message": "native"})
+        assert native.status_code == 200, native.text
+        session = (await client.post(f"/apps/{name}/users/u/sessions", json={})).json()
+        adk = await client.post(
+            "/run",
+            json={
+                "appName": name,
+                "userId": "u",
+                "sessionId": session["id"],
+                "newMessage": {"role": "user", "parts": [{"text": "adk"}]},
+            },
+        )
+        assert adk.status_code == 200, adk.text
+    assert sys.modules[f"{name}.agent"].SEEN == ["native", "adk"]
+
+
+def test_load_agents_dir_package_root_and_single_agent_dir(agents_dir: tuple[Path, str]) -> None:
+    """`<name>/__init__.py` with the agent itself; and a directory that is one agent."""
+    directory, prefix = agents_dir
+    package = directory / f"{prefix}_init"
+    package.mkdir()
+    (package / "__init__.py").write_text(
+        "from google.adk.agents import LlmAgent\nroot_agent = LlmAgent(name='in_init')\n"
+    )
+    [hosted] = load_agents_dir(directory)
+    assert (hosted.name, hosted.root.name) == (f"{prefix}_init", "in_init")
+
+    _agent_package(directory, f"{prefix}_one", _AGENT_MODULE.format(name="one"))
+    [single] = load_agents_dir(directory / f"{prefix}_one")
+    assert (single.name, single.root.name) == (f"{prefix}_one", "one")
+
+
+def test_an_app_without_a_root_agent_is_a_load_error(agents_dir: tuple[Path, str]) -> None:
+    directory, prefix = agents_dir
+    _agent_package(
+        directory, f"{prefix}_empty", "from google.adk.apps import App\napp = App(name='x')\n"
+    )
+    with pytest.raises(AgentLoadError, match=rf"(?s){prefix}_empty.*root_agent"):
+        load_agents_dir(directory)

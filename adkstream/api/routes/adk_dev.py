@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from google.adk.apps.app import App
 from google.adk.cli.utils.graph_serialization import serialize_app_info
 from google.adk.cli.utils.graph_visualization import plot_workflow_graph
 from starlette.requests import Request
@@ -41,8 +40,7 @@ _NOT_HOSTED = (
 
 def _app_info(request: Request) -> dict[str, Any]:
     agent = app_agent(request, request.path_params["app_name"], field="app_name")
-    # ADK's App requires a LlmAgent-like root name; the hosted name is the app's name.
-    info: dict[str, Any] = serialize_app_info(App(name=agent.name, root_agent=agent.root))
+    info: dict[str, Any] = serialize_app_info(agent.adk_app(plugins=[]))
     return info
 
 
