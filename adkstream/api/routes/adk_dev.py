@@ -1,8 +1,9 @@
 """The developer routes ADK's dev UI calls (`/dev/apps/{app_name}/...`), as far as a host
 answers them.
 
-- The agent graph works: `build_graph` and `build_graph_image` (the root level), built by
-  ADK's own serializer and plotter from the hosted agent.
+- The agent graph works: `build_graph`, and `build_graph_image` with every workflow level
+  at or below a `node` path as `adk web` gives them, built by ADK's own serializer and
+  plotter from the hosted agent.
 - Traces work: a session's spans (the Trace tab) and the span attributes of the call
   that made an event (an event's details), from the process's recorder
   (`runner/traces.py`). With auth on, only the caller's sessions are shown.
@@ -24,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from adkstream.agents.client_tools import ClientToolset
 from adkstream.agents.registry import HostedAgent
 from adkstream.api.adk_rest_access import app_agent, find_session
 from adkstream.api.errors import error_response
@@ -41,7 +43,18 @@ _NOT_HOSTED = (
 def _app_info(request: Request) -> dict[str, Any]:
     agent = app_agent(request, request.path_params["app_name"], field="app_name")
     info: dict[str, Any] = serialize_app_info(agent.adk_app(plugins=[]))
+    _hide_client_toolset(info["root_agent"])
     return info
+
+
+def _hide_client_toolset(node: dict[str, Any]) -> None:
+    """Drops the toolset adkstream gives hosted agents for a client's own tools
+    (`agents/client_tools.py`): the graph shows the agent as its author wrote it."""
+    tools = node.get("tools")
+    if isinstance(tools, list):
+        node["tools"] = [t for t in tools if t.get("name") != ClientToolset.__name__]
+    for child in _children(node):
+        _hide_client_toolset(child)
 
 
 async def build_graph(request: Request) -> Response:
@@ -49,11 +62,53 @@ async def build_graph(request: Request) -> Response:
 
 
 async def build_graph_image(request: Request) -> Response:
-    """The root level's graph as Graphviz source: `{"": {"dotSrc": ...}}`."""
+    """Graphviz source of each workflow level at or below `node` (a `/`-separated path
+    of node names; the root when absent), keyed by path: `{"": {"dotSrc": ...}}`."""
     dark = request.query_params.get("dark_mode", "false").lower() in ("true", "1")
-    dot = plot_workflow_graph(_app_info(request), format="dot", dark_mode=dark)
-    source = dot.decode() if isinstance(dot, bytes) else dot
-    return JSONResponse({"": {"dotSrc": source}} if source else {})
+    path = request.query_params.get("node") or ""
+    info = _app_info(request)
+    top = _node_at(info["root_agent"], path)
+    if top is None:
+        raise NotFoundError(f"no node {path!r} in the app", field="node")
+    levels = _workflow_levels(top, path)
+    levels.setdefault(path, top)  # an agent tree is plotted too
+    graphs = {}
+    for at, level in levels.items():
+        dot = plot_workflow_graph({"root_agent": level}, format="dot", dark_mode=dark)
+        source = dot.decode() if isinstance(dot, bytes) else dot
+        if source:
+            graphs[at] = {"dotSrc": source}
+    return JSONResponse(graphs)
+
+
+def _children(node: dict[str, Any]) -> list[dict[str, Any]]:
+    """A serialized node's children, in the order `adk web` searches them: a workflow
+    graph's nodes, then nodes, then sub-agents."""
+    graph = node.get("graph") or {}
+    return [*graph.get("nodes", []), *node.get("nodes", []), *node.get("sub_agents", [])]
+
+
+def _node_at(root: dict[str, Any], path: str) -> dict[str, Any] | None:
+    """The serialized node at `path` (its first name may be the root's own)."""
+    names = [name for name in path.strip("/").split("/") if name]
+    if names and names[0] == root.get("name"):
+        names = names[1:]
+    node = root
+    for name in names:
+        found = next((child for child in _children(node) if child.get("name") == name), None)
+        if found is None:
+            return None
+        node = found
+    return node
+
+
+def _workflow_levels(node: dict[str, Any], path: str) -> dict[str, dict[str, Any]]:
+    """Every node with a workflow graph at or below `node`, by path."""
+    levels = {path: node} if node.get("graph") else {}
+    for child in _children(node):
+        if name := child.get("name"):
+            levels |= _workflow_levels(child, f"{path}/{name}" if path else name)
+    return levels
 
 
 async def nothing_listed(request: Request) -> Response:
