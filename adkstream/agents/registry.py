@@ -31,6 +31,8 @@ class HostedAgent:
         output_keys: agent name -> `output_key`, for every agent in the tree.
         app: the ADK `App` it came in, if it did: its plugins and its context cache,
             events compaction and resumability configs apply to its runs (`adk_app`).
+        directory: the agents directory entry it was loaded from, if it was (the dev
+            UI shows its `README.md`).
     """
 
     name: str
@@ -38,9 +40,12 @@ class HostedAgent:
     description: str = ""
     output_keys: dict[str, str] = field(default_factory=dict)
     app: App | None = None
+    directory: Path | None = None
 
     @classmethod
-    def of(cls, root: BaseNode | App, *, name: str | None = None) -> HostedAgent:
+    def of(
+        cls, root: BaseNode | App, *, name: str | None = None, directory: Path | None = None
+    ) -> HostedAgent:
         """The hosted agent of an agent, a workflow or an ADK `App` (whose root it runs)."""
         app = root if isinstance(root, App) else None
         if isinstance(root, App):
@@ -54,6 +59,7 @@ class HostedAgent:
             description=root.description,
             output_keys=keys,
             app=app,
+            directory=directory,
         )
 
     def adk_app(
@@ -198,13 +204,13 @@ def _load_agent_dir(package: Path) -> HostedAgent:
     if (package / "__init__.py").is_file():
         found = _exported(_import_agent_module(package, name), name)
         if found is not None:
-            return HostedAgent.of(found, name=name)
+            return HostedAgent.of(found, name=name, directory=package)
     if (package / "agent.py").is_file():
         found = _exported(_import_agent_module(package, f"{name}.agent"), f"{name}.agent")
         if found is not None:
-            return HostedAgent.of(found, name=name)
+            return HostedAgent.of(found, name=name, directory=package)
     if (package / _AGENT_CONFIG).is_file():
-        return HostedAgent.of(_load_agent_config(package), name=name)
+        return HostedAgent.of(_load_agent_config(package), name=name, directory=package)
     raise AgentLoadError(f"{name}/agent.py defines no root_agent or app")
 
 

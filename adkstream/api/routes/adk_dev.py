@@ -40,9 +40,10 @@ _NOT_HOSTED = (
 )
 
 
-def _app_info(request: Request) -> dict[str, Any]:
+def _app_info(request: Request, *, readme: bool = False) -> dict[str, Any]:
     agent = app_agent(request, request.path_params["app_name"], field="app_name")
-    info: dict[str, Any] = serialize_app_info(agent.adk_app(plugins=[]))
+    text = _readme(agent) if readme else None
+    info: dict[str, Any] = serialize_app_info(agent.adk_app(plugins=[]), text)
     _hide_client_toolset(info["root_agent"])
     return info
 
@@ -58,7 +59,17 @@ def _hide_client_toolset(node: dict[str, Any]) -> None:
 
 
 async def build_graph(request: Request) -> Response:
-    return JSONResponse(_app_info(request))
+    return JSONResponse(_app_info(request, readme=True))
+
+
+def _readme(agent: HostedAgent) -> str | None:
+    """The agent directory's `README.md`, read on each request as `adk web` does."""
+    if agent.directory is None:
+        return None
+    try:
+        return (agent.directory / "README.md").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 async def build_graph_image(request: Request) -> Response:
