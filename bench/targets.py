@@ -10,6 +10,7 @@ delta, the normal end and an error, checked line by line on the raw SSE bytes.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -115,6 +116,9 @@ ADK_API = Target(
     delta_text=adk_delta_text,
     session_route=f"/apps/{APP_NAME}/users/{USER_ID}/sessions",
 )
+
+ADKSTREAM_ADK = dataclasses.replace(ADK_API, name="adkstream, ADK's /run_sse", server="adkstream")
+"""The same requests as ADK's api server gets, to adkstream's ADK REST API."""
 
 FLOOR = Target(
     name="floor (no ADK)",

@@ -88,7 +88,13 @@ async def _level(
     ctx: Context, table: Table, *, spec: ModelSpec, streams: int, repeats: int
 ) -> None:
     """Adds one row per target for `streams` concurrent streams."""
-    lineup = [targets.adkstream(), targets.adkstream(0), targets.ADK_API, targets.FLOOR]
+    lineup = [
+        targets.adkstream(),
+        targets.adkstream(0),
+        targets.ADKSTREAM_ADK,
+        targets.ADK_API,
+        targets.FLOOR,
+    ]
     if streams > COALESCE_OFF_MAX_STREAMS:
         lineup.pop(1)
     rows = []
