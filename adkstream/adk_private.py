@@ -19,7 +19,7 @@ one with a message naming what to fix here when ADK changes:
   secrets stripped); `event_json` and `session_json` do the same for ours.
 - `WebUiLogExporter` and `ui_telemetry_from_otel` (`google.adk.telemetry._web_ui`): the
   model calls' log records `adk web` keeps, and the spans and logs in the shape its dev
-  UI's trace view reads (`api/dev_traces.py`).
+  UI's trace view reads (`runner/traces.py`).
 """
 
 from __future__ import annotations

@@ -48,15 +48,14 @@ class HostedAgent:
     ) -> HostedAgent:
         """The hosted agent of an agent, a workflow or an ADK `App` (whose root it runs)."""
         app = root if isinstance(root, App) else None
-        if isinstance(root, App):
-            if root.root_agent is None:
-                raise AgentLoadError(f"the App {root.name!r} has no root_agent")
-            root = root.root_agent
-        keys = {node.name: key for node in walk_nodes(root) if (key := _output_key(node))}
+        node = root.root_agent if isinstance(root, App) else root
+        if node is None:
+            raise AgentLoadError(f"the App {root.name!r} has no root_agent")
+        keys = {n.name: key for n in walk_nodes(node) if (key := _output_key(n))}
         return cls(
-            name=name or (app.name if app is not None else root.name),
-            root=root,
-            description=root.description,
+            name=name or root.name,
+            root=node,
+            description=node.description,
             output_keys=keys,
             app=app,
             directory=directory,
@@ -167,22 +166,21 @@ def load_agent_ref(ref: str) -> HostedAgent:
 def load_agents_dir(directory: Path) -> list[HostedAgent]:
     """Loads the agents of an ADK agents directory, as `adk web` does.
 
-    Each subdirectory that is a package or holds an `agent.py` or a `root_agent.yaml` is
-    one agent, named after it, found as ADK's loader finds it: an `app` (an ADK `App`)
-    or a `root_agent` in the package itself, then in its `agent` module, then the agent
-    config `root_agent.yaml`. A directory that holds an agent itself (`adk web
+    Each subdirectory that holds an `agent.py` or a `root_agent.yaml`, or is a package
+    exporting one, is one agent, named after it, found as ADK's loader finds it: an `app`
+    (an ADK `App`) or a `root_agent` in the package itself, then in its `agent` module,
+    then the agent config `root_agent.yaml`. A package with neither (shared code beside
+    the agents) is not an agent. A directory that holds an agent itself (`adk web
     my_agent/`) is that one agent.
     """
     if not directory.is_dir():
         raise AgentLoadError(f"agents directory {str(directory)!r} does not exist")
-    if _holds_an_agent(directory):
-        return [_load_agent_dir(directory)]
+    packages = [directory] if _holds_an_agent(directory) else sorted(directory.iterdir())
     agents = [
-        _load_agent_dir(package)
-        for package in sorted(directory.iterdir())
-        if package.is_dir()
-        and not package.name.startswith((".", "_"))
-        and (_holds_an_agent(package) or (package / "__init__.py").is_file())
+        agent
+        for package in packages
+        if package.is_dir() and not package.name.startswith((".", "_"))
+        if (agent := _load_agent_dir(package)) is not None
     ]
     if not agents:
         raise AgentLoadError(
@@ -199,7 +197,9 @@ def _holds_an_agent(directory: Path) -> bool:
     return (directory / "agent.py").is_file() or (directory / _AGENT_CONFIG).is_file()
 
 
-def _load_agent_dir(package: Path) -> HostedAgent:
+def _load_agent_dir(package: Path) -> HostedAgent | None:
+    """The agent `package` holds (None: it holds none and claims none, not being more
+    than a plain package or directory)."""
     name = package.name
     if (package / "__init__.py").is_file():
         found = _exported(_import_agent_module(package, name), name)
@@ -211,7 +211,9 @@ def _load_agent_dir(package: Path) -> HostedAgent:
             return HostedAgent.of(found, name=name, directory=package)
     if (package / _AGENT_CONFIG).is_file():
         return HostedAgent.of(_load_agent_config(package), name=name, directory=package)
-    raise AgentLoadError(f"{name}/agent.py defines no root_agent or app")
+    if (package / "agent.py").is_file():
+        raise AgentLoadError(f"{name}/agent.py defines no root_agent or app")
+    return None
 
 
 def _import_agent_module(package: Path, module_name: str) -> ModuleType:

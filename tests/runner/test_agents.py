@@ -458,6 +458,17 @@ def test_load_agents_dir_package_root_and_single_agent_dir(agents_dir: tuple[Pat
     assert (single.name, single.root.name) == (f"{prefix}_one", "one")
 
 
+def test_load_agents_dir_skips_shared_code(agents_dir: tuple[Path, str]) -> None:
+    """A package beside the agents that exports no agent (shared tools, prompts) is not
+    one: it neither fails the load nor becomes an app."""
+    directory, prefix = agents_dir
+    _agent_package(directory, f"{prefix}_real", _AGENT_MODULE.format(name="real"))
+    (directory / f"{prefix}_common").mkdir()
+    (directory / f"{prefix}_common" / "__init__.py").write_text("PROMPT = 'Answer.'\n")
+
+    assert [a.name for a in load_agents_dir(directory)] == [f"{prefix}_real"]
+
+
 def test_an_app_without_a_root_agent_is_a_load_error(agents_dir: tuple[Path, str]) -> None:
     directory, prefix = agents_dir
     _agent_package(
